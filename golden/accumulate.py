@@ -1,0 +1,214 @@
+"""Chunk-based accumulation and GEMM, bit-exact.
+
+Contract: ``../shared/SPEC.md`` section 2, "Chunk-based accumulation"::
+
+    outer = +0
+    for each chunk of CL consecutive addends p (the last may be shorter):
+        inner = +0
+        for p in chunk: inner = round(inner + p)     # in fmt
+        outer = round(outer + inner)                  # in fmt
+    result = outer
+
+``chunk=None`` (or any CL >= K) means no chunking. In ``gemm`` the addends are the products
+``round(A[i, k] * B[k, j])`` in ``acc_fmt`` (exact for e5m2 -> e6m9 and fp16 -> fp32), in
+index order ``k = 0, 1, ...``: the same order the MAC hardware and the throughput model use.
+
+Speed: with RNE and an accumulator of at most 25 significand bits, the additions run in
+float64 followed by an exact RNE re-rounding to ``fmt``. That equals one rounding of the exact
+sum because double rounding through 53 bits is innocuous for a sum of two p-bit numbers when
+53 >= 2p + 2 (Figueroa, "When is double rounding innocuous?", 1995), and sums landing in the
+subnormal range are exact in float64. Tests compare this path with the integer path bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .arith import add_unchecked, is_exact_product, mul, quantize
+from .bits import as_bits, bits_dtype, decode
+from .formats import FloatFormat, Rounding
+from .rounding import check_rand
+
+__all__ = ["chunked_sum", "gemm", "round_float64_rne"]
+
+_SIGN64 = np.uint64(1 << 63)
+#: Largest accumulator precision for the float64 fast path (53 >= 2p + 2).
+_FAST_PRECISION = 25
+#: Elements per block in the fast path: keeps the working arrays in the L2 cache.
+_BLOCK = 1 << 14
+
+
+def _check_chunk(chunk: object) -> int | None:
+    if chunk is None:
+        return None
+    if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer) or chunk < 1:
+        raise ValueError(f"Chunk length must be a positive integer or None, not {chunk!r}")
+    return int(chunk)
+
+
+def _chunk_bounds(k_len: int, chunk: int | None) -> list[tuple[int, int]]:
+    step = k_len if chunk is None or chunk >= k_len else chunk
+    return [(s, min(s + step, k_len)) for s in range(0, k_len, max(step, 1))]
+
+
+def round_float64_rne(x: np.ndarray, fmt: FloatFormat) -> np.ndarray:
+    """Round float64 values to ``fmt`` (RNE, SPEC overflow/underflow rules), as float64.
+
+    Normal range: round-to-nearest-even on the float64 encoding (add half-ulp-minus-one plus the
+    kept LSB, then clear the dropped bits; carries move into the exponent by themselves).
+    Subnormal range: ``(|x| + C) - C`` with ``C = 1.5 * 2**52 * ulp`` rounds to the fixed grid.
+    """
+    bits = np.ascontiguousarray(x, dtype=np.float64).view(np.uint64)
+    sign = bits & _SIGN64
+    mag = bits ^ sign
+    k = 52 - fmt.man_bits
+    lsb = (mag >> np.uint64(k)) & np.uint64(1)
+    rounded = (mag + np.uint64((1 << (k - 1)) - 1) + lsb) & np.uint64(~((1 << k) - 1) & (2**64 - 1))
+    y = rounded.view(np.float64)
+    min_normal = float(fmt.min_normal)
+    absx = mag.view(np.float64)
+    if fmt.subnormals:
+        tiny = absx < min_normal
+        if tiny.any():
+            magic = 1.5 * 2.0**52 * float(fmt.min_subnormal)
+            y = np.where(tiny, (absx + magic) - magic, y)
+    else:
+        y = np.where(y < min_normal, 0.0, y)
+    overflow_value = np.inf if fmt.inf_bits is not None else np.nan
+    y = np.where(y > float(fmt.max_finite), overflow_value, y)
+    y = np.where(np.isnan(absx), np.nan, y)
+    return (y.view(np.uint64) | sign).view(np.float64)
+
+
+def _fast_path(fmt: FloatFormat, rounding: Rounding) -> bool:
+    return rounding is Rounding.RNE and fmt.precision <= _FAST_PRECISION
+
+
+def _accumulate_float64(columns, k_len: int, chunk: int | None, fmt: FloatFormat) -> np.ndarray:
+    """Chunked RNE accumulation in float64; ``columns(k)`` returns addend k (exact float64)."""
+    outer = None
+    for start, stop in _chunk_bounds(k_len, chunk):
+        inner = columns(start) + 0.0  # round(+0 + p) is p, except that -0 becomes +0
+        for k in range(start + 1, stop):
+            inner = round_float64_rne(inner + columns(k), fmt)
+        outer = inner if outer is None else round_float64_rne(outer + inner, fmt)
+    return outer
+
+
+def chunked_sum(
+    addends: object,
+    fmt: FloatFormat,
+    chunk: int | None,
+    rounding: Rounding = Rounding.RNE,
+    *,
+    rand: object = None,
+    rand_outer: object = None,
+    rbits: int = 0,
+) -> np.ndarray:
+    """Chunk-based sum of ``fmt`` bit patterns over the last axis (SPEC section 2).
+
+    Parameters
+    ----------
+    addends : integer array (..., K)
+        Bit patterns of ``fmt``, summed in index order.
+    chunk : int or None
+        Chunk length CL >= 1; None means no chunking.
+    rounding : Rounding
+        Rounding of every addition.
+    rand, rand_outer : integer arrays, SR only
+        ``rand[..., k]`` rounds the inner addition of addend k; ``rand_outer[..., c]`` the
+        outer addition closing chunk c. Values in ``[0, 2**rbits)``.
+
+    Returns
+    -------
+    Bit patterns of ``fmt``, shape ``addends.shape[:-1]``; +0 for K = 0.
+    """
+    chunk = _check_chunk(chunk)
+    bits = as_bits(addends, fmt, "addends")
+    if bits.ndim == 0:
+        raise ValueError("addends must have at least one axis (the summed one)")
+    k_len = bits.shape[-1]
+    bounds = _chunk_bounds(k_len, chunk)
+    r_in = check_rand(rounding, rand, rbits, bits.shape)
+    r_out = check_rand(rounding, rand_outer, rbits, bits.shape[:-1] + (len(bounds),), "rand_outer")
+    if k_len == 0:
+        return np.zeros(bits.shape[:-1], dtype=bits_dtype(fmt))
+    if _fast_path(fmt, rounding):
+        values = decode(bits, fmt)
+        total = _accumulate_float64(lambda k: values[..., k], k_len, chunk, fmt)
+        return quantize(total, fmt)
+    zero = np.zeros(bits.shape[:-1], dtype=np.uint64)
+
+    def step(acc, addend, r):
+        return add_unchecked(acc, addend, fmt, rounding, r, rbits).astype(np.uint64)
+
+    outer = zero
+    for c, (start, stop) in enumerate(bounds):
+        inner = zero
+        for k in range(start, stop):
+            inner = step(inner, bits[..., k], None if r_in is None else r_in[..., k])
+        outer = step(outer, inner, None if r_out is None else r_out[..., c])
+    return outer.astype(bits_dtype(fmt))
+
+
+def gemm(
+    A: object,
+    B: object,
+    in_fmt: FloatFormat,
+    acc_fmt: FloatFormat,
+    *,
+    chunk: int | None,
+    rounding: Rounding = Rounding.RNE,
+    out_fmt: FloatFormat | None = None,
+    out_rounding: Rounding = Rounding.RNE,
+    rand: object = None,
+    rand_outer: object = None,
+    out_rand: object = None,
+    rbits: int = 0,
+) -> np.ndarray:
+    """``C = A @ B`` with chunk-based accumulation, bit-exact (SPEC section 2).
+
+    ``A`` (M x K) and ``B`` (K x N) hold ``in_fmt`` bit patterns. Each product is
+    ``round(A[i,k] * B[k,j])`` into ``acc_fmt`` (RNE; exact for the paper's formats), summed by
+    ``chunked_sum`` semantics with ``rounding``; with ``out_fmt`` the sums are then rounded
+    once more with ``out_rounding``. SR randomness: ``rand`` (M, N, K), ``rand_outer``
+    (M, N, chunks), ``out_rand`` (M, N). Returns bit patterns, shape (M, N).
+    """
+    chunk = _check_chunk(chunk)
+    a = as_bits(A, in_fmt, "A")
+    b = as_bits(B, in_fmt, "B")
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"A and B must be 2-D, not shapes {a.shape} and {b.shape}")
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(f"A is {a.shape} and B is {b.shape}: inner dimensions differ")
+    m, k_len = a.shape
+    n = b.shape[1]
+    if _fast_path(acc_fmt, rounding) and k_len > 0:
+        if rand is not None or rand_outer is not None:
+            raise ValueError("rand is only used with Rounding.SR, not RNE")
+        out = np.empty((m, n), dtype=np.float64)
+        exact = is_exact_product(in_fmt, acc_fmt)
+        a_val = decode(a, in_fmt) if exact else None
+        b_val = decode(b, in_fmt) if exact else None
+        rows = max(1, _BLOCK // max(n, 1))
+        for r0 in range(0, m, rows):
+            r1 = min(m, r0 + rows)
+            if exact:
+                def column(k, r0=r0, r1=r1):
+                    return np.multiply.outer(a_val[r0:r1, k], b_val[k])
+            else:
+                def column(k, r0=r0, r1=r1):
+                    p = mul(a[r0:r1, k, None], b[None, k], in_fmt, acc_fmt)
+                    return decode(p, acc_fmt)
+            out[r0:r1] = _accumulate_float64(column, k_len, chunk, acc_fmt)
+        acc = quantize(out, acc_fmt)
+    else:
+        products = mul(a[:, None, :], b.T[None, :, :], in_fmt, acc_fmt)
+        acc = chunked_sum(
+            products, acc_fmt, chunk, rounding, rand=rand, rand_outer=rand_outer, rbits=rbits
+        )
+    if out_fmt is None:
+        if out_rand is not None:
+            raise ValueError("out_rand is only used with out_fmt and Rounding.SR")
+        return acc
+    return quantize(acc, out_fmt, out_rounding, src_fmt=acc_fmt, rand=out_rand, rbits=rbits)
