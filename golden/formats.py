@@ -249,13 +249,15 @@ PRESET_ROLES: dict[str, str] = {
     "fp32": "IEEE binary32 (baseline accumulator)",
 }
 
-_EXMY = re.compile(r"e(\d+)m(\d+)(fn)?")
+_EXMY = re.compile(r"e(\d+)m(\d+)(fn)?(?:\[([^\]]*)\])?")
 
 
 def parse_format(text: str | FloatFormat) -> FloatFormat:
-    """Return the format named ``text``: a preset name, ``eXmY`` or ``eXmYfn``.
+    """Return the format named ``text``.
 
-    Raises ``ValueError`` naming the text when it is neither.
+    Accepts a preset name, ``eXmY``, ``eXmYfn``, and the extras ``FloatFormat.name`` writes
+    for non-default parameters, e.g. ``e6m9[bias=30,ftz]``, so every name round-trips.
+    Raises ``ValueError`` naming the text when it is none of these.
     """
     if isinstance(text, FloatFormat):
         return text
@@ -267,4 +269,13 @@ def parse_format(text: str | FloatFormat) -> FloatFormat:
         known = ", ".join(PRESETS)
         raise ValueError(f"unknown format {text!r}: use one of {known}, or eXmY / eXmYfn")
     specials = Specials.FN if match.group(3) else Specials.IEEE
-    return FloatFormat(int(match.group(1)), int(match.group(2)), specials=specials)
+    bias: int | None = None
+    subnormals = True
+    for extra in filter(None, (match.group(4) or "").split(",")):
+        if extra == "ftz":
+            subnormals = False
+        elif extra.startswith("bias=") and re.fullmatch(r"-?\d+", extra[5:]):
+            bias = int(extra[5:])
+        else:
+            raise ValueError(f"unknown format option {extra!r} in {text!r}: use bias=N or ftz")
+    return FloatFormat(int(match.group(1)), int(match.group(2)), bias, specials, subnormals)

@@ -116,10 +116,12 @@ def round_exact(
         raise TypeError(f"rounding must be a Rounding, not {rounding!r}")
 
     rounded = (trunc + up).astype(np.uint64)
-    # Clamp the exponent distance so the uint64 encoding cannot wrap: anything at or past the
-    # top exponent code overflows anyway, anything below qmin only occurs when flushed.
-    steps = np.clip(q - (fmt.emin - man), 0, 1 << fmt.exp_bits).astype(np.uint64)
-    enc = (steps << np.uint64(man)) + rounded
+    # Exponent steps above the subnormal grid. Clamped above (anything past the top exponent
+    # code overflows anyway) so the encoding fits 64 bits. Below, only -1 can survive the flush
+    # (without subnormals, a carry from 2**emin - ulp/2 reaches min_normal); it is kept as a
+    # wrapped uint64 so the modular sum still yields the right encoding.
+    steps = np.clip(q - (fmt.emin - man), -1, 1 << fmt.exp_bits).astype(np.int64)
+    enc = (steps.astype(np.uint64) << np.uint64(man)) + rounded
     if not fmt.subnormals:
         # Leading exponent after rounding (a carry adds one) below emin: flush to signed zero.
         carried = (rounded >> np.uint64(man + 1)).astype(np.int64)
