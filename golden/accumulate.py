@@ -86,6 +86,12 @@ def _fast_path(fmt: FloatFormat, rounding: Rounding) -> bool:
 
 def _accumulate_float64(columns, k_len: int, chunk: int | None, fmt: FloatFormat) -> np.ndarray:
     """Chunked RNE accumulation in float64; ``columns(k)`` returns addend k (exact float64)."""
+    # inf - inf and inf * 0 are NaN by design here, exactly as SPEC section 2 asks.
+    with np.errstate(invalid="ignore", over="ignore"):
+        return _accumulate_chunks(columns, k_len, chunk, fmt)
+
+
+def _accumulate_chunks(columns, k_len: int, chunk: int | None, fmt: FloatFormat) -> np.ndarray:
     outer = None
     for start, stop in _chunk_bounds(k_len, chunk):
         inner = columns(start) + 0.0  # round(+0 + p) is p, except that -0 becomes +0

@@ -116,7 +116,8 @@ def quantize(
                 f"not dtype {arr.dtype}"
             )
         src = FLOAT64
-        bits = arr.astype(np.float64).view(np.uint64)
+        with np.errstate(invalid="ignore"):  # signalling NaNs are quieted, still NaN
+            bits = arr.astype(np.float64).view(np.uint64)
     else:
         src = _check_format(src_fmt, "src_fmt", "")
         bits = as_bits(x, src, "x")

@@ -121,7 +121,8 @@ def round_exact(
     # (without subnormals, a carry from 2**emin - ulp/2 reaches min_normal); it is kept as a
     # wrapped uint64 so the modular sum still yields the right encoding.
     steps = np.clip(q - (fmt.emin - man), -1, 1 << fmt.exp_bits).astype(np.int64)
-    enc = (steps.astype(np.uint64) << np.uint64(man)) + rounded
+    with np.errstate(over="ignore"):  # the wrap for step -1 is intended
+        enc = (steps.astype(np.uint64) << np.uint64(man)) + rounded
     if not fmt.subnormals:
         # Leading exponent after rounding (a carry adds one) below emin: flush to signed zero.
         carried = (rounded >> np.uint64(man + 1)).astype(np.int64)
