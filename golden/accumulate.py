@@ -98,6 +98,7 @@ def _accumulate_chunks(columns, k_len: int, chunk: int | None, fmt: FloatFormat)
         for k in range(start + 1, stop):
             inner = round_float64_rne(inner + columns(k), fmt)
         outer = inner if outer is None else round_float64_rne(outer + inner, fmt)
+    assert outer is not None, "callers pass k_len >= 1"
     return outer
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bits import FLOAT64, Unpacked, as_bits, bits_dtype, unpack
+from .fastcast import quantize_by_table, table_applies
 from .formats import FloatFormat, Rounding
 from .rounding import bit_length, check_rand, round_exact
 
@@ -86,6 +87,7 @@ def quantize(
     saturate: bool = False,
     rand: object = None,
     rbits: int = 0,
+    _use_table: bool = True,
 ) -> np.ndarray:
     """Round values into ``fmt``: ``round(x)`` with a single rounding from the exact input.
 
@@ -115,6 +117,11 @@ def quantize(
                 f"x must be a floating-point array (or pass src_fmt for bit patterns), "
                 f"not dtype {arr.dtype}"
             )
+        if arr.dtype not in (np.float32, np.float64):
+            arr = arr.astype(np.float32 if arr.itemsize < 4 else np.float64)  # exact widening
+        if _use_table and rand is None and table_applies(arr.itemsize * 8, fmt, rounding,
+                                                         arr.size):
+            return quantize_by_table(arr, fmt, rounding, saturate)
         src = FLOAT64
         with np.errstate(invalid="ignore"):  # signalling NaNs are quieted, still NaN
             bits = arr.astype(np.float64).view(np.uint64)

@@ -67,7 +67,8 @@ class FloatFormat:
 
     exp_bits: int
     man_bits: int
-    bias: int | None = None
+    # None selects 2**(exp_bits-1) - 1; __post_init__ replaces it, so readers always see an int.
+    bias: int = None  # type: ignore[assignment]
     specials: Specials = Specials.IEEE
     subnormals: bool = True
 
@@ -269,7 +270,8 @@ def parse_format(text: str | FloatFormat) -> FloatFormat:
         known = ", ".join(PRESETS)
         raise ValueError(f"unknown format {text!r}: use one of {known}, or eXmY / eXmYfn")
     specials = Specials.FN if match.group(3) else Specials.IEEE
-    bias: int | None = None
+    # None selects 2**(exp_bits-1) - 1; __post_init__ replaces it, so readers always see an int.
+    bias: int = None  # type: ignore[assignment]
     subnormals = True
     for extra in filter(None, (match.group(4) or "").split(",")):
         if extra == "ftz":

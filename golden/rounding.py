@@ -64,7 +64,9 @@ def check_rand(
     try:
         return np.broadcast_to(arr, shape).astype(np.int64)
     except ValueError:
-        raise ValueError(f"{name} shape {arr.shape} does not match the result shape {shape}") from None
+        raise ValueError(
+            f"{name} shape {arr.shape} does not match the result shape {shape}"
+        ) from None
 
 
 def round_exact(

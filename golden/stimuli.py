@@ -57,8 +57,10 @@ def random_values(fmt: FloatFormat, n: int, rng: np.random.Generator) -> np.ndar
     """Weighted random finite-or-special encodings: exponents uniform over the full range."""
     exp_field = rng.integers(0, 1 << fmt.exp_bits, n, dtype=np.uint64)
     kind = rng.integers(0, 4, n)
-    man = rng.integers(0, 1 << fmt.man_bits, n, dtype=np.uint64) if fmt.man_bits else np.zeros(
-        n, dtype=np.uint64
+    man = (
+        rng.integers(0, 1 << fmt.man_bits, n, dtype=np.uint64)
+        if fmt.man_bits
+        else np.zeros(n, dtype=np.uint64)
     )
     # Runs of ones from the top or bottom make carries and sticky bits likely.
     run = rng.integers(0, fmt.man_bits + 1, n).astype(np.uint64)
@@ -84,9 +86,7 @@ def _with_exponent_offset(
     return sign | (new_field << np.uint64(fmt.man_bits)) | man
 
 
-def _directed_second(
-    fmt: FloatFormat, a: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
+def _directed_second(fmt: FloatFormat, a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Second addends aimed at ties, carries, cancellation and exponent gaps relative to ``a``."""
     n = len(a)
     sign_bit = np.uint64(fmt.sign_mask)
@@ -99,8 +99,9 @@ def _directed_second(
     tie = _with_exponent_offset(fmt, a, tie_offset, rng)
     tie = tie & ~np.uint64(fmt.man_mask)  # power of two: exactly on the midpoint grid
     # huge exponent gaps in either direction
-    gap = _with_exponent_offset(fmt, a, rng.integers(-(1 << fmt.exp_bits), 1 << fmt.exp_bits, n),
-                                rng)
+    gap = _with_exponent_offset(
+        fmt, a, rng.integers(-(1 << fmt.exp_bits), 1 << fmt.exp_bits, n), rng
+    )
     # carries: a small same-sign value added to an all-ones significand
     carry = _with_exponent_offset(fmt, a, -rng.integers(0, fmt.man_bits + 3, n), rng)
     carry = (carry & ~sign_bit) | (a & sign_bit)
@@ -124,7 +125,9 @@ def operands(
         choice = rng.random(n)
         uniform = rng.integers(0, 1 << fmt.width, n, dtype=np.uint64)
         return np.where(
-            choice < 0.1, _pick(pool, n, rng), np.where(choice < 0.3, uniform, random_values(fmt, n, rng))
+            choice < 0.1,
+            _pick(pool, n, rng),
+            np.where(choice < 0.3, uniform, random_values(fmt, n, rng)),
         )
 
     first = mixed()

@@ -10,7 +10,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import gmpy2
-
 from fp8forge.golden.formats import FloatFormat, Rounding
 
 from . import oracle

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from fp8forge.golden import PRESETS, Rounding, chunked_sum, gemm, mul, quantize
 from fp8forge.golden import accumulate as accumulate_module
 

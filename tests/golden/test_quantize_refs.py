@@ -5,7 +5,6 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 import pytest
-
 from fp8forge.golden import PRESETS, Rounding, add, decode, mul, quantize
 
 from ..conftest import assert_bits_equal

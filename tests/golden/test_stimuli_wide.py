@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from fp8forge.golden import PRESETS, Rounding, add, fma, mul, quantize
 from fp8forge.golden.bits import FLOAT64
 from fp8forge.golden.stimuli import operands
@@ -54,7 +53,9 @@ def test_arith_stimuli(fmt, mode, op, rng, count):
         got = fma(*ops, fmt, mode, **kw)
         want = oracle.reference(oracle.fma, *ops, fmt=fmt, mode=mode, **kw)
     names = ("a", "b") if op != "fma" else ("a", "x", "y")
-    assert_bits_equal(got, want, fmt, **dict(zip(names, ops, strict=True)), rand=rand if rand is not None else 0)
+    assert_bits_equal(
+        got, want, fmt, **dict(zip(names, ops, strict=True)), rand=rand if rand is not None else 0
+    )
 
 
 @pytest.mark.parametrize("fmt", FORMATS, ids=str)
@@ -65,13 +66,22 @@ def test_quantize_from_float64(fmt, mode, saturate, rng, count):
     (x_bits,) = operands(FLOAT64, count // 2, rng, op="quantize")
     # Also values around fmt's own range, where rounding decisions happen.
     near = rng.standard_normal(count // 2) * np.exp2(
-        rng.integers(-(1 << fmt.exp_bits) // 2 - fmt.man_bits, (1 << fmt.exp_bits) // 2 + 2,
-                     count // 2))
+        rng.integers(
+            -(1 << fmt.exp_bits) // 2 - fmt.man_bits, (1 << fmt.exp_bits) // 2 + 2, count // 2
+        )
+    )
     x = np.concatenate([x_bits.view(np.float64), near])
     rand = _rand(mode, rng, count)
     got = quantize(x, fmt, mode, saturate=saturate, **_sr_kwargs(mode, rand))
-    want = oracle.reference(oracle.quantize, x.view(np.uint64), src=FLOAT64, fmt=fmt, mode=mode,
-                            saturate=saturate, **_sr_kwargs(mode, rand))
+    want = oracle.reference(
+        oracle.quantize,
+        x.view(np.uint64),
+        src=FLOAT64,
+        fmt=fmt,
+        mode=mode,
+        saturate=saturate,
+        **_sr_kwargs(mode, rand),
+    )
     assert_bits_equal(got, want, fmt, x=x.view(np.uint64), rand=rand if rand is not None else 0)
 
 
@@ -82,8 +92,9 @@ def test_quantize_between_formats(src, dst, mode, rng, count):
     (x,) = operands(src, count // 4, rng, op="quantize")
     rand = _rand(mode, rng, len(x))
     got = quantize(x, dst, mode, src_fmt=src, **_sr_kwargs(mode, rand))
-    want = oracle.reference(oracle.quantize, x, src=src, fmt=dst, mode=mode,
-                            **_sr_kwargs(mode, rand))
+    want = oracle.reference(
+        oracle.quantize, x, src=src, fmt=dst, mode=mode, **_sr_kwargs(mode, rand)
+    )
     assert_bits_equal(got, want, dst, x=x, rand=rand if rand is not None else 0)
 
 

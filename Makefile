@@ -1,0 +1,51 @@
+# fp8forge: `make test` and `make demo` bootstrap their own virtual environment.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+# Reinstall when the project metadata changes.
+DEV_STAMP   := $(VENV)/.dev-installed
+BENCH_STAMP := $(VENV)/.bench-installed
+
+.PHONY: test lint pytest demo bench clean distclean
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "fp8forge needs Python 3.11+, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(DEV_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(BENCH_STAMP): pyproject.toml $(DEV_STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+## test: lint, type check and the whole test suite (both cores)
+test: lint pytest
+
+pytest: $(DEV_STAMP)
+	$(PY) -m pytest -n auto
+
+## lint: ruff on everything, mypy on the golden model
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy golden
+
+## demo: format table and the swamping example (written to build/demo.txt as well)
+demo: $(DEV_STAMP)
+	@mkdir -p build
+	$(BIN)/fp8forge demo | tee build/demo.txt.tmp
+	@mv build/demo.txt.tmp build/demo.txt
+
+## bench: golden-model speed figures quoted in the README
+bench: $(BENCH_STAMP)
+	$(BIN)/fp8forge bench
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache .mypy_cache
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

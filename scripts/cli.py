@@ -1,0 +1,151 @@
+"""``fp8forge`` command-line tool: parses arguments, calls library code, prints.
+
+Every user error (unknown format, impossible parameter, bad value) ends in a one-line
+``fp8forge: error: ...`` message and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+from fp8forge.golden import Rounding, decode, parse_format, quantize
+from fp8forge.golden.formats import FloatFormat
+
+from fp8forge import __version__
+
+from .table import render
+
+
+class UsageError(Exception):
+    """A problem with the user's input; reported in one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + message
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _format(text: str) -> FloatFormat:
+    try:
+        return parse_format(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _rounding(text: str) -> Rounding:
+    try:
+        return Rounding[text.upper()]
+    except KeyError:
+        names = ", ".join(r.name.lower() for r in Rounding)
+        raise argparse.ArgumentTypeError(f"unknown rounding {text!r}: use {names}") from None
+
+
+def _fields(bits: int, fmt: FloatFormat) -> str:
+    text = format(bits, f"0{fmt.width}b")
+    return f"{text[0]} {text[1:1 + fmt.exp_bits]} {text[1 + fmt.exp_bits:]}".rstrip()
+
+
+def cmd_formats(args: argparse.Namespace) -> None:
+    from .formats_table import formats_table
+
+    print(formats_table(args.format or [], markdown=args.markdown))
+
+
+def cmd_quantize(args: argparse.Namespace) -> None:
+    fmt: FloatFormat = args.to
+    try:
+        if args.src is None:
+            inputs = np.array([float(v) for v in args.values], dtype=np.float64)
+        else:
+            inputs = np.array([int(v, 0) for v in args.values], dtype=np.uint64)
+    except ValueError as exc:
+        raise UsageError(f"cannot read value: {exc}") from None
+    kwargs: dict[str, object] = {"saturate": args.saturate}
+    if args.rounding is Rounding.SR:
+        rng = np.random.default_rng(args.seed)
+        kwargs.update(rand=rng.integers(0, 1 << args.rbits, len(inputs)), rbits=args.rbits)
+    try:
+        out = quantize(inputs, fmt, args.rounding, src_fmt=args.src, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.src is None:
+        shown = [repr(float(v)) for v in inputs]
+    else:
+        shown = [f"{int(b):#x} ({float(v)!r})" for b, v in zip(inputs, decode(inputs, args.src),
+                                                                 strict=True)]
+    values = decode(out, fmt)
+    rows = [[s, f"{int(b):#0{(fmt.width + 3) // 4 + 2}x}", _fields(int(b), fmt), repr(float(v))]
+            for s, b, v in zip(shown, out, values, strict=True)]
+    title = f"quantize to {fmt.name}, {args.rounding.name}"
+    if args.rounding is Rounding.SR:
+        title += f" (rbits={args.rbits}, seed={args.seed})"
+    print(title + (", saturating" if args.saturate else ""))
+    print(render(["input", "bits", "s exp man", "value"], rows))
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from .formats_table import formats_table
+    from .swamping import swamping_example
+
+    print("fp8forge formats\n")
+    print(formats_table())
+    result = swamping_example(args.length)
+    print(f"\nSwamping: e5m2 dot product of length {result.length} (positive operands), "
+          "accumulated in e6m9\n")
+    print(result.table())
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from .bench import run_benchmarks
+
+    run_benchmarks(repeats=args.repeats, out=sys.stdout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="fp8forge", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"fp8forge {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("formats", help="print the format presets and their limits")
+    p.add_argument("format", nargs="*", type=_format, help="extra formats to list (eXmY...)")
+    p.add_argument("--markdown", action="store_true", help="Markdown table")
+    p.set_defaults(func=cmd_formats)
+
+    p = sub.add_parser("quantize", help="round numbers (or another format's bits) into a format")
+    p.add_argument("values", nargs="+", help="decimal numbers, or bit patterns with --from")
+    p.add_argument("--to", type=_format, default=parse_format("e5m2"),
+                   help="output format (default e5m2)")
+    p.add_argument("--from", dest="src", type=_format, default=None,
+                   help="read VALUES as bit patterns (e.g. 0x3c00) of this format")
+    p.add_argument("--rounding", type=_rounding, default=Rounding.RNE, help="rne, rtz or sr")
+    p.add_argument("--saturate", action="store_true", help="overflow to max finite")
+    p.add_argument("--rbits", type=int, default=12, help="SR random bits (default 12)")
+    p.add_argument("--seed", type=int, default=0, help="SR random seed (default 0)")
+    p.set_defaults(func=cmd_quantize)
+
+    p = sub.add_parser("demo", help="format table and the swamping example")
+    p.add_argument("--length", type=int, default=4096, help="dot-product length (default 4096)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("bench", help="golden-model speed benchmarks")
+    p.add_argument("--repeats", type=int, default=5, help="runs per figure (median reported)")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except UsageError as exc:
+        print(f"fp8forge: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

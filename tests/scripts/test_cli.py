@@ -1,0 +1,89 @@
+"""The fp8forge command line: output a person can read, one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from fp8forge.golden import PRESETS
+from fp8forge.scripts.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_formats_lists_every_preset(capsys):
+    code, out, _ = run(capsys, "formats")
+    assert code == 0
+    for name in PRESETS:
+        assert f"\n{name} " in out
+    assert "57344" in out and "448" in out and "65504" in out
+
+
+def test_formats_markdown_with_extra(capsys):
+    code, out, _ = run(capsys, "formats", "--markdown", "e3m4")
+    assert code == 0 and out.startswith("| name") and "| e3m4 " in out
+
+
+def test_quantize_values(capsys):
+    code, out, _ = run(capsys, "quantize", "0.1", "-1.125", "1e6", "--to", "e5m2")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "quantize to e5m2, RNE"
+    assert "0x2e  0 01011 10" in out and "0.09375" in out
+    assert "0xbc  1 01111 00" in out  # -1.125 ties to even -1.0
+    assert "inf" in lines[-1]
+
+
+def test_quantize_from_bits_saturating(capsys):
+    code, out, _ = run(capsys, "quantize", "0x7bff", "--from", "fp16", "--to", "e4m3fn",
+                       "--saturate")
+    assert code == 0 and "0x7e" in out and "448.0" in out
+
+
+def test_quantize_sr_reports_seed(capsys):
+    code, out, _ = run(capsys, "quantize", "0.3", "--rounding", "sr", "--rbits", "8", "--seed",
+                       "3")
+    assert code == 0 and "rbits=8, seed=3" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["quantize", "1", "--to", "fp8"], "argument --to: unknown format 'fp8'"),
+        (["quantize", "1", "--to", "e9m99"], "argument --to: man_bits must be in 0..52, not 99"),
+        (["quantize", "abc"], "cannot read value: could not convert string to float: 'abc'"),
+        (["quantize", "1", "--rounding", "up"], "unknown rounding 'up': use rne, rtz, sr"),
+        (["quantize", "1", "--rounding", "sr", "--rbits", "40"],
+         "rbits must be in 1..32 for Rounding.SR, not 40"),
+        (["quantize", "0x1ff", "--from", "e5m2"], "x holds 0x1ff, which is not a 8-bit e5m2"),
+        (["nonsense"], "invalid choice: 'nonsense'"),
+    ],
+)
+def test_errors_are_one_line_exit_2(argv, message):
+    proc = subprocess.run([sys.executable, "-m", "fp8forge", *argv], capture_output=True,
+                          text=True)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and message in proc.stderr
+
+
+def test_demo_shows_swamping(capsys):
+    code, out, _ = run(capsys, "demo", "--length", "4096")
+    assert code == 0
+    assert "chunk 1 (sequential)" in out and "chunk 64" in out and "float64 (reference)" in out
+
+
+def test_swamping_example_numbers():
+    from fp8forge.scripts.swamping import swamping_example
+
+    result = swamping_example(4096)
+    sequential = result.sums["e6m9, chunk 1 (sequential)"]
+    chunked = result.sums["e6m9, chunk 64"]
+    # Chunking must recover most of the error that sequential accumulation makes.
+    assert abs(sequential - result.reference) > 10 * abs(chunked - result.reference)
