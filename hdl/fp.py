@@ -1,0 +1,287 @@
+"""Combinational floating-point building blocks shared by every fp8forge unit.
+
+Contract: ``../shared/SPEC.md`` section 2; the reference is ``golden/rounding.py`` and
+``golden/arith.py``, which these circuits mirror step by step:
+
+* ``unpack`` splits a bit pattern into sign, significand (hidden bit included), exponent of the
+  LSB, and the NaN/inf/zero classes (subnormal inputs read as zero without subnormals);
+* ``exact_sum`` adds two exact values into a window wide enough that bits lost in alignment only
+  set a sticky bit, with the borrow folded in so the exact sum lies in ``(sig, sig + 1)``;
+* ``round_pack`` rounds an exact ``(sign, sig, exp, sticky)`` once into a format (RNE, RTZ or
+  SR with an explicit random integer) and packs it, with overflow, flush and specials.
+
+Exponents are carried with their elaboration-time bounds (``Exp``) so every adder and
+comparator is exactly as wide as the formats require: the FP8 datapath is not charged for
+FP32-sized exponent logic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
+
+from fp8forge.golden.formats import FloatFormat, Rounding, Specials
+
+__all__ = ["Exp", "Fields", "clz", "exact_sum", "product", "round_pack", "unpack"]
+
+
+def _signed_bits(lo: int, hi: int) -> int:
+    """Width of a signed value holding every integer in ``[lo, hi]``."""
+    width = 1
+    while not (-(1 << (width - 1)) <= lo and hi < (1 << (width - 1))):
+        width += 1
+    return width
+
+
+@dataclass(frozen=True)
+class Exp:
+    """A signed exponent value together with its elaboration-time range ``[lo, hi]``."""
+
+    value: Value
+    lo: int
+    hi: int
+
+    @staticmethod
+    def of(m: Module, value: Value, lo: int, hi: int, name: str) -> Exp:
+        sig = Signal(signed(_signed_bits(lo, hi)), name=name)
+        m.d.comb += sig.eq(value)
+        return Exp(sig, lo, hi)
+
+    def plus(self, m: Module, other: Exp | int, name: str) -> Exp:
+        if isinstance(other, int):
+            return Exp.of(m, self.value + other, self.lo + other, self.hi + other, name)
+        return Exp.of(m, self.value + other.value, self.lo + other.lo, self.hi + other.hi, name)
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Exact value ``(-1)**sign * (sig + sticky*eps) * 2**exp`` plus special classes."""
+
+    sign: Value
+    sig: Value
+    exp: Exp
+    nan: Value
+    inf: Value
+    sticky: Value = field(default_factory=lambda: Const(0, 1))
+
+    @property
+    def zero(self) -> Value:
+        return (self.sig == 0) & ~self.nan & ~self.inf
+
+
+def unpack(m: Module, bits: Value, fmt: FloatFormat, name: str) -> Fields:
+    """Decode ``fmt`` bits (mirrors ``golden.bits.unpack``)."""
+    man, ebits = fmt.man_bits, fmt.exp_bits
+    frac = bits[:man]
+    field = bits[man : man + ebits]
+    sign = bits[man + ebits]
+    normal = field != 0
+    all_ones = field == (1 << ebits) - 1
+    if fmt.specials is Specials.IEEE:
+        nan = all_ones & (frac != 0)
+        inf = all_ones & (frac == 0)
+    else:
+        nan = all_ones & (frac == fmt.man_mask)
+        inf = Const(0, 1)
+    sig = Signal(man + 1, name=f"{name}_sig")
+    hidden_or_sub = Cat(frac, normal) if fmt.subnormals else Mux(normal, Cat(frac, 1), 0)
+    m.d.comb += sig.eq(Mux(nan | inf, 0, hidden_or_sub))
+    lo = 1 - fmt.bias - man
+    hi = (1 << ebits) - 1 - fmt.bias - man
+    exp = Exp.of(m, Mux(normal, field, 1) - (fmt.bias + man), lo, hi, f"{name}_exp")
+    return Fields(sign=sign, sig=sig, exp=exp, nan=nan, inf=inf)
+
+
+def product(m: Module, a: Fields, b: Fields, name: str) -> Fields:
+    """Exact product (mirrors ``golden.arith._product``)."""
+    sig = Signal(len(a.sig) + len(b.sig), name=f"{name}_sig")
+    m.d.comb += sig.eq(a.sig * b.sig)
+    nan = a.nan | b.nan | (a.inf & b.zero) | (b.inf & a.zero)
+    return Fields(
+        sign=a.sign ^ b.sign,
+        sig=sig,
+        exp=a.exp.plus(m, b.exp, f"{name}_exp"),
+        nan=nan,
+        inf=(a.inf | b.inf) & ~nan,
+    )
+
+
+def clz(m: Module, x: Value, name: str) -> Value:
+    """Leading-zero count of ``x`` (``len(x)`` for zero), as a balanced priority tree."""
+    width = len(x)
+    out = Signal(range(width + 1), name=name)
+
+    def count(lo: int, hi: int) -> tuple[Value, Value]:
+        """(all zero, leading zeros) of x[lo:hi]."""
+        if hi - lo == 1:
+            return ~x[lo], ~x[lo]
+        mid = (lo + hi + 1) // 2  # upper half x[mid:hi] holds the leading bits
+        z_hi, n_hi = count(mid, hi)
+        z_lo, n_lo = count(lo, mid)
+        return z_hi & z_lo, Mux(z_hi, (hi - mid) + n_lo, n_hi)
+
+    m.d.comb += out.eq(count(0, width)[1])
+    return out
+
+
+def _shift_right_sticky(m: Module, x: Value, amount: Value, limit: int, name: str):
+    """``x >> min(amount, limit)`` and whether any set bit was shifted out."""
+    amt = Signal(range(limit + 1), name=f"{name}_amt")
+    m.d.comb += amt.eq(Mux(amount > limit, limit, amount))
+    shifted = Signal(len(x), name=f"{name}_shr")
+    m.d.comb += shifted.eq(x >> amt)
+    lost = Signal(name=f"{name}_lost")
+    m.d.comb += lost.eq((x & ~(Const(-1, len(x) + limit + 1) << amt)[: len(x)]) != 0)
+    return shifted, lost
+
+
+def exact_sum(m: Module, x: Fields, y: Fields, guard: int, name: str) -> Fields:
+    """Exact ``x + y`` (mirrors ``golden.arith._exact_sum``), both significands normalized first.
+
+    The addend with the higher leading bit sits with its leading one at bit ``W - 2`` of a
+    ``W = max(len) + 1 + guard`` window; the other is aligned to it and bits below bit 0 become
+    ``sticky`` (with the borrow folded in for a subtraction). ``guard`` must be at least
+    ``rbits + 2`` for SR so that a sticky sum always keeps ``rbits`` bits below the result's LSB.
+    """
+    width = max(len(x.sig), len(y.sig))
+    W = width + 1 + guard
+
+    def normalize(f: Fields, tag: str) -> tuple[Value, Exp]:
+        n = clz(m, f.sig, f"{name}_{tag}_clz")
+        top = Signal(W, name=f"{name}_{tag}_top")
+        # leading one to bit W-2 (one bit of headroom for the carry)
+        m.d.comb += top.eq(Cat(Const(0, W - 1 - len(f.sig)), f.sig) << n)
+        # n == len(sig) only for zero, whose lead is never used; the range still covers it.
+        lead = Exp.of(m, f.exp.value + (len(f.sig) - 1) - n, f.exp.lo - 1,
+                      f.exp.hi + len(f.sig) - 1,
+                      f"{name}_{tag}_lead")
+        return top, lead
+
+    x_top, x_lead = normalize(x, "x")
+    y_top, y_lead = normalize(y, "y")
+    x_zero, y_zero = x.sig == 0, y.sig == 0
+    swap = Signal(name=f"{name}_swap")
+    m.d.comb += swap.eq(~y_zero & (x_zero | (y_lead.value > x_lead.value)))
+    big = Mux(swap, y_top, x_top)
+    small = Mux(swap, x_top, y_top)
+    big_sign, small_sign = Mux(swap, y.sign, x.sign), Mux(swap, x.sign, y.sign)
+    lo = min(x_lead.lo, y_lead.lo)
+    hi = max(x_lead.hi, y_lead.hi)
+    big_lead = Exp.of(m, Mux(swap, y_lead.value, x_lead.value), lo, hi, f"{name}_big_lead")
+    gap = Signal(range(hi - lo + 1), name=f"{name}_gap")
+    m.d.comb += gap.eq(Mux(swap, y_lead.value - x_lead.value, x_lead.value - y_lead.value))
+    aligned, lost = _shift_right_sticky(m, small, gap, W, f"{name}_align")
+    sticky = lost & ~(x_zero | y_zero)
+    same = big_sign == small_sign
+    total = Signal(W, name=f"{name}_total")
+    diff = Signal(signed(W + 1), name=f"{name}_diff")
+    m.d.comb += diff.eq(big - aligned - sticky)
+    m.d.comb += total.eq(Mux(same, big + aligned, diff))
+    # diff < 0 only happens with equal leads (no sticky then): the smaller operand won.
+    sign = Signal(name=f"{name}_sign")
+    nonzero = total != 0
+    both_neg_zero = x_zero & y_zero & x.sign & y.sign
+    m.d.comb += sign.eq(Mux(nonzero, Mux(same | (diff >= 0), big_sign, small_sign),
+                            both_neg_zero))
+    magnitude = Signal(W, name=f"{name}_mag")
+    m.d.comb += magnitude.eq(Mux(same | (diff >= 0), total, -diff))
+    # window bit 0 has exponent big_lead - (W - 2)
+    exp = big_lead.plus(m, -(W - 2), f"{name}_exp")
+    nan = x.nan | y.nan | (x.inf & y.inf & (x.sign != y.sign))
+    inf_sign = Mux(x.inf, x.sign, y.sign)
+    return Fields(sign=Mux(x.inf | y.inf, inf_sign, sign), sig=magnitude, exp=exp, nan=nan,
+                  inf=(x.inf | y.inf) & ~nan, sticky=sticky)
+
+
+def round_pack(
+    m: Module,
+    f: Fields,
+    fmt: FloatFormat,
+    rounding: Rounding,
+    *,
+    rand: Value | None = None,
+    rbits: int = 0,
+    saturate: bool = False,
+    exact: bool = False,
+    name: str = "rnd",
+) -> Value:
+    """Round ``f`` once into ``fmt`` and pack it (mirrors ``golden.rounding.round_exact``).
+
+    ``exact=True`` asserts (at elaboration, by the caller) that every value fits ``fmt``: then
+    no increment, sticky, overflow or flush logic is emitted.
+    """
+    man = fmt.man_bits
+    # At least max(2, rbits) fraction bits below the result's LSB keep guard/round/SR exact.
+    pad = max(0, max(2, rbits) + man + 1 - len(f.sig))
+    sig = Cat(Const(0, pad), f.sig) if pad else f.sig
+    W = len(sig)
+    exp = f.exp.plus(m, -pad, f"{name}_exp") if pad else f.exp
+    n = clz(m, sig, f"{name}_clz")
+    norm = Signal(W, name=f"{name}_norm")
+    m.d.comb += norm.eq(sig << n)
+    lead = Exp.of(m, exp.value + (W - 1) - n, exp.lo - 1, exp.hi + W - 1, f"{name}_lead")
+    emin = fmt.emin
+    if fmt.subnormals and lead.lo < emin:
+        # Subnormal results: shift right so the LSB lands on the subnormal grid.
+        below = Signal(range(emin - lead.lo + 1), name=f"{name}_below")
+        m.d.comb += below.eq(Mux(lead.value < emin, emin - lead.value, 0))
+        y, lost = _shift_right_sticky(m, norm, below, W, f"{name}_den")
+        sticky = f.sticky | lost
+    else:
+        y, sticky = norm, f.sticky
+    frac_len = W - 1 - man
+    top = y[frac_len:]
+    frac = y[:frac_len]
+    if exact or rounding is Rounding.RTZ:
+        up = Const(0, 1)
+    elif rounding is Rounding.RNE:
+        up = frac[-1] & ((frac[:-1] != 0) | sticky | top[0])
+    else:
+        assert rand is not None and 1 <= rbits <= frac_len
+        up = rand < frac[frac_len - rbits :]
+    rounded = Signal(man + 2, name=f"{name}_t")
+    m.d.comb += rounded.eq(top + up)
+    # Exponent steps above the subnormal grid; clamp above so overflow stays detectable.
+    steps_hi = min(lead.hi - emin, (1 << fmt.exp_bits) + 1)
+    steps_lo = max(lead.lo - emin, -1)
+    steps = Signal(signed(_signed_bits(min(steps_lo, 0), steps_hi)), name=f"{name}_steps")
+    if fmt.subnormals:
+        m.d.comb += steps.eq(Mux(lead.value < emin, 0,
+                                 Mux(lead.value - emin > steps_hi, steps_hi, lead.value - emin)))
+    else:
+        m.d.comb += steps.eq(Mux(lead.value < emin - 1, -1,
+                                 Mux(lead.value - emin > steps_hi, steps_hi, lead.value - emin)))
+    enc = Signal(signed(_signed_bits(-(1 << man), (steps_hi << man) + (1 << (man + 2)))),
+                 name=f"{name}_enc")
+    m.d.comb += enc.eq((steps << man) + rounded)
+    mag = Signal(fmt.width - 1, name=f"{name}_mag")
+    zero = f.sig == 0
+    if exact:
+        m.d.comb += mag.eq(Mux(zero, 0, enc))
+    else:
+        over = enc > fmt.max_finite_bits
+        if saturate or rounding is Rounding.RTZ:
+            over_mag = fmt.max_finite_bits
+        else:
+            over_mag = fmt.inf_bits if fmt.inf_bits is not None else fmt.nan_bits
+        flush = Const(0, 1)
+        if not fmt.subnormals:
+            flush = (lead.value < emin) & ~((lead.value == emin - 1) & rounded[man + 1])
+        m.d.comb += mag.eq(Mux(zero | flush, 0, Mux(over, over_mag, enc)))
+        if fmt.inf_bits is None and not (saturate or rounding is Rounding.RTZ):
+            over_nan = over & ~zero & ~flush
+        else:
+            over_nan = Const(0, 1)
+    out = Signal(fmt.width, name=f"{name}_out")
+    sign = f.sign
+    if fmt.inf_bits is not None:
+        inf_bits = Cat(Const(fmt.inf_bits, fmt.width - 1), sign)
+    elif saturate:
+        inf_bits = Cat(Const(fmt.max_finite_bits, fmt.width - 1), sign)
+    else:
+        inf_bits = Const(fmt.nan_bits, fmt.width)
+    nan_result = f.nan if exact else (f.nan | over_nan)
+    m.d.comb += out.eq(Mux(nan_result, fmt.nan_bits, Mux(f.inf, inf_bits, Cat(mag, sign))))
+    return out
+

@@ -1,0 +1,53 @@
+"""Parameter checks shared by the generators (messages in Amaranth's style, pinned by tests)."""
+
+from __future__ import annotations
+
+import operator
+
+from fp8forge.golden.formats import FloatFormat, Rounding
+from fp8forge.golden.rounding import MAX_RBITS
+
+#: Widest significand the arithmetic generators accept (as ``golden.arith``): fp32's.
+MAX_PRECISION = 24
+
+
+def check_format(value: object, name: str, *, arithmetic: bool = True) -> FloatFormat:
+    if not isinstance(value, FloatFormat):
+        raise TypeError(f"{name} must be a FloatFormat, not {value!r}")
+    if arithmetic and value.precision > MAX_PRECISION:
+        raise ValueError(
+            f"{name} must have at most {MAX_PRECISION} significand bits, not {value.precision} "
+            f"({value.name})"
+        )
+    return value
+
+
+def check_rounding(value: object) -> Rounding:
+    if not isinstance(value, Rounding):
+        raise TypeError(f"Rounding must be a Rounding, not {value!r}")
+    return value
+
+
+def check_int(value: object, name: str, lo: int, hi: int | None = None) -> int:
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, not {value!r}") from None
+    if number < lo or (hi is not None and number > hi):
+        bound = f"at least {lo}" if hi is None else f"in {lo}..{hi}"
+        raise ValueError(f"{name} must be {bound}, not {number}")
+    return number
+
+
+def check_rbits(value: object) -> int:
+    return check_int(value, "rbits", 1, MAX_RBITS)
+
+
+def check_chunk(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"Chunk length must be a positive integer or None, not {value!r}")
+    return value
