@@ -1,0 +1,231 @@
+"""Chunk-based accumulation (SPEC section 2) and the MAC processing element.
+
+Dataflow of ``ChunkAccumulator`` (two adders, no bubbles; initiation interval 1):
+
+* cycle t, inner stage: the addend is added to the running chunk sum by a combinational
+  ``FpAdd``-equivalent adder (``+0`` instead of the register on the first addend of a chunk,
+  so ``-0`` becomes ``+0`` exactly as ``round(+0 + p)``). When the addend closes a chunk (the
+  chunk is full, or ``last`` is set) the chunk sum moves to the outer stage;
+* cycle t+1, outer stage: a second adder adds the finished chunk to the running outer sum
+  (``+0`` for the first chunk of a dot product) while the inner stage already accumulates the
+  next chunk;
+* cycle t+2: the result of a dot product whose ``last`` addend was accepted at t is on
+  ``o_data`` with ``o_valid`` high for one cycle.
+
+So ``latency == 2`` (from accepting ``last`` to ``o_valid``) and one addend is accepted every
+cycle, also across dot-product boundaries (``first`` may follow ``last`` immediately). The
+second adder costs area but no throughput; sharing one adder would need a bubble per chunk
+(``K + ceil(K / chunk)`` cycles per dot product instead of ``K``).
+
+With ``Rounding.SR`` the inner addition of each addend uses ``rand`` and the outer addition of a
+chunk uses ``rand_outer`` sampled with the addend that closes the chunk, as
+``golden.chunked_sum(rand=..., rand_outer=...)`` numbers them.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from fp8forge.golden.formats import Rounding
+
+from .arith import FpMul, _guard_bits
+from .fp import exact_sum, round_pack, unpack
+from .params import check_chunk, check_format, check_int, check_rbits, check_rounding
+from .pipeline import register
+
+__all__ = ["ChunkAccumulator", "MacPE"]
+
+
+class ChunkAccumulator(wiring.Component):
+    """Chunk-based accumulator of ``acc_fmt`` addends, one per cycle.
+
+    Parameters
+    ----------
+    acc_fmt : FloatFormat
+        Format of addends, partial sums and result (e6m9 in the paper).
+    chunk : int or None
+        Chunk length CL; None means no chunking (one chunk per dot product).
+    rounding : Rounding
+        Rounding of every addition (RNE by default).
+    rbits : int
+        SR random bits per addition.
+
+    Members
+    -------
+    i_valid : In(1)
+        An addend is presented this cycle.
+    i_data : In(acc_fmt.width)
+    i_first, i_last : In(1)
+        The addend is the first / last of a dot product (both for K = 1).
+    rand, rand_outer : In(rbits), SR only
+    o_valid : Out(1)
+        ``o_data`` holds a finished dot product (``latency`` cycles after its last addend).
+    o_data : Out(acc_fmt.width)
+    """
+
+    def __init__(self, acc_fmt, *, chunk, rounding=Rounding.RNE, rbits=12):
+        self._acc_fmt = check_format(acc_fmt, "acc_fmt")
+        self._chunk = check_chunk(chunk)
+        self._rounding = check_rounding(rounding)
+        self._rbits = check_rbits(rbits) if self._rounding is Rounding.SR else 0
+        w = self._acc_fmt.width
+        ports = {
+            "i_valid": In(1), "i_data": In(w), "i_first": In(1), "i_last": In(1),
+            "o_valid": Out(1), "o_data": Out(w),
+        }
+        if self._rounding is Rounding.SR:
+            ports.update(rand=In(self._rbits), rand_outer=In(self._rbits))
+        super().__init__(ports)
+
+    @property
+    def acc_fmt(self):
+        return self._acc_fmt
+
+    @property
+    def chunk(self) -> int | None:
+        return self._chunk
+
+    @property
+    def latency(self) -> int:
+        """Cycles from accepting a dot product's ``last`` addend to ``o_valid``."""
+        return 2
+
+    @property
+    def initiation_interval(self) -> int:
+        """Cycles between accepted addends: 1 (the outer adder runs beside the inner one)."""
+        return 1
+
+    @property
+    def throughput(self) -> int:
+        """Addends accepted per cycle."""
+        return 1
+
+    def cycles(self, k: int) -> int:
+        """Cycles from the first addend of a K-addend dot product to ``o_valid``."""
+        check_int(k, "K", 1)
+        return k - 1 + self.latency
+
+    def _adder(self, m: Module, a, b, rand, name: str):
+        fmt = self._acc_fmt
+        s = exact_sum(m, unpack(m, a, fmt, f"{name}_a"), unpack(m, b, fmt, f"{name}_b"),
+                      _guard_bits(self._rounding, self._rbits), name)
+        return round_pack(m, s, fmt, self._rounding, rand=rand, rbits=self._rbits, name=name)
+
+    def elaborate(self, platform):
+        m = Module()
+        w = self._acc_fmt.width
+        inner = Signal(w)
+        outer = Signal(w)
+        count = Signal(range(self._chunk or 1))
+        in_first_chunk = Signal()  # the chunk being accumulated holds the dot's first addend
+
+        # Inner stage. pos: index of this addend within its chunk.
+        if self._chunk is None:
+            start = self.i_first
+            closes = self.i_last
+        else:
+            pos = Mux(self.i_first, 0, count)
+            start = pos == 0
+            closes = self.i_last | (pos == self._chunk - 1)
+        inner_sum = self._adder(m, Mux(start, 0, inner), self.i_data,
+                                getattr(self, "rand", None), "inner")
+        first_chunk_now = self.i_first | in_first_chunk
+        done_valid = Signal()
+        done_data = Signal(w)
+        done_first = Signal()
+        done_last = Signal()
+        done_rand = Signal(self._rbits) if self._rbits else None
+        m.d.sync += done_valid.eq(self.i_valid & closes)
+        with m.If(self.i_valid):
+            m.d.sync += inner.eq(inner_sum)
+            if self._chunk is not None:
+                m.d.sync += count.eq(Mux(closes, 0, pos + 1))
+            m.d.sync += in_first_chunk.eq(first_chunk_now & ~closes)
+            with m.If(closes):
+                m.d.sync += [
+                    done_data.eq(inner_sum),
+                    done_first.eq(first_chunk_now),
+                    done_last.eq(self.i_last),
+                ]
+                if done_rand is not None:
+                    m.d.sync += done_rand.eq(self.rand_outer)
+
+        # Outer stage.
+        outer_sum = self._adder(m, Mux(done_first, 0, outer), done_data, done_rand, "outer")
+        with m.If(done_valid):
+            m.d.sync += outer.eq(outer_sum)
+        m.d.sync += self.o_valid.eq(done_valid & done_last)
+        with m.If(done_valid & done_last):
+            m.d.sync += self.o_data.eq(outer_sum)
+        return m
+
+
+class MacPE(wiring.Component):
+    """Multiply-accumulate PE: ``FpMul(in_fmt -> acc_fmt, RNE)`` feeding a ``ChunkAccumulator``.
+
+    Computes ``golden.gemm``'s dot product for one output: products ``round(a * b)`` in
+    ``acc_fmt`` (exact for e5m2 -> e6m9) accumulated with chunking, one product per cycle.
+    ``stages=1`` registers the product before the accumulator (latency 3 instead of 2).
+
+    Members
+    -------
+    i_valid, i_first, i_last : In(1)
+    a, b : In(in_fmt.width)
+    o_valid : Out(1)
+    o_data : Out(acc_fmt.width)
+    """
+
+    def __init__(self, in_fmt, acc_fmt, *, chunk, stages=0):
+        self._in_fmt = check_format(in_fmt, "in_fmt")
+        self._acc_fmt = check_format(acc_fmt, "acc_fmt")
+        self._chunk = check_chunk(chunk)
+        self._stages = check_int(stages, "stages", 0, 1)
+        w_in, w_acc = self._in_fmt.width, self._acc_fmt.width
+        super().__init__({
+            "i_valid": In(1), "i_first": In(1), "i_last": In(1), "a": In(w_in), "b": In(w_in),
+            "o_valid": Out(1), "o_data": Out(w_acc),
+        })
+
+    @property
+    def in_fmt(self):
+        return self._in_fmt
+
+    @property
+    def acc_fmt(self):
+        return self._acc_fmt
+
+    @property
+    def chunk(self) -> int | None:
+        return self._chunk
+
+    @property
+    def latency(self) -> int:
+        """Cycles from accepting the last operand pair of a dot product to ``o_valid``."""
+        return self._stages + 2
+
+    @property
+    def throughput(self) -> int:
+        return 1
+
+    def cycles(self, k: int) -> int:
+        """Cycles from the first operand pair of a K-term dot product to ``o_valid``."""
+        check_int(k, "K", 1)
+        return k - 1 + self.latency
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.mul = mul = FpMul(self._in_fmt, self._acc_fmt)
+        m.submodules.acc = acc = ChunkAccumulator(self._acc_fmt, chunk=self._chunk)
+        m.d.comb += [mul.a.eq(self.a), mul.b.eq(self.b)]
+        cut = self._stages
+        m.d.comb += [
+            acc.i_data.eq(register(m, mul.o, "product", cut)),
+            acc.i_valid.eq(register(m, self.i_valid, "valid", cut)),
+            acc.i_first.eq(register(m, self.i_first, "first", cut)),
+            acc.i_last.eq(register(m, self.i_last, "last", cut)),
+            self.o_valid.eq(acc.o_valid),
+            self.o_data.eq(acc.o_data),
+        ]
+        return m
