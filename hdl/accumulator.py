@@ -27,7 +27,6 @@ from __future__ import annotations
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
-
 from fp8forge.golden.formats import Rounding
 
 from .arith import FpMul, _guard_bits

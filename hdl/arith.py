@@ -12,7 +12,6 @@ from __future__ import annotations
 from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
-
 from fp8forge.golden.arith import is_exact_product
 from fp8forge.golden.formats import FloatFormat, Rounding
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
-
 from fp8forge.golden.formats import FloatFormat, Rounding, Specials
 
 __all__ = ["Exp", "Fields", "clz", "exact_sum", "product", "round_pack", "unpack"]
