@@ -56,12 +56,16 @@ class ChunkAccumulator(wiring.Component):
     i_valid : In(1)
         An addend is presented this cycle.
     i_data : In(acc_fmt.width)
+        The addend.
     i_first, i_last : In(1)
         The addend is the first / last of a dot product (both for K = 1).
-    rand, rand_outer : In(rbits), SR only
+    rand, rand_outer : In(rbits)
+        SR only: random integers of the inner addition and of the outer addition of the chunk
+        this addend closes.
     o_valid : Out(1)
         ``o_data`` holds a finished dot product (``latency`` cycles after its last addend).
     o_data : Out(acc_fmt.width)
+        The dot product.
     """
 
     def __init__(self, acc_fmt, *, chunk, rounding=Rounding.RNE, rbits=12):
@@ -170,10 +174,16 @@ class MacPE(wiring.Component):
 
     Members
     -------
-    i_valid, i_first, i_last : In(1)
+    i_valid : In(1)
+        An operand pair is presented.
+    i_first, i_last : In(1)
+        The pair is the first / last of a dot product (both for K = 1).
     a, b : In(in_fmt.width)
+        Operands.
     o_valid : Out(1)
+        ``o_data`` holds a finished dot product.
     o_data : Out(acc_fmt.width)
+        The dot product in ``acc_fmt``.
     """
 
     def __init__(self, in_fmt, acc_fmt, *, chunk, stages=0):
@@ -198,6 +208,10 @@ class MacPE(wiring.Component):
     @property
     def chunk(self) -> int | None:
         return self._chunk
+
+    @property
+    def stages(self) -> int:
+        return self._stages
 
     @property
     def latency(self) -> int:

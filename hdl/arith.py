@@ -90,8 +90,11 @@ class FpMul(_Arith):
     Members
     -------
     a, b : In(in_fmt.width)
-    rand : In(rbits), SR only
+        Operands.
+    rand : In(rbits)
+        SR random integer, one per operation (SR without exact products only).
     o : Out(out_fmt.width)
+        Rounded product, ``latency`` cycles after its operands.
     """
 
     def __init__(self, in_fmt, out_fmt=None, *, rounding=Rounding.RNE, rbits=12, saturate=False,
@@ -138,8 +141,11 @@ class FpAdd(_Arith):
     Members
     -------
     a, b : In(fmt.width)
-    rand : In(rbits), SR only
+        Addends.
+    rand : In(rbits)
+        SR random integer, one per operation (SR only).
     o : Out(fmt.width)
+        Rounded sum, ``latency`` cycles after its operands.
     """
 
     def __init__(self, fmt, *, rounding=Rounding.RNE, rbits=12, saturate=False, stages=0):
@@ -168,8 +174,11 @@ class FpFma(_Arith):
     Members
     -------
     a, x, y : In(fmt.width)
-    rand : In(rbits), SR only
+        Operands of ``a * x + y``.
+    rand : In(rbits)
+        SR random integer, one per operation (SR only).
     o : Out(fmt.width)
+        Rounded result, ``latency`` cycles after its operands.
     """
 
     def __init__(self, fmt, *, rounding=Rounding.SR, rbits=12, saturate=False, stages=0):
@@ -199,8 +208,11 @@ class Quantizer(_Arith):
     Members
     -------
     i : In(in_fmt.width)
-    rand : In(rbits), SR only
+        Value to convert.
+    rand : In(rbits)
+        SR random integer, one per conversion (SR only).
     o : Out(out_fmt.width)
+        Converted value, ``latency`` cycles after its input.
     """
 
     def __init__(self, in_fmt, out_fmt, *, rounding=Rounding.RNE, rbits=12, saturate=False,

@@ -51,9 +51,13 @@ class AxpyUnit(wiring.Component):
     a : In(fmt.width)
         Scalar shared by all lanes (lambda, mu or -eta).
     x, y : In(lanes * fmt.width)
-    rand : In(lanes * rbits), ``rng="port"`` with SR only
+        Vectors, lane 0 in the LSBs.
+    rand : In(lanes * rbits)
+        SR random integers, lane 0 in the LSBs (``rng="port"`` with SR only).
     o_valid : Out(1)
+        ``o_y`` holds a result vector, ``latency`` cycles after its inputs.
     o_y : Out(lanes * fmt.width)
+        The updated vector.
     """
 
     def __init__(self, fmt, *, lanes=1, rounding=Rounding.SR, rbits=12, rng="lfsr", seed=1,

@@ -42,7 +42,9 @@ class Lfsr(wiring.Component):
     Members
     -------
     en : In(1)
+        Consume ``o`` and advance the state by ``outputs`` steps.
     o : Out(outputs)
+        The next ``outputs`` stream bits, LSB first.
     """
 
     def __init__(self, width=32, *, seed=1, outputs=1):

@@ -43,6 +43,15 @@ def _rounding(text: str) -> Rounding:
         raise argparse.ArgumentTypeError(f"unknown rounding {text!r}: use {names}") from None
 
 
+def _chunk(text: str) -> int | None:
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"chunk must be an integer or 'none', not {text!r}")
+
+
 def _fields(bits: int, fmt: FloatFormat) -> str:
     text = format(bits, f"0{fmt.width}b")
     return f"{text[0]} {text[1:1 + fmt.exp_bits]} {text[1 + fmt.exp_bits:]}".rstrip()
@@ -98,6 +107,16 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(result.table())
 
 
+def cmd_generate(args: argparse.Namespace) -> None:
+    from .generate import write_unit
+
+    try:
+        summary = write_unit(args.unit, args.output, args)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    print(summary)
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import run_benchmarks
 
@@ -125,6 +144,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rbits", type=int, default=12, help="SR random bits (default 12)")
     p.add_argument("--seed", type=int, default=0, help="SR random seed (default 0)")
     p.set_defaults(func=cmd_quantize)
+
+    p = sub.add_parser("generate", help="write the Verilog of one unit")
+    from fp8forge.hdl.generate import UNITS
+
+    p.add_argument("unit", help=f"one of {', '.join(UNITS)}")
+    p.add_argument("--in", dest="in_fmt", type=_format, default=parse_format("e5m2"),
+                   help="operand format (default e5m2)")
+    p.add_argument("--acc", dest="acc_fmt", type=_format, default=parse_format("e6m9"),
+                   help="accumulator / arithmetic format (default e6m9)")
+    p.add_argument("--out", dest="out_fmt", type=_format, default=parse_format("e5m2"),
+                   help="quantizer output format (default e5m2)")
+    p.add_argument("--chunk", type=_chunk, default=64, help="chunk length or 'none' (default 64)")
+    p.add_argument("--rbits", type=int, default=12, help="SR random bits (default 12)")
+    p.add_argument("--lanes", type=int, default=1, help="AXPY lanes (default 1)")
+    p.add_argument("--stages", type=int, default=0, help="pipeline stages (default 0)")
+    p.add_argument("--rounding", type=_rounding, default=None, help="rne, rtz or sr")
+    p.add_argument("--saturate", action="store_true", help="overflow to max finite")
+    p.add_argument("--seed", type=int, default=1, help="LFSR seed (default 1)")
+    p.add_argument("--width", type=int, default=32, help="LFSR width (lfsr unit, default 32)")
+    p.add_argument("-o", "--output", required=True, help="Verilog file to write")
+    p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("demo", help="format table and the swamping example")
     p.add_argument("--length", type=int, default=4096, help="dot-product length (default 4096)")
