@@ -91,6 +91,14 @@ class ChunkAccumulator(wiring.Component):
         return self._chunk
 
     @property
+    def rounding(self) -> Rounding:
+        return self._rounding
+
+    @property
+    def rbits(self) -> int:
+        return self._rbits
+
+    @property
     def latency(self) -> int:
         """Cycles from accepting a dot product's ``last`` addend to ``o_valid``."""
         return 2

@@ -92,6 +92,14 @@ class AxpyUnit(wiring.Component):
         return self._lanes
 
     @property
+    def rounding(self) -> Rounding:
+        return self._rounding
+
+    @property
+    def stages(self) -> int:
+        return self._stages
+
+    @property
     def rbits(self) -> int:
         return self._rbits
 

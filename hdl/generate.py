@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from amaranth.back import verilog
 from amaranth.hdl import Shape
 from amaranth.lib import wiring
+from fp8forge.golden.formats import FloatFormat, Rounding, parse_format
 
 from fp8forge import __version__
-from fp8forge.golden.formats import FloatFormat, Rounding, parse_format
 
 from .accumulator import ChunkAccumulator, MacPE
 from .arith import FpAdd, FpFma, FpMul, Quantizer
@@ -101,7 +101,7 @@ def describe(unit: wiring.Component) -> str:
     """``FpMul(in_fmt=e5m2, out_fmt=e6m9, ...)`` from the unit's read-only properties."""
     params = []
     for attr in ("in_fmt", "acc_fmt", "out_fmt", "fmt", "chunk", "rounding", "rbits", "lanes",
-                 "stages", "width", "seed", "lfsr_width"):
+                 "stages", "width", "outputs", "seed", "lfsr_width"):
         if isinstance(getattr(type(unit), attr, None), property):
             value = getattr(unit, attr)
             if isinstance(value, Rounding):
@@ -152,7 +152,8 @@ def generate_verilog(unit: Any, name: str) -> str:
     if re.search(r"\binput clk\b", body):
         lines.append(f"//   {'clk':<12} in  {1:>4}  clock (rising edge)")
         lines.append(f"//   {'rst':<12} in  {1:>4}  synchronous reset to the initial state")
-    lines.append("// Verilator lint waivers (backend properties, not design issues):")
+    # (A comment starting with the tool's name would be read as a pragma by Verilator.)
+    lines.append("// Lint waivers for -Wall (backend properties, not design issues):")
     for rule, why in LINT_WAIVERS.items():
         lines.append(f"//   {rule}: {why}")
     lines += [f"/* verilator lint_off {rule} */" for rule in LINT_WAIVERS]

@@ -61,6 +61,10 @@ class Lfsr(wiring.Component):
         return self._seed
 
     @property
+    def outputs(self) -> int:
+        return self._outputs
+
+    @property
     def latency(self) -> int:
         return 0
 

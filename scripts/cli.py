@@ -49,7 +49,7 @@ def _chunk(text: str) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"chunk must be an integer or 'none', not {text!r}")
+        raise argparse.ArgumentTypeError(f"chunk must be an integer or 'none', not {text!r}") from None
 
 
 def _fields(bits: int, fmt: FloatFormat) -> str:
@@ -97,6 +97,7 @@ def cmd_quantize(args: argparse.Namespace) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from .formats_table import formats_table
+    from .generate import write_default_units
     from .swamping import swamping_example
 
     print("fp8forge formats\n")
@@ -105,6 +106,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"\nSwamping: e5m2 dot product of length {result.length} (positive operands), "
           "accumulated in e6m9\n")
     print(result.table())
+    print(f"\nGenerated units (default design point) in {args.build}/:\n")
+    for line in write_default_units(args.build):
+        print(line)
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
@@ -168,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="format table and the swamping example")
     p.add_argument("--length", type=int, default=4096, help="dot-product length (default 4096)")
+    p.add_argument("--build", default="build", help="output directory (default build)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("bench", help="golden-model speed benchmarks")

@@ -31,3 +31,30 @@ def write_unit(unit_name: str, output: str | os.PathLike, args: object) -> str:
     os.replace(tmp, path)
     return (f"{path}: {describe(unit)}, latency {unit.latency}, "  # type: ignore[attr-defined]
             f"{sum(1 for line in text.splitlines() if line.strip())} lines")
+
+
+#: The default design point of ``make demo``: the paper's FP8 datapath (e5m2 x e5m2 -> e6m9,
+#: chunk 64, SR weight updates with 12 random bits) plus the FP16 baseline multiplier.
+DEFAULT_UNITS = {
+    "fpmul_e5m2_e6m9": ("fpmul", {}),
+    "fpadd_e6m9": ("fpadd", {}),
+    "chunkaccumulator_e6m9_c64": ("chunkaccumulator", {}),
+    "macpe_e5m2_e6m9_c64": ("macpe", {}),
+    "quantizer_e6m9_e5m2": ("quantizer", {}),
+    "lfsr32": ("lfsr", {}),
+    "axpyunit_e6m9_sr": ("axpyunit", {}),
+    "fpmul_fp16_fp32": ("fpmul", {"in_fmt": "fp16", "acc_fmt": "fp32"}),
+}
+
+
+def write_default_units(build: str | os.PathLike) -> list[str]:
+    """Write the default units to ``build/rtl/NAME.v``; return their one-line summaries."""
+    from types import SimpleNamespace
+
+    from fp8forge.golden.formats import parse_format
+
+    lines = []
+    for name, (unit, overrides) in DEFAULT_UNITS.items():
+        values = {k: parse_format(v) if k.endswith("_fmt") else v for k, v in overrides.items()}
+        lines.append(write_unit(unit, Path(build) / "rtl" / f"{name}.v", SimpleNamespace(**values)))
+    return lines

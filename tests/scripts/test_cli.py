@@ -87,3 +87,33 @@ def test_swamping_example_numbers():
     chunked = result.sums["e6m9, chunk 64"]
     # Chunking must recover most of the error that sequential accumulation makes.
     assert abs(sequential - result.reference) > 10 * abs(chunked - result.reference)
+
+
+def test_generate_writes_verilog(tmp_path, capsys):
+    path = tmp_path / "rtl" / "mac.v"
+    code, out, _ = run(capsys, "generate", "macpe", "--chunk", "32", "--stages", "1", "-o",
+                       str(path))
+    assert code == 0 and f"{path}: MacPE(in_fmt=e5m2, acc_fmt=e6m9, chunk=32, stages=1)" in out
+    assert "module mac(" in path.read_text()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["generate", "fpdiv"], "unknown unit 'fpdiv'"),
+        (["generate", "fpadd", "--acc", "e11m52"],
+         "fmt must have at most 24 significand bits, not 53 (e11m52)"),
+        (["generate", "macpe", "--chunk", "0"],
+         "Chunk length must be a positive integer or None, not 0"),
+        (["generate", "fpmul", "--stages", "5"], "stages must be in 0..2, not 5"),
+        (["generate", "lfsr", "--width", "99"], "LFSR width must be an integer in 3..64, not 99"),
+        (["generate", "axpyunit", "--lanes", "0"], "lanes must be in 1..1024, not 0"),
+    ],
+)
+def test_generate_errors_write_nothing(argv, message, tmp_path):
+    path = tmp_path / "out.v"
+    proc = subprocess.run([sys.executable, "-m", "fp8forge", *argv, "-o", str(path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not path.exists() and list(tmp_path.iterdir()) == []

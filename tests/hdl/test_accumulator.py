@@ -1,0 +1,96 @@
+"""ChunkAccumulator and MacPE: dot products across chunk boundaries, specials, stalls, cycles."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from fp8forge.golden import PRESETS, Rounding, chunked_sum, gemm, quantize
+from fp8forge.hdl.accumulator import ChunkAccumulator, MacPE
+
+from ..conftest import assert_bits_equal
+from .simkit import run_dot_products
+
+pytestmark = pytest.mark.simulator
+E5M2, E6M9 = PRESETS["e5m2"], PRESETS["e6m9"]
+
+
+def lengths(chunk):
+    cl = chunk or 8
+    return [1, max(cl - 1, 1), cl, cl + 1, 5 * cl + 3, 2]
+
+
+def addends(rng, n, fmt, specials=0.03):
+    values = quantize(rng.standard_normal(n) * np.exp2(rng.integers(-6, 7, n)), fmt)
+    codes = np.array([fmt.nan_bits, fmt.inf_bits or fmt.nan_bits, fmt.sign_mask | fmt.inf_bits
+                      if fmt.inf_bits else fmt.nan_bits, 1, fmt.sign_mask, fmt.max_finite_bits])
+    mask = rng.random(n) < specials
+    return np.where(mask, codes[rng.integers(0, len(codes), n)], values).astype(np.uint64)
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 8, None])
+@pytest.mark.parametrize("stall", [0.0, 0.3], ids=["nostall", "stall"])
+def test_accumulator_matches_chunked_sum(chunk, stall, rng):
+    dut = ChunkAccumulator(E6M9, chunk=chunk)
+    dots = [(addends(rng, n, E6M9),) for n in lengths(chunk) * 2]
+    got, _, _ = run_dot_products(dut, dots, stall=stall, rng=rng)
+    want = np.array([int(chunked_sum(d[0][None, :], E6M9, chunk)[0]) for d in dots])
+    assert_bits_equal(got, want, E6M9)
+
+
+def test_accumulator_sr_matches_golden(rng):
+    chunk, rbits = 4, 10
+    dut = ChunkAccumulator(E6M9, chunk=chunk, rounding=Rounding.SR, rbits=rbits)
+    dots = [(addends(rng, n, E6M9, 0.0),) for n in lengths(chunk)]
+    rand = [rng.integers(0, 1 << rbits, len(d[0])) for d in dots]
+    rand_outer = [rng.integers(0, 1 << rbits, len(d[0])) for d in dots]
+    got, _, _ = run_dot_products(dut, dots, rand=rand, rand_outer=rand_outer)
+    want = []
+    for (values,), r, ro in zip(dots, rand, rand_outer, strict=True):
+        closing = [k for k in range(len(values)) if (k + 1) % chunk == 0 or k == len(values) - 1]
+        want.append(int(chunked_sum(values[None], E6M9, chunk, Rounding.SR, rand=r[None],
+                                    rand_outer=ro[closing][None], rbits=rbits)[0]))
+    assert_bits_equal(got, np.array(want), E6M9)
+
+
+@pytest.mark.parametrize("chunk", [1, 4, None])
+@pytest.mark.parametrize("stages", [0, 1])
+def test_macpe_matches_gemm(chunk, stages, rng):
+    dut = MacPE(E5M2, E6M9, chunk=chunk, stages=stages)
+    dots = []
+    for n in lengths(chunk):
+        a = addends(rng, n, E5M2, 0.05)
+        b = quantize(rng.standard_normal(n), E5M2).astype(np.uint64)
+        dots.append((a, b))
+    got, _, _ = run_dot_products(dut, dots, data=("a", "b"), stall=0.2, rng=rng)
+    want = np.array([int(gemm(a[None, :], b[:, None], E5M2, E6M9, chunk=chunk)[0, 0])
+                     for a, b in dots])
+    assert_bits_equal(got, want, E6M9)
+
+
+@pytest.mark.parametrize("unit", ["acc", "mac0", "mac1"])
+def test_cycles_formula_is_exact(unit, rng):
+    """Back-to-back dot products: each result appears exactly cycles(K) after its first input."""
+    if unit == "acc":
+        dut = ChunkAccumulator(E6M9, chunk=4)
+        make = lambda n: (addends(rng, n, E6M9, 0.0),)  # noqa: E731
+    else:
+        dut = MacPE(E5M2, E6M9, chunk=4, stages=int(unit[-1]))
+        make = lambda n: (addends(rng, n, E5M2, 0.0), addends(rng, n, E5M2, 0.0))  # noqa: E731
+    assert dut.initiation_interval == 1 if unit == "acc" else dut.throughput == 1
+    ks = [1, 3, 4, 5, 9]
+    dots = [make(k) for k in ks]
+    data = ("i_data",) if unit == "acc" else ("a", "b")
+    _, out_cycles, first_cycles = run_dot_products(dut, dots, data=data)
+    assert [o - f for o, f in zip(out_cycles, first_cycles, strict=True)] == [
+        dut.cycles(k) for k in ks]
+    assert list(itertools.accumulate(ks[:-1])) == first_cycles[1:]  # no bubbles between dots
+
+
+def test_parameter_errors():
+    with pytest.raises(ValueError, match=r"^Chunk length must be a positive integer or None, "
+                                         r"not 0$"):
+        ChunkAccumulator(E6M9, chunk=0)
+    with pytest.raises(TypeError, match=r"^acc_fmt must be a FloatFormat, not 'e6m9'$"):
+        MacPE(E5M2, "e6m9", chunk=4)
