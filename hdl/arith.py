@@ -4,8 +4,9 @@ Contract: ``../shared/SPEC.md`` sections 2 and 3; every output equals the golden
 (``fp8forge.golden.mul``/``add``/``fma``/``quantize``) bit for bit, with the same rounding,
 overflow and special-value rules: overflow gives ±inf (``ieee``) or NaN (``fn``), or
 ±max_finite with ``saturate=True`` and always in RTZ; NaN results are the canonical NaN;
-formats without subnormals flush subnormal inputs and results to signed zero. Pipelining: ``stages=0`` is combinational (latency 0);
-``stages=1`` registers the output; ``stages=2`` also registers the exact intermediate result
+formats without subnormals flush subnormal inputs and results to signed zero.
+
+Pipelining: ``stages=0`` is combinational (latency 0); ``stages=1`` registers the output; ``stages=2`` also registers the exact intermediate result
 (before rounding). All units accept one operation per cycle.
 """
 
