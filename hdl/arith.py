@@ -6,8 +6,9 @@ overflow and special-value rules: overflow gives ±inf (``ieee``) or NaN (``fn``
 ±max_finite with ``saturate=True`` and always in RTZ; NaN results are the canonical NaN;
 formats without subnormals flush subnormal inputs and results to signed zero.
 
-Pipelining: ``stages=0`` is combinational (latency 0); ``stages=1`` registers the output; ``stages=2`` also registers the exact intermediate result
-(before rounding). All units accept one operation per cycle.
+Pipelining: ``stages=0`` is combinational (latency 0); ``stages=1`` registers the output;
+``stages=2`` also registers the exact intermediate result (before rounding). All units accept
+one operation per cycle.
 """
 
 from __future__ import annotations
