@@ -21,6 +21,7 @@ from fp8forge import __version__
 
 from .accumulator import ChunkAccumulator, MacPE
 from .arith import FpAdd, FpFma, FpMul, Quantizer
+from .array import MacArray
 from .axpy import AxpyUnit
 from .lfsr import Lfsr
 
@@ -55,6 +56,9 @@ class UnitOptions:
     saturate: bool = False
     seed: int = 1
     width: int = 32  # LFSR width
+    rows: int = 4  # MacArray
+    cols: int = 4
+    quantize_out: bool = False  # MacArray: quantize results to out_fmt
 
 
 def _rounding(opts: UnitOptions, default: Rounding) -> Rounding:
@@ -83,6 +87,10 @@ UNITS = {
               "multiplier + chunk accumulator"),
     "lfsr": (lambda o: Lfsr(o.width, seed=o.seed, outputs=o.lanes * o.rbits),
              "maximal-length LFSR, lanes*rbits bits per cycle"),
+    "macarray": (lambda o: MacArray(o.in_fmt, o.acc_fmt, rows=o.rows, cols=o.cols, chunk=o.chunk,
+                                    out_fmt=o.out_fmt if o.quantize_out else None,
+                                    stages=o.stages),
+                 "output-stationary systolic GEMM array"),
     "axpyunit": (lambda o: AxpyUnit(o.acc_fmt, lanes=o.lanes, rounding=_rounding(o, Rounding.SR),
                                     rbits=o.rbits, seed=o.seed, stages=o.stages),
                  "weight-update AXPY lanes with internal LFSR"),
@@ -101,7 +109,7 @@ def describe(unit: wiring.Component) -> str:
     """``FpMul(in_fmt=e5m2, out_fmt=e6m9, ...)`` from the unit's read-only properties."""
     params = []
     for attr in ("in_fmt", "acc_fmt", "out_fmt", "fmt", "chunk", "rounding", "rbits", "lanes",
-                 "stages", "width", "outputs", "seed", "lfsr_width"):
+                 "stages", "rows", "cols", "width", "outputs", "seed", "lfsr_width"):
         if isinstance(getattr(type(unit), attr, None), property):
             value = getattr(unit, attr)
             if isinstance(value, Rounding):

@@ -196,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--saturate", action="store_true", help="overflow to max finite")
     p.add_argument("--seed", type=int, default=1, help="LFSR seed (default 1)")
     p.add_argument("--width", type=int, default=32, help="LFSR width (lfsr unit, default 32)")
+    p.add_argument("--rows", type=int, default=4, help="MacArray rows (default 4)")
+    p.add_argument("--cols", type=int, default=4, help="MacArray columns (default 4)")
+    p.add_argument("--quantize-out", action="store_true",
+                   help="MacArray: quantize results to --out")
     p.add_argument("-o", "--output", required=True, help="Verilog file to write")
     p.set_defaults(func=cmd_generate)
 

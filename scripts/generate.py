@@ -43,6 +43,7 @@ DEFAULT_UNITS = {
     "quantizer_e6m9_e5m2": ("quantizer", {}),
     "lfsr32": ("lfsr", {}),
     "axpyunit_e6m9_sr": ("axpyunit", {}),
+    "macarray_4x4_e5m2_e6m9_c64": ("macarray", {"quantize_out": True}),
     "fpmul_fp16_fp32": ("fpmul", {"in_fmt": "fp16", "acc_fmt": "fp32"}),
 }
 

