@@ -1,1 +1,4 @@
-"""placeholder"""
+"""cocotb benches (``sim/benches``), their runner and stream helpers; later the throughput model.
+
+Contract: ``../shared/SPEC.md`` sections 4 and 6.
+"""

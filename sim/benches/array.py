@@ -1,0 +1,132 @@
+"""Bench for MacArray: whole GEMMs tiled onto the array, golden gemm as scoreboard.
+
+Phase 1 streams GEMMs with no stalls and checks the measured cycles, first input beat to last
+output beat, against ``MacArray.cycles(K, tiles)``; phase 2 streams every shape with random
+valid stalls on A/B and random ready stalls on C. Parameters: in_fmt, acc_fmt, out_fmt, rows,
+cols, chunk, shapes [[M, N, K], ...], cycle_shapes, stall, specials, cycles_json.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import cocotb
+import numpy as np
+from cocotb.triggers import ReadOnly, RisingEdge
+from fp8forge.golden import gemm, parse_format, quantize
+from fp8forge.sim.benches.clocked import Testbench
+from fp8forge.sim.stream import Scoreboard, bench_params, bench_seed, pack, unpack
+
+
+def _operands(rng, m, n, k, fmt, specials):
+    a = quantize(rng.standard_normal((m, k)) * np.exp2(rng.integers(-3, 4, (m, 1))), fmt)
+    b = quantize(rng.standard_normal((k, n)), fmt)
+    codes = np.array([fmt.nan_bits, fmt.inf_bits or fmt.nan_bits, 1, fmt.sign_mask | 3],
+                     dtype=a.dtype)
+    mask = rng.random(a.shape) < specials
+    return np.where(mask, codes[rng.integers(0, len(codes), a.shape)], a), b
+
+
+def _tiles(a, b, rows, cols):
+    """Zero-padded (A tile, B tile, row offset, col offset) in row-major tile order."""
+    m, k = a.shape
+    n = b.shape[1]
+    for r in range(0, m, rows):
+        for c in range(0, n, cols):
+            ta = np.zeros((rows, k), dtype=a.dtype)
+            tb = np.zeros((k, cols), dtype=b.dtype)
+            ta[: min(rows, m - r)] = a[r:r + rows]
+            tb[:, : min(cols, n - c)] = b[:, c:c + cols]
+            yield ta, tb, r, c
+
+
+class ArrayHarness:
+    def __init__(self, dut, p, tb, coin):
+        self.dut, self.p, self.tb, self.coin = dut, p, tb, coin
+        self.w_in = parse_format(p["in_fmt"]).width
+        self.out_fmt = parse_format(p["out_fmt"] or p["acc_fmt"])
+
+    async def run(self, a, b, stall):
+        """Stream one GEMM; return (C bits, cycles from first beat to last C beat)."""
+        dut, p = self.dut, self.p
+        rows, cols = p["rows"], p["cols"]
+        tiles = list(_tiles(a, b, rows, cols))
+        out_rows: list[list[int]] = []
+        marks: dict[str, int] = {}
+
+        async def monitor():
+            while len(out_rows) < len(tiles) * rows:
+                dut.c_ready.value = 0 if self.coin.random() < stall else 1
+                await ReadOnly()
+                if int(dut.c_valid.value) and int(dut.c_ready.value):
+                    out_rows.append(unpack(int(dut.c_data.value), self.out_fmt.width, cols))
+                    marks["last"] = self.tb.cycle
+                await RisingEdge(dut.clk)
+            dut.c_ready.value = 0
+
+        watcher = cocotb.start_soon(monitor())
+        for ta, tb, _, _ in tiles:
+            k = ta.shape[1]
+            for kk in range(k):
+                while self.coin.random() < stall:
+                    dut.a_valid.value = dut.b_valid.value = 0
+                    await RisingEdge(dut.clk)
+                dut.a_valid.value = dut.b_valid.value = 1
+                dut.a_data.value = pack(ta[:, kk], self.w_in)
+                dut.b_data.value = pack(tb[kk], self.w_in)
+                dut.a_last.value = int(kk == k - 1)
+                while True:
+                    await ReadOnly()
+                    taken = int(dut.a_ready.value) == 1
+                    if taken:
+                        marks.setdefault("first", self.tb.cycle)
+                    await RisingEdge(dut.clk)
+                    if taken:
+                        break
+        dut.a_valid.value = dut.b_valid.value = 0
+        await watcher
+        m, n = a.shape[0], b.shape[1]
+        c = np.zeros((m, n), dtype=np.uint64)
+        for t, (_, _, r, col) in enumerate(tiles):
+            block = np.array(out_rows[t * rows:(t + 1) * rows], dtype=np.uint64)
+            c[r:r + rows, col:col + cols] = block[: min(rows, m - r), : min(cols, n - col)]
+        return c, marks["last"] - marks["first"] + 1, len(tiles)
+
+
+@cocotb.test()
+async def gemms(dut):
+    p = bench_params()
+    seed = bench_seed()
+    rng = np.random.default_rng(seed)
+    coin = random.Random(seed)
+    in_fmt, acc_fmt = parse_format(p["in_fmt"]), parse_format(p["acc_fmt"])
+    out_fmt = parse_format(p["out_fmt"]) if p["out_fmt"] else None
+    rows, cols = p["rows"], p["cols"]
+    tb = Testbench(dut)
+    await tb.start()
+    harness = ArrayHarness(dut, p, tb, coin)
+    board = Scoreboard(f"MacArray {rows}x{cols} {in_fmt.name}->{acc_fmt.name}",
+                       harness.out_fmt.width, seed)
+    from fp8forge.hdl.array import MacArray
+
+    model = MacArray(in_fmt, acc_fmt, rows=rows, cols=cols, chunk=p["chunk"], out_fmt=out_fmt)
+    measured = []
+    for m, n, k in p["cycle_shapes"]:
+        a, b = _operands(rng, m, n, k, in_fmt, 0.0)
+        c, cycles, tiles = await harness.run(a, b, stall=0.0)
+        board.compare(c, gemm(a, b, in_fmt, acc_fmt, chunk=p["chunk"], out_fmt=out_fmt),
+                      {"row": np.repeat(np.arange(m), n)})
+        expected = model.cycles(k, tiles=tiles)
+        measured.append({"rows": rows, "cols": cols, "chunk": p["chunk"], "K": k, "tiles": tiles,
+                         "measured": cycles, "formula": expected})
+        assert cycles == expected, f"K={k}, {tiles} tiles: measured {cycles}, cycles() {expected}"
+    for m, n, k in p["shapes"]:
+        a, b = _operands(rng, m, n, k, in_fmt, p["specials"])
+        c, _, _ = await harness.run(a, b, stall=p["stall"])
+        board.compare(c, gemm(a, b, in_fmt, acc_fmt, chunk=p["chunk"], out_fmt=out_fmt),
+                      {"M": np.full(m * n, m), "N": np.full(m * n, n), "K": np.full(m * n, k)})
+    if p.get("cycles_json"):
+        with open(p["cycles_json"], "w") as f:
+            json.dump(measured, f, indent=1)
+    board.result()

