@@ -117,6 +117,11 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"\nGenerated units (default design point) in {args.build}/:\n")
     for line in write_default_units(args.build):
         print(line)
+    if not args.no_rtl:
+        from .rtl_demo import macarray_demo
+
+        print("\nRTL simulation (builds once, then cached under build/sim/):\n")
+        print(macarray_demo())
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
@@ -132,7 +137,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
 def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import run_benchmarks
 
-    run_benchmarks(repeats=args.repeats, out=sys.stdout)
+    run_benchmarks(repeats=args.repeats, out=sys.stdout, rtl=not args.no_rtl)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,10 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="format table and the swamping example")
     p.add_argument("--length", type=int, default=4096, help="dot-product length (default 4096)")
     p.add_argument("--build", default="build", help="output directory (default build)")
+    p.add_argument("--no-rtl", action="store_true", help="skip the Verilator MacArray run")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("bench", help="golden-model speed benchmarks")
     p.add_argument("--repeats", type=int, default=5, help="runs per figure (median reported)")
+    p.add_argument("--no-rtl", action="store_true", help="skip the simulator figures")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -45,3 +45,18 @@ def assert_bits_equal(got, expected, fmt, **inputs) -> None:
             f"expected {int(expected.flat[i]):#0{width + 2}x} ({want_v!r}) "
             f"(replay with FP8FORGE_SEED={BASE_SEED})"
         )
+
+
+def pytest_report_header(config):
+    """Say which simulators and synthesis tools were found (optional ones are skipped)."""
+    from fp8forge.scripts import tools
+    from fp8forge.sim.runner import available_simulators
+
+    lines = []
+    for name, missing in available_simulators().items():
+        lines.append(f"simulator {name}: {'found' if missing is None else missing}")
+    try:
+        lines.append(f"yosys: {' '.join(tools.yosys_command())}")
+    except tools.ToolMissing as exc:
+        lines.append(f"yosys: {exc}")
+    return lines

@@ -112,6 +112,9 @@ async def gemms(dut):
 
     model = MacArray(in_fmt, acc_fmt, rows=rows, cols=cols, chunk=p["chunk"], out_fmt=out_fmt)
     measured = []
+    import time
+
+    start = time.perf_counter()
     for m, n, k in p["cycle_shapes"]:
         a, b = _operands(rng, m, n, k, in_fmt, 0.0)
         c, cycles, tiles = await harness.run(a, b, stall=0.0)
@@ -121,6 +124,7 @@ async def gemms(dut):
         measured.append({"rows": rows, "cols": cols, "chunk": p["chunk"], "K": k, "tiles": tiles,
                          "measured": cycles, "formula": expected})
         assert cycles == expected, f"K={k}, {tiles} tiles: measured {cycles}, cycles() {expected}"
+    seconds = time.perf_counter() - start
     for m, n, k in p["shapes"]:
         a, b = _operands(rng, m, n, k, in_fmt, p["specials"])
         c, _, _ = await harness.run(a, b, stall=p["stall"])
@@ -128,5 +132,6 @@ async def gemms(dut):
                       {"M": np.full(m * n, m), "N": np.full(m * n, n), "K": np.full(m * n, k)})
     if p.get("cycles_json"):
         with open(p["cycles_json"], "w") as f:
-            json.dump(measured, f, indent=1)
+            json.dump({"cycles": measured, "checked": board.checked, "seconds": seconds,
+                       "errors": board.errors}, f, indent=1)
     board.result()

@@ -79,4 +79,9 @@ async def vectors(dut):
         ref_bits = np.where(np.isnan(ref), out_fmt.nan_bits, ref.view(np.uint16)).astype(np.uint64)
         board.name += " vs NumPy float16"
         board.compare(np.array(got[:n], dtype=np.uint64), ref_bits, inputs)
+    if p.get("summary_json"):
+        import json
+
+        with open(p["summary_json"], "w") as f:
+            json.dump({"vectors": n, "seconds": elapsed}, f)
     board.result()

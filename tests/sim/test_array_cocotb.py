@@ -46,7 +46,7 @@ def test_macarray(config, simulator, tmp_path):
                                 [rows, 2 * cols, 2], [rows, cols, 300]],
                   cycles_json=str(cycles_file))
     run_bench("array", unit, params, sim=simulator)
-    measured = json.loads(cycles_file.read_text())
+    measured = json.loads(cycles_file.read_text())["cycles"]
     assert len(measured) == 5 and all(m["measured"] == m["formula"] for m in measured)
     # Export for the throughput model: one file per (config, simulator), merged by key.
     out = REPO / "build" / "macarray_cycles.json"
