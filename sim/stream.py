@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -35,13 +34,6 @@ def pack(values: Iterable[int], bits: int) -> int:
 def unpack(value: int, bits: int, count: int) -> list[int]:
     mask = (1 << bits) - 1
     return [(value >> (bits * i)) & mask for i in range(count)]
-
-
-def stall_pattern(probability: float, rng: random.Random) -> Callable[[], bool]:
-    """A source of 'hold this cycle' decisions: never with 0, random with a probability."""
-    if probability <= 0:
-        return lambda: False
-    return lambda: rng.random() < probability
 
 
 class Scoreboard:
@@ -75,45 +67,58 @@ class Scoreboard:
 
 
 class ValidReadyDriver:
-    """Drives beats onto ``valid``/``data`` (+ extra signals) and waits for ``ready``."""
+    """Drives beats onto one or more joined ``valid`` signals plus payload signals, holding each
+    beat until ``ready`` is seen at a rising edge; ``stall()`` inserts idle cycles."""
 
-    def __init__(self, clk, valid, ready, signals: dict, stall: Callable[[], bool]):
-        self.clk, self.valid, self.ready, self.signals, self.stall = (clk, valid, ready, signals,
-                                                                      stall)
+    def __init__(self, clk, valids: list, ready, signals: dict, stall: Callable[[], bool],
+                 on_accept: Callable[[], None] | None = None):
+        self.clk, self.valids, self.ready, self.signals = clk, valids, ready, signals
+        self.stall, self.on_accept = stall, on_accept
 
-    async def send(self, beats: list[dict]):
+    def _set_valid(self, value: int) -> None:
+        for valid in self.valids:
+            valid.value = value
+
+    async def send(self, beats: Iterable[dict]):
         from cocotb.triggers import ReadOnly, RisingEdge
 
-        self.valid.value = 0
+        self._set_valid(0)
         for beat in beats:
             while self.stall():
-                self.valid.value = 0
+                self._set_valid(0)
                 await RisingEdge(self.clk)
-            self.valid.value = 1
+            self._set_valid(1)
             for name, value in beat.items():
                 self.signals[name].value = value
             while True:
                 await ReadOnly()
                 taken = int(self.ready.value) == 1
+                if taken and self.on_accept is not None:
+                    self.on_accept()
                 await RisingEdge(self.clk)
                 if taken:
                     break
-        self.valid.value = 0
+        self._set_valid(0)
 
 
 class ValidReadyMonitor:
     """Collects ``data`` of every handshake, driving ``ready`` with random stalls."""
 
-    def __init__(self, clk, valid, ready, data, stall: Callable[[], bool]):
+    def __init__(self, clk, valid, ready, data, stall: Callable[[], bool],
+                 on_beat: Callable[[], None] | None = None):
         self.clk, self.valid, self.ready, self.data, self.stall = clk, valid, ready, data, stall
-        self.beats: list[tuple[int, int]] = []  # (cycle, data)
+        self.on_beat = on_beat
+        self.beats: list[int] = []
 
-    async def run(self, count: int, cycle_counter: Callable[[], int]):
+    async def run(self, count: int):
         from cocotb.triggers import ReadOnly, RisingEdge
 
         while len(self.beats) < count:
             self.ready.value = 0 if self.stall() else 1
             await ReadOnly()
             if int(self.valid.value) and int(self.ready.value):
-                self.beats.append((cycle_counter(), int(self.data.value)))
+                self.beats.append(int(self.data.value))
+                if self.on_beat is not None:
+                    self.on_beat()
             await RisingEdge(self.clk)
+        self.ready.value = 0

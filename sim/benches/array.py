@@ -13,10 +13,17 @@ import random
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ReadOnly, RisingEdge
 from fp8forge.golden import gemm, parse_format, quantize
 from fp8forge.sim.benches.clocked import Testbench
-from fp8forge.sim.stream import Scoreboard, bench_params, bench_seed, pack, unpack
+from fp8forge.sim.stream import (
+    Scoreboard,
+    ValidReadyDriver,
+    ValidReadyMonitor,
+    bench_params,
+    bench_seed,
+    pack,
+    unpack,
+)
 
 
 def _operands(rng, m, n, k, fmt, specials):
@@ -48,44 +55,29 @@ class ArrayHarness:
         self.out_fmt = parse_format(p["out_fmt"] or p["acc_fmt"])
 
     async def run(self, a, b, stall):
-        """Stream one GEMM; return (C bits, cycles from first beat to last C beat)."""
+        """Stream one GEMM; return (C bits, cycles from first beat to last C beat, tiles)."""
         dut, p = self.dut, self.p
         rows, cols = p["rows"], p["cols"]
         tiles = list(_tiles(a, b, rows, cols))
-        out_rows: list[list[int]] = []
         marks: dict[str, int] = {}
+        coin = self.coin
 
-        async def monitor():
-            while len(out_rows) < len(tiles) * rows:
-                dut.c_ready.value = 0 if self.coin.random() < stall else 1
-                await ReadOnly()
-                if int(dut.c_valid.value) and int(dut.c_ready.value):
-                    out_rows.append(unpack(int(dut.c_data.value), self.out_fmt.width, cols))
-                    marks["last"] = self.tb.cycle
-                await RisingEdge(dut.clk)
-            dut.c_ready.value = 0
+        def stalled() -> bool:
+            return stall > 0 and coin.random() < stall
 
-        watcher = cocotb.start_soon(monitor())
-        for ta, tb, _, _ in tiles:
-            k = ta.shape[1]
-            for kk in range(k):
-                while self.coin.random() < stall:
-                    dut.a_valid.value = dut.b_valid.value = 0
-                    await RisingEdge(dut.clk)
-                dut.a_valid.value = dut.b_valid.value = 1
-                dut.a_data.value = pack(ta[:, kk], self.w_in)
-                dut.b_data.value = pack(tb[kk], self.w_in)
-                dut.a_last.value = int(kk == k - 1)
-                while True:
-                    await ReadOnly()
-                    taken = int(dut.a_ready.value) == 1
-                    if taken:
-                        marks.setdefault("first", self.tb.cycle)
-                    await RisingEdge(dut.clk)
-                    if taken:
-                        break
-        dut.a_valid.value = dut.b_valid.value = 0
+        driver = ValidReadyDriver(
+            dut.clk, [dut.a_valid, dut.b_valid], dut.a_ready,
+            {"a": dut.a_data, "b": dut.b_data, "last": dut.a_last}, stalled,
+            on_accept=lambda: marks.setdefault("first", self.tb.cycle))
+        monitor = ValidReadyMonitor(dut.clk, dut.c_valid, dut.c_ready, dut.c_data, stalled,
+                                    on_beat=lambda: marks.__setitem__("last", self.tb.cycle))
+        watcher = cocotb.start_soon(monitor.run(len(tiles) * rows))
+        await driver.send(
+            {"a": pack(ta[:, kk], self.w_in), "b": pack(tb[kk], self.w_in),
+             "last": int(kk == ta.shape[1] - 1)}
+            for ta, tb, _, _ in tiles for kk in range(ta.shape[1]))
         await watcher
+        out_rows = [unpack(beat, self.out_fmt.width, cols) for beat in monitor.beats]
         m, n = a.shape[0], b.shape[1]
         c = np.zeros((m, n), dtype=np.uint64)
         for t, (_, _, r, col) in enumerate(tiles):
