@@ -101,6 +101,23 @@ class ValidReadyDriver:
         self._set_valid(0)
 
 
+class ValidMonitor:
+    """Collects ``data`` in every cycle where ``valid`` is high (outputs without ready)."""
+
+    def __init__(self, clk, valid, data):
+        self.clk, self.valid, self.data = clk, valid, data
+        self.beats: list[int] = []
+
+    async def run(self):
+        from cocotb.triggers import ReadOnly, RisingEdge
+
+        while True:
+            await ReadOnly()
+            if int(self.valid.value):
+                self.beats.append(int(self.data.value))
+            await RisingEdge(self.clk)
+
+
 class ValidReadyMonitor:
     """Collects ``data`` of every handshake, driving ``ready`` with random stalls."""
 

@@ -9,10 +9,10 @@ import random
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ReadOnly, RisingEdge
+from cocotb.triggers import RisingEdge
 from fp8forge.golden import chunked_sum, gemm, parse_format, quantize
 from fp8forge.sim.benches.clocked import Testbench
-from fp8forge.sim.stream import Scoreboard, bench_params, bench_seed
+from fp8forge.sim.stream import Scoreboard, ValidMonitor, bench_params, bench_seed
 
 
 def _values(rng, n, fmt, specials):
@@ -41,16 +41,8 @@ async def dot_products(dut):
             dots.append((_values(rng, n, acc_fmt, p["specials"]),))
     tb = Testbench(dut)
     await tb.start()
-    results = []
-
-    async def monitor():
-        while True:
-            await ReadOnly()
-            if int(dut.o_valid.value):
-                results.append(int(dut.o_data.value))
-            await RisingEdge(dut.clk)
-
-    cocotb.start_soon(monitor())
+    monitor = ValidMonitor(dut.clk, dut.o_valid, dut.o_data)
+    cocotb.start_soon(monitor.run())
     for operands in dots:
         n = len(operands[0])
         for k in range(n):
@@ -74,6 +66,6 @@ async def dot_products(dut):
     else:
         want = [int(chunked_sum(d[0][None], acc_fmt, chunk)[0]) for d in dots]
     board = Scoreboard(f"{p['unit']} {acc_fmt.name} chunk={chunk}", acc_fmt.width, seed)
-    board.compare(np.array(results, dtype=np.uint64), np.array(want, dtype=np.uint64),
+    board.compare(np.array(monitor.beats, dtype=np.uint64), np.array(want, dtype=np.uint64),
                   {"dot": np.arange(len(dots)), "length": np.array(p["lengths"])})
     board.result()

@@ -10,27 +10,26 @@ import random
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ReadOnly, RisingEdge
+from cocotb.triggers import RisingEdge
 from fp8forge.golden import Rounding, decode, fma, parse_format, quantize
 from fp8forge.golden.lfsr import lane_rand
 from fp8forge.golden.stimuli import operands
 from fp8forge.sim.benches.clocked import Testbench
-from fp8forge.sim.stream import Scoreboard, bench_params, bench_seed, pack, unpack
+from fp8forge.sim.stream import (
+    Scoreboard,
+    ValidMonitor,
+    bench_params,
+    bench_seed,
+    pack,
+    unpack,
+)
 
 
 async def _run(dut, p, a, x, y, coin):
     fmt = parse_format(p["fmt"])
     lanes, w = p["lanes"], fmt.width
-    out = []
-
-    async def monitor():
-        while True:
-            await ReadOnly()
-            if int(dut.o_valid.value):
-                out.append(unpack(int(dut.o_y.value), w, lanes))
-            await RisingEdge(dut.clk)
-
-    watcher = cocotb.start_soon(monitor())
+    monitor = ValidMonitor(dut.clk, dut.o_valid, dut.o_y)
+    watcher = cocotb.start_soon(monitor.run())
     for i in range(len(a)):
         while coin.random() < p["stall"]:
             dut.i_valid.value = 0
@@ -44,7 +43,7 @@ async def _run(dut, p, a, x, y, coin):
     for _ in range(p["latency"] + 2):
         await RisingEdge(dut.clk)
     watcher.cancel()
-    return np.array(out, dtype=np.uint64)
+    return np.array([unpack(beat, w, lanes) for beat in monitor.beats], dtype=np.uint64)
 
 
 @cocotb.test()
