@@ -17,6 +17,7 @@ from fp8forge.golden.formats import FloatFormat
 from fp8forge import __version__
 
 from .table import render
+from .tools import ToolMissing
 
 
 class UsageError(Exception):
@@ -134,6 +135,32 @@ def cmd_generate(args: argparse.Namespace) -> None:
     print(summary)
 
 
+def cmd_synth(args: argparse.Namespace) -> None:
+    import os
+    from pathlib import Path
+
+    from fp8forge.hdl.generate import build_unit, describe, generate_verilog
+
+    from .generate import options_from
+    from .synth import SynthError, synthesize
+
+    liberty = args.liberty or os.environ.get("FP8FORGE_LIBERTY") or None
+    try:
+        unit = build_unit(args.unit, options_from(args))
+        args.output = args.output or f"build/synth/{args.unit}"
+        report = synthesize(generate_verilog(unit, args.unit), args.unit, liberty=liberty,
+                            cache_dir=Path(args.output).parent / "cache")
+    except (TypeError, ValueError, SynthError, ToolMissing) as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(report.to_json())
+    (out / "report.md").write_text(f"# {describe(unit)}\n\n" + report.markdown())
+    print(f"{describe(unit)}" + (" (cached)" if report.cached else ""))
+    print(report.markdown(), end="")
+    print(f"written: {out / 'report.json'}, {out / 'report.md'}")
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import run_benchmarks
 
@@ -168,45 +195,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="SR random seed (default 0)")
     p.set_defaults(func=cmd_quantize)
 
-    p = sub.add_parser("generate", help="write the Verilog of one unit")
     from fp8forge.hdl.generate import UNITS
 
-    p.add_argument("unit", help=f"one of {', '.join(UNITS)}")
-    p.add_argument(
-        "--in",
-        dest="in_fmt",
-        type=_format,
-        default=parse_format("e5m2"),
-        help="operand format (default e5m2)",
-    )
-    p.add_argument(
-        "--acc",
-        dest="acc_fmt",
-        type=_format,
-        default=parse_format("e6m9"),
-        help="accumulator / arithmetic format (default e6m9)",
-    )
-    p.add_argument(
-        "--out",
-        dest="out_fmt",
-        type=_format,
-        default=parse_format("e5m2"),
-        help="quantizer output format (default e5m2)",
-    )
-    p.add_argument("--chunk", type=_chunk, default=64, help="chunk length or 'none' (default 64)")
-    p.add_argument("--rbits", type=int, default=12, help="SR random bits (default 12)")
-    p.add_argument("--lanes", type=int, default=1, help="AXPY lanes (default 1)")
-    p.add_argument("--stages", type=int, default=0, help="pipeline stages (default 0)")
-    p.add_argument("--rounding", type=_rounding, default=None, help="rne, rtz or sr")
-    p.add_argument("--saturate", action="store_true", help="overflow to max finite")
-    p.add_argument("--seed", type=int, default=1, help="LFSR seed (default 1)")
-    p.add_argument("--width", type=int, default=32, help="LFSR width (lfsr unit, default 32)")
-    p.add_argument("--rows", type=int, default=4, help="MacArray rows (default 4)")
-    p.add_argument("--cols", type=int, default=4, help="MacArray columns (default 4)")
-    p.add_argument("--quantize-out", action="store_true",
-                   help="MacArray: quantize results to --out")
+    unit_options = _Parser(add_help=False)
+    unit_options.add_argument("unit", help=f"one of {', '.join(UNITS)}")
+    unit_options.add_argument("--in", dest="in_fmt", type=_format, default=parse_format("e5m2"),
+                              help="operand format (default e5m2)")
+    unit_options.add_argument("--acc", dest="acc_fmt", type=_format,
+                              default=parse_format("e6m9"),
+                              help="accumulator / arithmetic format (default e6m9)")
+    unit_options.add_argument("--out", dest="out_fmt", type=_format,
+                              default=parse_format("e5m2"),
+                              help="quantizer output format (default e5m2)")
+    unit_options.add_argument("--chunk", type=_chunk, default=64,
+                              help="chunk length or 'none' (default 64)")
+    unit_options.add_argument("--rbits", type=int, default=12, help="SR random bits (default 12)")
+    unit_options.add_argument("--lanes", type=int, default=1, help="AXPY lanes (default 1)")
+    unit_options.add_argument("--stages", type=int, default=0, help="pipeline stages (default 0)")
+    unit_options.add_argument("--rounding", type=_rounding, default=None, help="rne, rtz or sr")
+    unit_options.add_argument("--saturate", action="store_true", help="overflow to max finite")
+    unit_options.add_argument("--seed", type=int, default=1, help="LFSR seed (default 1)")
+    unit_options.add_argument("--width", type=int, default=32,
+                              help="LFSR width (lfsr unit, default 32)")
+    unit_options.add_argument("--rows", type=int, default=4, help="MacArray rows (default 4)")
+    unit_options.add_argument("--cols", type=int, default=4, help="MacArray columns (default 4)")
+    unit_options.add_argument("--quantize-out", action="store_true",
+                              help="MacArray: quantize results to --out")
+
+    p = sub.add_parser("generate", parents=[unit_options], help="write the Verilog of one unit")
     p.add_argument("-o", "--output", required=True, help="Verilog file to write")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("synth", parents=[unit_options],
+                       help="synthesize one unit with Yosys: cells, transistors, area, GE")
+    p.add_argument("--liberty", default=None,
+                   help="liberty file (.lib or .lib.gz; default $FP8FORGE_LIBERTY, else none)")
+    p.add_argument("-o", "--output", default=None, help="report directory "
+                   "(default build/synth/UNIT)")
+    p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("demo", help="format table and the swamping example")
     p.add_argument("--length", type=int, default=4096, help="dot-product length (default 4096)")

