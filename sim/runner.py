@@ -72,7 +72,10 @@ def _results(xml_path: Path) -> tuple[int, int, list[str]]:
 
 def run_bench(bench: str, unit, params: dict, *, sim: str | None = None, seed: int | None = None,
               build_root: Path | None = None) -> BenchResult:
-    """Build ``unit`` (an Amaranth component) and run cocotb module ``benches.<bench>`` on it.
+    """Build ``unit`` and run cocotb module ``benches.<bench>`` on it.
+
+    ``unit`` is an Amaranth component, or Verilog text whose top module is named ``dut`` (e.g.
+    a synthesized netlist).
 
     ``params`` (JSON-serialisable) reach the bench through ``FP8FORGE_BENCH``. Raises
     ``BenchFailed`` with the bench's messages when any cocotb test fails.
@@ -83,7 +86,7 @@ def run_bench(bench: str, unit, params: dict, *, sim: str | None = None, seed: i
     from cocotb_tools.runner import get_runner
 
     seed = int(os.environ.get("FP8FORGE_SEED", "2018")) if seed is None else seed
-    verilog = generate_verilog(unit, TOPLEVEL)
+    verilog = unit if isinstance(unit, str) else generate_verilog(unit, TOPLEVEL)
     key = hashlib.sha256((json.dumps(params, sort_keys=True) + verilog).encode()).hexdigest()[:12]
     build_dir = (build_root or REPO / "build" / "sim") / f"{bench}-{key}" / sim
     build_dir.mkdir(parents=True, exist_ok=True)
