@@ -149,7 +149,8 @@ def cmd_synth(args: argparse.Namespace) -> None:
         unit = build_unit(args.unit, options_from(args))
         args.output = args.output or f"build/synth/{args.unit}"
         report = synthesize(generate_verilog(unit, args.unit), args.unit, liberty=liberty,
-                            cache_dir=Path(args.output).parent / "cache")
+                            cache_dir=Path(args.output).parent / "cache",
+                            clock_ns=args.clock_ns)
     except (TypeError, ValueError, SynthError, ToolMissing) as exc:
         raise UsageError(str(exc)) from None
     out = Path(args.output)
@@ -230,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="synthesize one unit with Yosys: cells, transistors, area, GE")
     p.add_argument("--liberty", default=None,
                    help="liberty file (.lib or .lib.gz; default $FP8FORGE_LIBERTY, else none)")
+    p.add_argument("--clock-ns", type=float, default=10.0,
+                   help="clock period for timing (default 10 ns)")
     p.add_argument("-o", "--output", default=None, help="report directory "
                    "(default build/synth/UNIT)")
     p.set_defaults(func=cmd_synth)

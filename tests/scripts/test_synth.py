@@ -91,3 +91,21 @@ def test_cli_synth_writes_reports(tmp_path, liberty):
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("fp8forge: error: liberty file not found")
     assert not (tmp_path / "x").exists()
+
+
+def test_opensta_timing(tmp_path, liberty):
+    from fp8forge.scripts import tools
+
+    if tools.opensta() is None:
+        if os.environ.get("CI"):
+            pytest.fail("OpenSTA (sta) is required in CI")
+        pytest.skip("OpenSTA (Debian opensta) not installed: timing not checked")
+    small = synthesize(multiplier(3), "mul3", liberty=liberty, cache_dir=tmp_path)
+    large = synthesize(multiplier(11), "mul11", liberty=liberty, cache_dir=tmp_path)
+    assert small.timing_source == "OpenSTA"
+    assert 0.1 < small.critical_path_ns < large.critical_path_ns < 20
+    assert small.fmax_mhz == pytest.approx(1000 / small.critical_path_ns)
+    acc = synthesize("module acc(input clk, input [7:0] d, output reg [7:0] q);\n"
+                     "  always @(posedge clk) q <= q + d;\nendmodule\n", "acc",
+                     liberty=liberty, cache_dir=tmp_path, clock_ns=5.0)
+    assert acc.clock_ns == 5.0 and 0.1 < acc.critical_path_ns < 5.0
