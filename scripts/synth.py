@@ -128,6 +128,12 @@ def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = No
     With a liberty file and OpenSTA installed, also timing: the critical path against a clock of
     ``clock_ns`` and the resulting fmax.
     """
+    return _synthesize(verilog, top, liberty, Path(cache_dir), clock_ns)[0]
+
+
+def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache_dir: Path,
+                clock_ns: float) -> tuple[SynthReport, Path]:
+    """``synthesize``, also returning the work directory that holds the flow's files."""
     cmd = tools.yosys_command()
     version = _yosys_version(cmd)
     lib_path = Path(liberty).resolve() if liberty else None
@@ -141,7 +147,7 @@ def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = No
     done = work / "report.json"
     if done.exists():
         data = json.loads(done.read_text())
-        return SynthReport(**dict(data, cached=True))
+        return SynthReport(**dict(data, cached=True)), work
     work.mkdir(parents=True, exist_ok=True)
     (work / "design.v").write_text(verilog)
     script = ["read_verilog design.v", f"synth -top {top} -flatten",
@@ -182,16 +188,15 @@ def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = No
         lib_file.unlink()  # 12 MB per design is not worth caching; the numbers are
     report = SynthReport(**fields)
     done.write_text(report.to_json())
-    return report
+    return report, work
 
 
 def synthesized_netlist(verilog: str, top: str, *,
                         cache_dir: str | os.PathLike = "build/synth/cache") -> str:
     """The generic gate-level netlist Yosys made of ``verilog`` (plain Verilog: gates are
     written as expressions, flip-flops as always blocks), for simulating what synthesis built."""
-    synthesize(verilog, top, cache_dir=cache_dir)
-    key = _cache_key(verilog, top, "")
-    return (Path(cache_dir) / key / "netlist.v").read_text()
+    _, work = _synthesize(verilog, top, None, Path(cache_dir), 10.0)
+    return (work / "netlist.v").read_text()
 
 
 def _timing(work: Path, lib_file: Path, top: str, clock_ns: float) -> dict:
@@ -221,8 +226,7 @@ def _timing(work: Path, lib_file: Path, top: str, clock_ns: float) -> dict:
             "fmax_mhz": 1000.0 / critical, "clock_ns": clock_ns}
 
 
-def _cache_key(verilog: str, top: str, lib_key: str, version: str | None = None) -> str:
-    version = version or _yosys_version(tools.yosys_command())
+def _cache_key(verilog: str, top: str, lib_key: str, version: str) -> str:
     text = f"{FLOW_VERSION}\n{version}\n{lib_key}\n{top}\n{verilog}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

