@@ -7,8 +7,10 @@ Every user error (unknown format, impossible parameter, bad value) ends in a one
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from fp8forge.golden import Rounding, decode, parse_format, quantize
@@ -102,6 +104,11 @@ def cmd_quantize(args: argparse.Namespace) -> None:
     print(render(["input", "bits", "s exp man", "value"], rows))
 
 
+#: The shared test library of this workplace, used by ``demo`` when FP8FORGE_LIBERTY is unset.
+DEFAULT_LIBERTY = (Path(__file__).resolve().parent.parent.parent / "shared" / "pdk"
+                   / "sky130_fd_sc_hd__tt_025C_1v80.lib.gz")
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from .formats_table import formats_table
     from .generate import write_default_units
@@ -118,6 +125,19 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"\nGenerated units (default design point) in {args.build}/:\n")
     for line in write_default_units(args.build):
         print(line)
+    liberty = os.environ.get("FP8FORGE_LIBERTY") or str(DEFAULT_LIBERTY)
+    if args.no_synth:
+        pass
+    elif Path(liberty).is_file():
+        from .compare import compare_markdown, run_compare
+
+        print(f"\nSynthesis comparison with {Path(liberty).name} (cached after the first run):\n")
+        out = Path(args.build) / "synth" / "compare"
+        rows = run_compare(liberty, out, cache_dir=out.parent / "cache")
+        print(compare_markdown(rows))
+        print(f"chart: {out / 'compare.png'}")
+    else:
+        print("\nSynthesis comparison skipped: set FP8FORGE_LIBERTY to a liberty file")
     if not args.no_rtl:
         from .rtl_demo import macarray_demo
 
@@ -136,15 +156,28 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_synth(args: argparse.Namespace) -> None:
-    import os
-    from pathlib import Path
-
     from fp8forge.hdl.generate import build_unit, describe, generate_verilog
 
     from .generate import options_from
     from .synth import SynthError, synthesize
 
     liberty = args.liberty or os.environ.get("FP8FORGE_LIBERTY") or None
+    if args.compare:
+        from .compare import compare_markdown, run_compare
+
+        if not liberty:
+            raise UsageError("--compare needs a liberty file (--liberty or FP8FORGE_LIBERTY)")
+        out = Path(args.output or "build/synth/compare")
+        try:
+            rows = run_compare(liberty, out, cache_dir=out.parent / "cache",
+                               clock_ns=args.clock_ns)
+        except (SynthError, ToolMissing) as exc:
+            raise UsageError(str(exc)) from None
+        print(compare_markdown(rows))
+        print(f"written: {out / 'compare.md'}, {out / 'compare.json'}, {out / 'compare.png'}")
+        return
+    if args.unit is None:
+        raise UsageError("synth needs a UNIT (or --compare)")
     try:
         unit = build_unit(args.unit, options_from(args))
         args.output = args.output or f"build/synth/{args.unit}"
@@ -199,7 +232,6 @@ def build_parser() -> argparse.ArgumentParser:
     from fp8forge.hdl.generate import UNITS
 
     unit_options = _Parser(add_help=False)
-    unit_options.add_argument("unit", help=f"one of {', '.join(UNITS)}")
     unit_options.add_argument("--in", dest="in_fmt", type=_format, default=parse_format("e5m2"),
                               help="operand format (default e5m2)")
     unit_options.add_argument("--acc", dest="acc_fmt", type=_format,
@@ -224,13 +256,18 @@ def build_parser() -> argparse.ArgumentParser:
                               help="MacArray: quantize results to --out")
 
     p = sub.add_parser("generate", parents=[unit_options], help="write the Verilog of one unit")
+    p.add_argument("unit", help=f"one of {', '.join(UNITS)}")
     p.add_argument("-o", "--output", required=True, help="Verilog file to write")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("synth", parents=[unit_options],
                        help="synthesize one unit with Yosys: cells, transistors, area, GE")
+    p.add_argument("unit", nargs="?", default=None,
+                   help=f"one of {', '.join(UNITS)} (not with --compare)")
     p.add_argument("--liberty", default=None,
                    help="liberty file (.lib or .lib.gz; default $FP8FORGE_LIBERTY, else none)")
+    p.add_argument("--compare", action="store_true",
+                   help="FP8 vs baseline table and chart (PEs, AXPY lanes, LFSR sharing)")
     p.add_argument("--clock-ns", type=float, default=10.0,
                    help="clock period for timing (default 10 ns)")
     p.add_argument("-o", "--output", default=None, help="report directory "
@@ -241,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--length", type=int, default=4096, help="dot-product length (default 4096)")
     p.add_argument("--build", default="build", help="output directory (default build)")
     p.add_argument("--no-rtl", action="store_true", help="skip the Verilator MacArray run")
+    p.add_argument("--no-synth", action="store_true", help="skip the synthesis comparison")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("bench", help="golden-model speed benchmarks")

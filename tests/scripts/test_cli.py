@@ -74,7 +74,7 @@ def test_errors_are_one_line_exit_2(argv, message):
 
 
 def test_demo_shows_swamping(capsys, tmp_path):
-    code, out, _ = run(capsys, "demo", "--length", "4096", "--no-rtl", "--build",
+    code, out, _ = run(capsys, "demo", "--length", "4096", "--no-rtl", "--no-synth", "--build",
                        str(tmp_path))
     assert code == 0
     assert "chunk 1 (sequential)" in out and "chunk 64" in out and "float64 (reference)" in out

