@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import operator
 
+from fp8forge.golden.arith import MAX_ARITH_PRECISION
 from fp8forge.golden.formats import FloatFormat, Rounding
 from fp8forge.golden.rounding import MAX_RBITS
 
-#: Widest significand the arithmetic generators accept (as ``golden.arith``): fp32's.
-MAX_PRECISION = 24
+#: Widest significand the arithmetic generators accept: the golden model's limit (fp32's), so
+#: every unit that can be built has a reference to be checked against.
+MAX_PRECISION = MAX_ARITH_PRECISION
 
 
 def check_format(value: object, name: str, *, arithmetic: bool = True) -> FloatFormat:
