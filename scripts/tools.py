@@ -65,7 +65,3 @@ def yosys_command() -> list[str]:
 def opensta() -> str | None:
     """Path of OpenSTA's ``sta`` (Debian package ``opensta``), or None: it is optional."""
     return shutil.which("sta")
-
-
-def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, **kwargs)
