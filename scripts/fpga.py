@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from amaranth.hdl import Elaboratable, Module, Signal
+from amaranth.lib import io
 from fp8forge.golden.formats import FloatFormat
 from fp8forge.hdl.accumulator import MacPE
 from fp8forge.hdl.lfsr import Lfsr
@@ -55,7 +56,8 @@ class PeTestTop(Elaboratable):
         checksum = Signal(self.acc_fmt.width)
         with m.If(pe.o_valid):
             m.d.sync += checksum.eq(checksum ^ pe.o_data)
-        m.d.comb += platform.request("led", 0).o.eq(checksum.xor())
+        m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
+        m.d.comb += led.o.eq(checksum.xor())
         return m
 
 
