@@ -105,6 +105,8 @@ def bench_rtl() -> list[list[str]]:
     from fp8forge.hdl.lanes import Lanes
     from fp8forge.sim.runner import available_simulators, run_bench
 
+    from .rtl_demo import measure_gemm
+
     e5m2, e6m9 = PRESETS["e5m2"], PRESETS["e6m9"]
     rows = []
     for sim, missing in available_simulators().items():
@@ -122,11 +124,7 @@ def bench_rtl() -> list[list[str]]:
                          f"{data['vectors'] / data['seconds']:.3g} vectors/s",
                          f"{data['seconds']:.2f} s", "bit-exact vs golden"])
             m, n, k = 8, 8, 512
-            run_bench("array", MacArray(e5m2, e6m9, rows=4, cols=4, chunk=64),
-                      {"in_fmt": "e5m2", "acc_fmt": "e6m9", "out_fmt": None, "rows": 4,
-                       "cols": 4, "chunk": 64, "shapes": [], "stall": 0.0, "specials": 0.0,
-                       "cycle_shapes": [[m, n, k]], "cycles_json": str(summary)}, sim=sim)
-            data = json.loads(summary.read_text())
+            data = measure_gemm(MacArray(e5m2, e6m9, rows=4, cols=4, chunk=64), m, n, k, sim)
             rows.append([f"MacArray 4x4 GEMM {m}x{n}x{k} ({sim})",
                          f"{m * n * k / data['seconds']:.3g} MAC/s",
                          f"{data['cycles'][0]['measured'] / data['seconds']:.3g} cycles/s",
