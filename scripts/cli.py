@@ -110,39 +110,14 @@ DEFAULT_LIBERTY = (Path(__file__).resolve().parent.parent.parent / "shared" / "p
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from .formats_table import formats_table
-    from .generate import write_default_units
-    from .swamping import swamping_example
+    from .demo import run_demo
 
-    print("fp8forge formats\n")
-    print(formats_table())
-    result = swamping_example(args.length)
-    print(
-        f"\nSwamping: e5m2 dot product of length {result.length} (positive operands), "
-        "accumulated in e6m9\n"
-    )
-    print(result.table())
-    print(f"\nGenerated units (default design point) in {args.build}/:\n")
-    for line in write_default_units(args.build):
-        print(line)
     liberty = os.environ.get("FP8FORGE_LIBERTY") or str(DEFAULT_LIBERTY)
-    if args.no_synth:
-        pass
-    elif Path(liberty).is_file():
-        from .compare import compare_markdown, run_compare
-
-        print(f"\nSynthesis comparison with {Path(liberty).name} (cached after the first run):\n")
-        out = Path(args.build) / "synth" / "compare"
-        rows = run_compare(liberty, out, cache_dir=out.parent / "cache")
-        print(compare_markdown(rows))
-        print(f"chart: {out / 'compare.png'}")
-    else:
-        print("\nSynthesis comparison skipped: set FP8FORGE_LIBERTY to a liberty file")
-    if not args.no_rtl:
-        from .rtl_demo import macarray_demo
-
-        print("\nRTL simulation (builds once, then cached under build/sim/):\n")
-        print(macarray_demo())
+    try:
+        run_demo(Path(args.build), length=args.length, rtl=not args.no_rtl,
+                 synth=not args.no_synth, liberty=liberty)
+    except ToolMissing as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
@@ -223,6 +198,66 @@ def cmd_fpga(args: argparse.Namespace) -> None:
     print(render(["design", "logic cells", "LUT4", "FF", "DSP", "fmax MHz", "board clock MHz"],
                  rows))
     print(f"written: {out / 'fpga.json'}")
+
+
+def cmd_project(args: argparse.Namespace) -> None:
+    from fp8forge.sim.networks import NETWORKS
+
+    from .project import DesignError, DesignPoint, run_project, summary_markdown, text_progress
+
+    nets = [n.strip() for n in args.net.split(",") if n.strip()]
+    unknown = [n for n in nets if n not in NETWORKS]
+    if not nets or unknown:
+        raise UsageError(f"unknown network {', '.join(unknown) or repr(args.net)} "
+                         f"(known: {', '.join(NETWORKS)})")
+    if args.batch < 1:
+        raise UsageError(f"--batch must be >= 1, got {args.batch}")
+    dp = DesignPoint(baseline_macs=args.baseline_macs, bandwidth_gbs=args.bandwidth,
+                     buffer_kib=args.buffer_kib, clock_ghz=args.clock_ghz,
+                     clock_from_synth=args.clock == "synth", dataflow=args.dataflow,
+                     chunk=args.chunk, axpy_lanes=args.lanes,
+                     wide_first_last=not args.fp8_everywhere, area_ratio=args.area_ratio,
+                     synth_json=Path(args.synth))
+    if args.scalesim:
+        _print_scalesim(dp, nets, args.batch)
+        return
+    out = Path(args.output)
+    command = "fp8forge project " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["project"] \
+        else "fp8forge project"
+    try:
+        data = run_project(dp, nets, args.batch, out, sensitivity=not args.no_sweep,
+                           command=command, progress=text_progress())
+    except (DesignError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    print(f"FP8:      {data['systems']['fp8']}")
+    print(f"baseline: {data['systems']['baseline']}")
+    print(f"areas: {data['calibration']['source']}")
+    print(summary_markdown(data, markdown=False))
+    print(f"written: {out / 'project.md'}, {out / 'project.json'} and PNGs")
+
+
+def _print_scalesim(dp, nets: list[str], batch: int) -> None:
+    """Per-GEMM stall-free compute cycles of the FP8 system's array, SCALE-Sim convention."""
+    from fp8forge.sim.networks import network
+    from fp8forge.sim.scalesim import DATAFLOWS, compute_cycles
+    from fp8forge.sim.throughput import compute_cycles as rtl_cycles
+
+    from .project import DesignError, build_systems, calibrate
+
+    try:
+        fp8, _ = build_systems(dp, calibrate(dp))
+    except DesignError as exc:
+        raise UsageError(str(exc)) from None
+    one = fp8.replace(arrays=1)
+    print(f"# one {one.rows}x{one.cols} array; SCALE-Sim: folds serialised, no stalls; "
+          "RTL: MacArray.cycles (tiles back to back)")
+    for name in nets:
+        rows = [[g.layer.name, g.pass_, g.m, g.n, g.k,
+                 *(compute_cycles(g.m, g.n, g.k, one.rows, one.cols, d) for d in DATAFLOWS),
+                 rtl_cycles(one, g)] for g in network(name).gemms(batch)]
+        print(f"## {name}, batch {batch}")
+        print(render(["layer", "pass", "M", "N", "K", *(f"SCALE-Sim {d}" for d in DATAFLOWS),
+                      "RTL os"], rows))
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -316,12 +351,43 @@ def build_parser() -> argparse.ArgumentParser:
                    help="build directory (default build/fpga/BOARD)")
     p.set_defaults(func=cmd_fpga)
 
-    p = sub.add_parser("demo", help="format table and the swamping example")
+    p = sub.add_parser("demo", help="the whole flow on the default design point -> "
+                       "BUILD/report.md")
     p.add_argument("--length", type=int, default=4096, help="dot-product length (default 4096)")
     p.add_argument("--build", default="build", help="output directory (default build)")
     p.add_argument("--no-rtl", action="store_true", help="skip the Verilator MacArray run")
     p.add_argument("--no-synth", action="store_true", help="skip the synthesis comparison")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("project", help="training-step throughput of FP8 vs the FP16 baseline")
+    p.add_argument("--net", default="resnet50",
+                   help="network(s), comma separated: resnet20, alexnet, resnet18, resnet50 "
+                   "(default resnet50)")
+    p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
+    p.add_argument("--baseline-macs", type=int, default=1024,
+                   help="MAC-array area budget in baseline PEs (default 1024 = 32x32)")
+    p.add_argument("--bandwidth", type=float, default=64.0,
+                   help="off-chip bandwidth in GB/s, both systems (default 64)")
+    p.add_argument("--buffer-kib", type=int, default=512,
+                   help="on-chip buffer per GEMM operand in KiB (default 512)")
+    p.add_argument("--clock-ghz", type=float, default=1.0, help="clock (default 1 GHz)")
+    p.add_argument("--clock", choices=("same", "synth"), default="same",
+                   help="same clock for both, or FP8 scaled by the synthesized fmax ratio")
+    p.add_argument("--dataflow", choices=("os", "ws", "is"), default="os",
+                   help="os = the RTL's; ws/is use SCALE-Sim's formulas (default os)")
+    p.add_argument("--chunk", type=_chunk, default=64, help="FP8 chunk length (default 64)")
+    p.add_argument("--lanes", type=int, default=32, help="AXPY lanes (default 32)")
+    p.add_argument("--fp8-everywhere", action="store_true",
+                   help="also run the first and last layer in FP8")
+    p.add_argument("--area-ratio", type=float, default=None,
+                   help="baseline/FP8 PE area, given instead of read from synthesis")
+    p.add_argument("--synth", default="build/synth/compare/compare.json",
+                   help="synthesis comparison to read (default from `synth --compare`)")
+    p.add_argument("--no-sweep", action="store_true", help="skip the sensitivity sweeps")
+    p.add_argument("--scalesim", action="store_true",
+                   help="print per-GEMM compute cycles in SCALE-Sim's convention and exit")
+    p.add_argument("-o", "--output", default="build/project", help="report directory")
+    p.set_defaults(func=cmd_project)
 
     p = sub.add_parser("bench", help="golden-model speed benchmarks")
     p.add_argument("--repeats", type=int, default=5, help="runs per figure (median reported)")

@@ -28,6 +28,9 @@ P = PRESETS
 CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
     "PE e5m2->e6m9 chunk 64": ("PE", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=64), 1),
     "PE e5m2->e6m9 no chunking": ("PE", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=None), 1),
+    # Other chunk lengths, for the throughput model's chunk-size sensitivity.
+    **{f"PE e5m2->e6m9 chunk {c}": ("PE chunk", lambda c=c: MacPE(P["e5m2"], P["e6m9"], chunk=c),
+                                   1) for c in (16, 32, 256)},
     "PE fp16->fp32 (baseline)": ("PE", lambda: MacPE(P["fp16"], P["fp32"], chunk=None), 1),
     "PE e4m3fn->e6m9 chunk 64": ("PE", lambda: MacPE(P["e4m3fn"], P["e6m9"], chunk=64), 1),
     "PE bf16->fp32": ("PE", lambda: MacPE(P["bf16"], P["fp32"], chunk=None), 1),
@@ -92,7 +95,7 @@ def _chart(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colors = {"PE": "#4c72b0", "AXPY": "#dd8452", "LFSR": "#55a868"}
+    colors = {"PE": "#4c72b0", "PE chunk": "#8fa8d8", "AXPY": "#dd8452", "LFSR": "#55a868"}
     fig, ax = plt.subplots(figsize=(9, 4.5))
     ax.barh([r["label"] for r in rows], [r["ge"] for r in rows],
             color=[colors[r["group"]] for r in rows])

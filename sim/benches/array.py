@@ -113,7 +113,8 @@ async def gemms(dut):
         board.compare(c, gemm(a, b, in_fmt, acc_fmt, chunk=p["chunk"], out_fmt=out_fmt),
                       {"row": np.repeat(np.arange(m), n)})
         expected = model.cycles(k, tiles=tiles)
-        measured.append({"rows": rows, "cols": cols, "chunk": p["chunk"], "K": k, "tiles": tiles,
+        measured.append({"rows": rows, "cols": cols, "chunk": p["chunk"], "M": m, "N": n, "K": k,
+                         "tiles": tiles,
                          "measured": cycles, "formula": expected})
         assert cycles == expected, f"K={k}, {tiles} tiles: measured {cycles}, cycles() {expected}"
     seconds = time.perf_counter() - start

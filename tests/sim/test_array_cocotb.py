@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from fp8forge.golden import PRESETS
 from fp8forge.hdl.array import MacArray
+from fp8forge.sim.networks import Gemm
 from fp8forge.sim.runner import REPO, run_bench
+from fp8forge.sim.throughput import System, gemm_cost
 
 pytestmark = pytest.mark.simulator
 CHUNK = 16
@@ -48,6 +50,13 @@ def test_macarray(config, simulator, tmp_path):
     run_bench("array", unit, params, sim=simulator)
     measured = json.loads(cycles_file.read_text())["cycles"]
     assert len(measured) == 5 and all(m["measured"] == m["formula"] for m in measured)
+    # The throughput model, run on the same GEMMs with unlimited bandwidth, reproduces every
+    # measured cycle count exactly.
+    system = System("rtl", unit.in_fmt, unit.acc_fmt, unit.out_fmt or unit.acc_fmt,
+                    unit.acc_fmt, CHUNK, rows, cols, bandwidth_gbs=float("inf"))
+    for m in measured:
+        cost = gemm_cost(system, Gemm(None, "fwd", m["M"], m["N"], m["K"]))
+        assert cost.cycles == m["measured"], m
     # Export for the throughput model: one file per (config, simulator), merged by key.
     out = REPO / "build" / "macarray_cycles.json"
     out.parent.mkdir(exist_ok=True)

@@ -1,0 +1,435 @@
+"""``fp8forge project``: FP8 against the FP16 baseline on whole training steps.
+
+Builds the two systems of a design point at equal MAC-array area and equal off-chip bandwidth,
+runs the throughput model (``fp8forge.sim.throughput``) on networks, and writes a report:
+per layer and pass cycles, utilisation, bound and bytes; totals per step; the speedup; plots
+of the speedup per layer, a roofline, and the sensitivity of the speedup to bandwidth, area
+budget, batch and chunk size.
+
+Where the numbers come from is part of the design point and printed with it: the area per
+MAC and fmax from ``fp8forge synth --compare`` (``compare.json``), or given explicitly with
+``area_ratio``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from fp8forge.golden import PRESETS
+from fp8forge.sim import throughput as model
+from fp8forge.sim.networks import Network, network
+from fp8forge.sim.throughput import LayerPass, System, array_shape
+
+from .table import render
+
+FP8_PE = "PE e5m2->e6m9 chunk {chunk}"
+FP8_PE_NO_CHUNK = "PE e5m2->e6m9 no chunking"
+BASE_PE = "PE fp16->fp32 (baseline)"
+DEFAULT_SYNTH = Path("build/synth/compare/compare.json")
+
+
+class DesignError(ValueError):
+    """The design point cannot be built (e.g. no synthesis results and no explicit ratio)."""
+
+
+@dataclass(frozen=True)
+class DesignPoint:
+    """Everything that defines the two systems compared.
+
+    ``baseline_macs`` is the area budget, in baseline PEs; the FP8 system gets as many FP8
+    PEs as fit the same area. Clocks: both run at ``clock_ghz`` unless ``clock_from_synth``,
+    which scales the FP8 clock by the synthesized fmax ratio of the PEs.
+    """
+
+    baseline_macs: int = 1024
+    bandwidth_gbs: float = 64.0
+    buffer_kib: int = 512
+    clock_ghz: float = 1.0
+    clock_from_synth: bool = False
+    dataflow: str = "os"
+    chunk: int | None = 64
+    axpy_lanes: int = 32
+    wide_first_last: bool = True
+    area_ratio: float | None = None  # baseline PE area / FP8 PE area, given explicitly
+    synth_json: Path = DEFAULT_SYNTH
+
+    def with_(self, **changes) -> DesignPoint:
+        return replace(self, **changes)
+
+
+@dataclass
+class Calibration:
+    """Area ratio, fmax ratio and energy per MAC, with where each came from."""
+
+    area_ratio: float
+    fmax_ratio: float | None
+    energy_pj: dict[str, float] | None
+    source: str
+    chunk_area_ratio: dict[str, float] = field(default_factory=dict)
+
+
+def calibrate(dp: DesignPoint) -> Calibration:
+    """Read the synthesis comparison, or use the explicit ratio; DesignError if neither."""
+    rows = {}
+    if dp.synth_json.exists():
+        rows = {r["label"]: r for r in json.loads(dp.synth_json.read_text())}
+    base = rows.get(BASE_PE)
+    chunks = {}
+    if base:
+        for label, r in rows.items():
+            if label.startswith("PE e5m2->e6m9"):
+                chunks[label.removeprefix("PE e5m2->e6m9 ")] = base["area_um2"] / r["area_um2"]
+    if dp.area_ratio is not None:
+        if not dp.area_ratio > 0:
+            raise DesignError(f"area ratio must be > 0, got {dp.area_ratio}")
+        fmax = None
+        if base and FP8_PE.format(chunk=64) in rows:
+            fp8 = rows[FP8_PE.format(chunk=64)]
+            fmax = base["critical_path_ns"] / fp8["critical_path_ns"]
+        return Calibration(dp.area_ratio, fmax, None, "given explicitly (--area-ratio)", chunks)
+    label = FP8_PE_NO_CHUNK if dp.chunk is None else FP8_PE.format(chunk=dp.chunk)
+    if base is None or label not in rows:
+        raise DesignError(f"no synthesis result for {label!r} and {BASE_PE!r} in "
+                          f"{dp.synth_json}; run `fp8forge synth --compare --liberty LIB` "
+                          "or give --area-ratio")
+    fp8 = rows[label]
+    fmax = None
+    if fp8.get("critical_path_ns") and base.get("critical_path_ns"):
+        fmax = base["critical_path_ns"] / fp8["critical_path_ns"]
+    energy = None
+    if fp8.get("energy_pj") and base.get("energy_pj"):
+        energy = {"fp8": fp8["energy_pj"], "baseline": base["energy_pj"]}
+    return Calibration(base["area_um2"] / fp8["area_um2"], fmax, energy,
+                       f"synthesis: {dp.synth_json} ({label} vs {BASE_PE})", chunks)
+
+
+def build_systems(dp: DesignPoint, cal: Calibration) -> tuple[System, System]:
+    """(FP8, baseline) at equal MAC area and equal bandwidth (assumptions in the report)."""
+    if dp.clock_from_synth and cal.fmax_ratio is None:
+        raise DesignError("--clock synth needs critical paths in the synthesis results")
+    p = PRESETS
+    b_arrays, b_side = array_shape(dp.baseline_macs)
+    f_arrays, f_side = array_shape(int(b_arrays * b_side * b_side * cal.area_ratio))
+    fp8_clock = dp.clock_ghz * (cal.fmax_ratio if dp.clock_from_synth and cal.fmax_ratio else 1)
+    common = dict(bandwidth_gbs=dp.bandwidth_gbs, buffer_bytes=dp.buffer_kib * 1024,
+                  dataflow=dp.dataflow, axpy_lanes=dp.axpy_lanes)
+    energy = cal.energy_pj or {}
+    base = System("baseline fp16/fp32", p["fp16"], p["fp32"], p["fp16"], p["fp32"], None,
+                  b_side, b_side, b_arrays, clock_ghz=dp.clock_ghz,
+                  energy_pj_per_mac=energy.get("baseline"), **common)
+    # 16-bit layers of the FP8 recipe: the FP8 array's area at the baseline's MACs per area,
+    # with e6m9 operands (2 bytes, as fp16) and e6m9 accumulation.
+    wide = replace(base, name="fp8 system, 16-bit layers", in_fmt=p["e6m9"], acc_fmt=p["e6m9"],
+                   act_fmt=p["e6m9"], update_fmt=p["e6m9"], chunk=dp.chunk)
+    fp8 = System("fp8 e5m2/e6m9", p["e5m2"], p["e6m9"], p["e5m2"], p["e6m9"], dp.chunk,
+                 f_side, f_side, f_arrays, clock_ghz=fp8_clock,
+                 energy_pj_per_mac=energy.get("fp8"),
+                 wide=wide if dp.wide_first_last else None, **common)
+    return fp8, base
+
+
+def wide_layers(net: Network) -> frozenset[str]:
+    """The paper keeps the first and the last layer in 16 bits."""
+    return frozenset({net.layers[0].name, net.layers[-1].name})
+
+
+@dataclass
+class Projection:
+    net: str
+    batch: int
+    fp8: list[LayerPass]
+    base: list[LayerPass]
+
+    @property
+    def speedup(self) -> float:
+        return model.step_seconds(self.base) / model.step_seconds(self.fp8)
+
+
+def project(dp: DesignPoint, net: Network, batch: int, cal: Calibration | None = None
+            ) -> tuple[Projection, System, System]:
+    cal = cal or calibrate(dp)
+    fp8, base = build_systems(dp, cal)
+    rows8 = model.training_step(fp8, net, batch, wide_layers=wide_layers(net))
+    rows16 = model.training_step(base, net, batch)
+    return Projection(net.name, batch, rows8, rows16), fp8, base
+
+
+# -- sensitivity ------------------------------------------------------------------------------
+
+SWEEPS: dict[str, tuple[str, list]] = {
+    "bandwidth_gbs": ("off-chip bandwidth (GB/s)", [4, 8, 16, 32, 64, 128, 256, 512, 1024]),
+    "baseline_macs": ("area budget (baseline PEs)", [64, 256, 1024, 4096, 16384]),
+    "batch": ("batch size", [1, 4, 16, 32, 64, 256]),
+    "chunk": ("chunk size (FP8 PE area from synthesis)", [16, 32, 64, 256, None]),
+}
+
+
+def sweep(dp: DesignPoint, net: Network, batch: int, cal: Calibration,
+          progress: Callable[[int, int, str], None] | None = None) -> dict[str, list]:
+    """Speedup of ``net`` as each parameter of ``SWEEPS`` varies alone (others at ``dp``)."""
+    out: dict[str, list] = {}
+    total = sum(len(v) for _, v in SWEEPS.values())
+    done = 0
+    for key, (_, values) in SWEEPS.items():
+        points = []
+        for value in values:
+            done += 1
+            if progress:
+                progress(done, total, f"{net.name} {key}={value}")
+            point_dp, point_batch, point_cal = dp, batch, cal
+            if key == "batch":
+                point_batch = value
+            elif key == "chunk":
+                label = "no chunking" if value is None else f"chunk {value}"
+                if label not in cal.chunk_area_ratio:
+                    continue  # no synthesis result for this chunk length
+                point_cal = replace(cal, area_ratio=cal.chunk_area_ratio[label])
+                point_dp = dp.with_(chunk=value)
+            else:
+                point_dp = dp.with_(**{key: value})
+            proj, _, _ = project(point_dp, net, point_batch, point_cal)
+            points.append([value, proj.speedup])
+        if points:  # the chunk sweep needs synthesis results
+            out[key] = points
+    return out
+
+
+def text_progress(stream=sys.stderr) -> Callable[[int, int, str], None]:
+    """A one-line progress bar on ``stream``."""
+    def show(done: int, total: int, what: str) -> None:
+        width = 30
+        filled = width * done // total
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what:<40}")
+        if done == total:
+            stream.write("\n")
+        stream.flush()
+    return show
+
+
+# -- report -----------------------------------------------------------------------------------
+
+ASSUMPTIONS = model.__doc__.split("Assumptions (also written into every report):")[1].strip()
+
+
+def _system_line(s: System) -> str:
+    line = (f"{s.arrays} x {s.rows}x{s.cols} {s.dataflow} MacArray ({s.macs} MACs), "
+            f"{s.in_fmt.name} x {s.in_fmt.name} -> {s.acc_fmt.name}"
+            f"{'' if s.chunk is None else f' chunk {s.chunk}'}, outputs {s.act_fmt.name}, "
+            f"updates {s.update_fmt.name}, {s.clock_ghz:.3g} GHz, "
+            f"{s.bandwidth_gbs:g} GB/s ({s.bytes_per_cycle:.3g} B/cycle), "
+            f"{s.buffer_bytes // 1024} KiB per operand buffer, {s.axpy_lanes} AXPY lanes")
+    return line
+
+
+def _totals(rows: list[LayerPass]) -> dict:
+    secs = model.step_seconds(rows)
+    macs = sum(r.cost.macs for r in rows)
+    return {"seconds": secs, "macs": macs, "bytes": sum(r.cost.bytes for r in rows),
+            "gmacs_per_s": macs / secs / 1e9,
+            "by_pass": {p: sum(r.cost.seconds for r in rows if r.pass_ == p)
+                        for p in ("fwd", "dgrad", "wgrad", "update")}}
+
+
+def per_layer(proj: Projection) -> list[dict]:
+    """One row per layer: seconds of each system over all its passes and the speedup."""
+    out: dict[str, dict] = {}
+    for r8, r16 in zip(proj.fp8, proj.base, strict=True):
+        row = out.setdefault(r8.layer, {"layer": r8.layer, "fp8_s": 0.0, "base_s": 0.0,
+                                        "wide": False})
+        row["fp8_s"] += r8.cost.seconds
+        row["base_s"] += r16.cost.seconds
+        row["wide"] |= r8.wide
+    for row in out.values():
+        row["speedup"] = row["base_s"] / row["fp8_s"]
+    return list(out.values())
+
+
+def to_json(dp: DesignPoint, cal: Calibration, fp8: System, base: System,
+            projections: list[Projection], sweeps: dict[str, dict]) -> dict:
+    def pass_rows(rows):
+        return [{"layer": r.layer, "pass": r.pass_, "M": r.m, "N": r.n, "K": r.k,
+                 "wide": r.wide, "cycles": r.cost.cycles, "compute_cycles": r.cost.compute_cycles,
+                 "memory_cycles": r.cost.memory_cycles, "bytes": r.cost.bytes,
+                 "macs": r.cost.macs, "seconds": r.cost.seconds, "bound": r.cost.bound,
+                 "utilisation": r.cost.utilisation} for r in rows]
+    return {
+        "design_point": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(dp).items()},
+        "calibration": asdict(cal),
+        "systems": {"fp8": _system_line(fp8), "baseline": _system_line(base)},
+        "networks": [{"net": p.net, "batch": p.batch, "speedup": p.speedup,
+                      "fp8": {"total": _totals(p.fp8), "rows": pass_rows(p.fp8)},
+                      "baseline": {"total": _totals(p.base), "rows": pass_rows(p.base)},
+                      "sensitivity": sweeps.get(p.net, {})} for p in projections],
+    }
+
+
+def summary_markdown(data: dict, markdown: bool = True) -> str:
+    """The per-network totals of a ``to_json`` result as a table."""
+    rows = []
+    for n in data["networks"]:
+        t8, t16 = n["fp8"]["total"], n["baseline"]["total"]
+        rows.append([n["net"], n["batch"], f"{t16['seconds'] * 1e3:.2f}",
+                     f"{t8['seconds'] * 1e3:.2f}", f"{n['speedup']:.2f}x",
+                     f"{t16['gmacs_per_s']:.0f}", f"{t8['gmacs_per_s']:.0f}",
+                     f"{t16['bytes'] / 1e6:.0f}", f"{t8['bytes'] / 1e6:.0f}"])
+    return render(["network", "batch", "baseline ms/step", "FP8 ms/step", "speedup",
+                   "baseline GMAC/s", "FP8 GMAC/s", "baseline MB", "FP8 MB"], rows,
+                  markdown=markdown)
+
+
+def markdown(dp: DesignPoint, cal: Calibration, fp8: System, base: System,
+             projections: list[Projection], sweeps: dict[str, dict], command: str,
+             data: dict) -> str:
+    lines = [
+        "# Throughput projection: FP8 training vs the FP16 baseline", "",
+        f"Produced by `{command}`.", "",
+        "## Systems (equal MAC-array area, equal off-chip bandwidth)", "",
+        f"- **FP8**: {_system_line(fp8)}",
+        f"- **Baseline**: {_system_line(base)}",
+        f"- Area per MAC ratio baseline/FP8 = {cal.area_ratio:.3f}, {cal.source}. The budget "
+        f"is {dp.baseline_macs} baseline PEs; the FP8 system gets the PEs that fit the same "
+        "area (array overhead outside the PEs is not counted), as the fewest square arrays of "
+        f"side <= {model.MAX_ARRAY_SIDE}.",
+        "- Clock: " + (f"FP8 scaled by the synthesized fmax ratio {cal.fmax_ratio:.2f}."
+                       if dp.clock_from_synth else
+                       "the same for both (the synthesized PEs are unpipelined, so their fmax is "
+                       "not the chip clock; `--clock synth` scales FP8 by the fmax ratio"
+                       + (f" {cal.fmax_ratio:.2f}" if cal.fmax_ratio else "") + ")."),
+        "- 16-bit layers: " + ("the first and last layer of the FP8 system run with e6m9 "
+                               "operands at the baseline's MACs per area (a multi-precision "
+                               "array), as the paper keeps them in 16 bits."
+                               if dp.wide_first_last else "none (FP8 everywhere)."),
+        "- Energy: " + (f"{cal.energy_pj['fp8']:.3g} pJ/MAC FP8, "
+                        f"{cal.energy_pj['baseline']:.3g} pJ/MAC baseline ({cal.source})."
+                        if cal.energy_pj else
+                        "not modelled: the synthesis results carry no energy per MAC."),
+        "", "## Model assumptions", "", ASSUMPTIONS, "",
+        "## Summary (one training step)", "", summary_markdown(data), "",
+    ]
+    for p in projections:
+        lines += [f"## {p.net}, batch {p.batch}: speedup {p.speedup:.2f}x", ""]
+        t8, t16 = _totals(p.fp8), _totals(p.base)
+        lines.append(render(["pass", "baseline ms", "FP8 ms", "speedup"],
+                            [[k, f"{t16['by_pass'][k] * 1e3:.3f}", f"{t8['by_pass'][k] * 1e3:.3f}",
+                              f"{t16['by_pass'][k] / t8['by_pass'][k]:.2f}x"]
+                             for k in t8["by_pass"]], markdown=True))
+        lines += ["", f"![speedup per layer]({p.net}-speedup.png) "
+                  f"![roofline]({p.net}-roofline.png)", ""]
+        if p.net in sweeps:
+            lines += [f"![sensitivity]({p.net}-sensitivity.png)", "",
+                      render(["parameter", "value: speedup"],
+                             [[SWEEPS[k][0], ", ".join(f"{v}: {s:.2f}x" for v, s in pts)]
+                              for k, pts in sweeps[p.net].items()], markdown=True), ""]
+        lines += ["<details><summary>per layer and pass</summary>", "",
+                  _pass_table(p), "", "</details>", ""]
+    return "\n".join(lines)
+
+
+def _pass_table(p: Projection) -> str:
+    rows = []
+    for r8, r16 in zip(p.fp8, p.base, strict=True):
+        rows.append([r8.layer + (" (16-bit)" if r8.wide else ""), r8.pass_,
+                     f"{r8.m}x{r8.n}x{r8.k}" if r8.pass_ != "update" else f"{r8.m} weights",
+                     r16.cost.cycles, f"{r16.cost.utilisation:.2f}", r16.cost.bound,
+                     r8.cost.cycles, f"{r8.cost.utilisation:.2f}", r8.cost.bound,
+                     f"{r16.cost.bytes / 1e6:.2f}", f"{r8.cost.bytes / 1e6:.2f}",
+                     f"{r16.cost.seconds / r8.cost.seconds:.2f}x"])
+    return render(["layer", "pass", "MxNxK", "base cycles", "base util", "base bound",
+                   "FP8 cycles", "FP8 util", "FP8 bound", "base MB", "FP8 MB", "speedup"],
+                  rows, markdown=True)
+
+
+# -- plots ------------------------------------------------------------------------------------
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_speedup(p: Projection, path: Path) -> None:
+    plt = _plt()
+    layers = per_layer(p)
+    fig, ax = plt.subplots(figsize=(max(6, 0.18 * len(layers) + 2), 4))
+    colors = ["#999999" if r["wide"] else "#4c72b0" for r in layers]
+    ax.bar(range(len(layers)), [r["speedup"] for r in layers], color=colors)
+    ax.axhline(p.speedup, color="#c44e52", lw=1, label=f"whole step {p.speedup:.2f}x")
+    ax.set_xticks(range(len(layers)), [r["layer"] for r in layers], rotation=90, fontsize=6)
+    ax.set_ylabel("speedup FP8 / baseline (fwd+dgrad+wgrad+update)")
+    ax.set_title(f"{p.net}, batch {p.batch} (grey: 16-bit layers)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(fig)
+
+
+def plot_roofline(p: Projection, fp8: System, base: System, path: Path) -> None:
+    import numpy as np
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    intensity = np.logspace(-1, 4, 200)
+    for s, rows, color in ((base, p.base, "#dd8452"), (fp8, p.fp8, "#4c72b0")):
+        peak = s.macs * s.clock_ghz  # GMAC/s
+        ax.loglog(intensity, np.minimum(peak, intensity * s.bandwidth_gbs), color=color,
+                  label=f"{s.name} roof")
+        gemms = [r for r in rows if r.cost.macs and not r.wide]
+        ax.scatter([r.cost.macs / r.cost.bytes for r in gemms],
+                   [r.cost.macs / r.cost.seconds / 1e9 for r in gemms], s=8, color=color,
+                   alpha=0.6)
+    ax.set_xlabel("arithmetic intensity (MAC per off-chip byte)")
+    ax.set_ylabel("GMAC/s")
+    ax.set_title(f"{p.net}, batch {p.batch}: every GEMM of a training step")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(fig)
+
+
+def plot_sensitivity(net: str, sweeps: dict[str, list], path: Path) -> None:
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(3.2 * len(sweeps), 3.2), sharey=True)
+    for ax, (key, pts) in zip(axes, sweeps.items(), strict=True):
+        labels = ["none" if v is None else str(v) for v, _ in pts]
+        ax.plot(range(len(pts)), [s for _, s in pts], "o-")
+        ax.set_xticks(range(len(pts)), labels, fontsize=7)
+        ax.set_xlabel(SWEEPS[key][0], fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("speedup FP8 / baseline")
+    fig.suptitle(f"{net}: sensitivity of the training-step speedup")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(fig)
+
+
+def run_project(dp: DesignPoint, nets: Sequence[str], batch: int, out_dir: Path, *,
+                sensitivity: bool = True, command: str = "fp8forge project",
+                progress: Callable[[int, int, str], None] | None = None) -> dict:
+    """Project every network, write project.json/.md and PNGs into ``out_dir``; return JSON."""
+    cal = calibrate(dp)
+    networks = [network(n) for n in nets]
+    projections, sweeps = [], {}
+    fp8 = base = None
+    for net in networks:
+        proj, fp8, base = project(dp, net, batch, cal)
+        projections.append(proj)
+        if sensitivity:
+            sweeps[net.name] = sweep(dp, net, batch, cal, progress)
+    assert fp8 is not None and base is not None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for p in projections:
+        plot_speedup(p, out_dir / f"{p.net}-speedup.png")
+        plot_roofline(p, fp8, base, out_dir / f"{p.net}-roofline.png")
+        if p.net in sweeps:
+            plot_sensitivity(p.net, sweeps[p.net], out_dir / f"{p.net}-sensitivity.png")
+    data = to_json(dp, cal, fp8, base, projections, sweeps)
+    (out_dir / "project.json").write_text(json.dumps(data, indent=1))
+    (out_dir / "project.md").write_text(markdown(dp, cal, fp8, base, projections, sweeps,
+                                                 command, data))
+    return data
