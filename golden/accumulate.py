@@ -22,6 +22,9 @@ subnormal range are exact in float64. Tests compare this path with the integer p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
+
 import numpy as np
 
 from .arith import add_unchecked, is_exact_product, mul, quantize
@@ -32,10 +35,13 @@ from .rounding import check_rand
 __all__ = ["chunked_sum", "gemm", "round_float64_rne"]
 
 _SIGN64 = np.uint64(1 << 63)
+_FLOAT64_MAX = float(np.finfo(np.float64).max)
 #: Largest accumulator precision for the float64 fast path (53 >= 2p + 2).
 _FAST_PRECISION = 25
 #: Elements per block in the fast path: keeps the working arrays in the L2 cache.
 _BLOCK = 1 << 14
+#: Largest working set (outputs x full chunks) summed side by side in one block.
+_BLOCK_SIDE = 1 << 18
 
 
 def _check_chunk(chunk: object) -> int | None:
@@ -51,32 +57,55 @@ def _chunk_bounds(k_len: int, chunk: int | None) -> list[tuple[int, int]]:
     return [(s, min(s + step, k_len)) for s in range(0, k_len, max(step, 1))]
 
 
+@dataclass(frozen=True)
+class _RneConstants:
+    shift: np.uint64
+    half_minus_one: np.uint64
+    keep: np.uint64
+    min_normal: float
+    magic: float | None  # subnormal grid rounding constant; None without subnormals
+    max_finite: float
+    overflow_value: float
+
+
+@cache
+def _rne_constants(fmt: FloatFormat) -> _RneConstants:
+    """Per-format constants of ``round_float64_rne`` (Fraction arithmetic done once)."""
+    k = 52 - fmt.man_bits
+    return _RneConstants(
+        np.uint64(k), np.uint64((1 << (k - 1)) - 1), np.uint64(~((1 << k) - 1) & (2**64 - 1)),
+        float(fmt.min_normal),
+        1.5 * 2.0**52 * float(fmt.min_subnormal) if fmt.subnormals else None,
+        float(fmt.max_finite), np.inf if fmt.inf_bits is not None else np.nan)
+
+
 def round_float64_rne(x: np.ndarray, fmt: FloatFormat) -> np.ndarray:
     """Round float64 values to ``fmt`` (RNE, SPEC overflow/underflow rules), as float64.
 
     Normal range: round-to-nearest-even on the float64 encoding (add half-ulp-minus-one plus the
     kept LSB, then clear the dropped bits; carries move into the exponent by themselves).
     Subnormal range: ``(|x| + C) - C`` with ``C = 1.5 * 2**52 * ulp`` rounds to the fixed grid.
+    The rarer cases (tiny, overflowing or non-finite values) are only patched in when present:
+    this runs once per addend of every fast-path GEMM.
     """
+    c = _rne_constants(fmt)
     bits = np.ascontiguousarray(x, dtype=np.float64).view(np.uint64)
     sign = bits & _SIGN64
     mag = bits ^ sign
-    k = 52 - fmt.man_bits
-    lsb = (mag >> np.uint64(k)) & np.uint64(1)
-    rounded = (mag + np.uint64((1 << (k - 1)) - 1) + lsb) & np.uint64(~((1 << k) - 1) & (2**64 - 1))
-    y = rounded.view(np.float64)
-    min_normal = float(fmt.min_normal)
+    lsb = (mag >> c.shift) & np.uint64(1)
+    y = ((mag + c.half_minus_one + lsb) & c.keep).view(np.float64)
     absx = mag.view(np.float64)
-    if fmt.subnormals:
-        tiny = absx < min_normal
-        if tiny.any():
-            magic = 1.5 * 2.0**52 * float(fmt.min_subnormal)
-            y = np.where(tiny, (absx + magic) - magic, y)
-    else:
-        y = np.where(y < min_normal, 0.0, y)
-    overflow_value = np.inf if fmt.inf_bits is not None else np.nan
-    y = np.where(y > float(fmt.max_finite), overflow_value, y)
-    y = np.where(np.isnan(absx), np.nan, y)
+    tiny = absx < c.min_normal
+    if tiny.any():
+        if c.magic is not None:
+            y = np.where(tiny, (absx + c.magic) - c.magic, y)
+        else:
+            y = np.where(y < c.min_normal, 0.0, y)
+    with np.errstate(invalid="ignore"):
+        unusual = not (absx <= _FLOAT64_MAX).all() or not (y <= c.max_finite).all()
+    if unusual:  # overflow, inf or NaN
+        y = np.where(y > c.max_finite, c.overflow_value, y)
+        y = np.where(np.isnan(absx), np.nan, y)
     return (y.view(np.uint64) | sign).view(np.float64)
 
 
@@ -84,21 +113,48 @@ def _fast_path(fmt: FloatFormat, rounding: Rounding) -> bool:
     return rounding is Rounding.RNE and fmt.precision <= _FAST_PRECISION
 
 
-def _accumulate_float64(columns, k_len: int, chunk: int | None, fmt: FloatFormat) -> np.ndarray:
-    """Chunked RNE accumulation in float64; ``columns(k)`` returns addend k (exact float64)."""
+def _accumulate_float64(columns, k_len: int, chunk: int | None, fmt: FloatFormat,
+                        side_by_side: bool = False) -> np.ndarray:
+    """Chunked RNE accumulation in float64; ``columns(ks)`` returns the addends ``k in ks``
+    (exact float64) stacked on a new first axis. ``side_by_side`` sums the inner sums of all
+    full-length chunks together (see ``_side_by_side``)."""
     # inf - inf and inf * 0 are NaN by design here, exactly as SPEC section 2 asks.
     with np.errstate(invalid="ignore", over="ignore"):
-        return _accumulate_chunks(columns, k_len, chunk, fmt)
+        return _accumulate_chunks(columns, k_len, chunk, fmt, side_by_side)
 
 
-def _accumulate_chunks(columns, k_len: int, chunk: int | None, fmt: FloatFormat) -> np.ndarray:
-    outer = None
-    for start, stop in _chunk_bounds(k_len, chunk):
-        inner = columns(start) + 0.0  # round(+0 + p) is p, except that -0 becomes +0
+def _full_chunks(k_len: int, chunk: int | None) -> int:
+    """Number of leading chunks of full length (all chunks but a shorter last one)."""
+    return 1 if chunk is None or chunk >= k_len else k_len // chunk
+
+
+def _side_by_side(k_len: int, chunk: int | None, elements: int) -> bool:
+    """Whether summing the full chunks side by side pays: the inner sums of different chunks
+    are independent, so one rounding call per position in the chunk replaces one per addend,
+    as long as all ``elements`` outputs times the chunks fit one working block."""
+    chunks = _full_chunks(k_len, chunk)
+    return chunk is not None and chunk > 1 and chunks > 1 and elements * chunks <= _BLOCK_SIDE
+
+
+def _accumulate_chunks(columns, k_len: int, chunk: int | None, fmt: FloatFormat,
+                       side_by_side: bool) -> np.ndarray:
+    bounds = _chunk_bounds(k_len, chunk)
+    sums = []
+    if side_by_side:  # the outer sum below still adds the chunks in order: same roundings
+        length = bounds[0][1] - bounds[0][0]
+        starts = np.array([start for start, stop in bounds if stop - start == length])
+        inner = columns(starts) + 0.0  # round(+0 + p) is p, except that -0 becomes +0
+        for j in range(1, length):
+            inner = round_float64_rne(inner + columns(starts + j), fmt)
+        sums, bounds = list(inner), bounds[len(starts):]
+    for start, stop in bounds:
+        inner = columns(np.array([start]))[0] + 0.0
         for k in range(start + 1, stop):
-            inner = round_float64_rne(inner + columns(k), fmt)
-        outer = inner if outer is None else round_float64_rne(outer + inner, fmt)
-    assert outer is not None, "callers pass k_len >= 1"
+            inner = round_float64_rne(inner + columns(np.array([k]))[0], fmt)
+        sums.append(inner)
+    outer = sums[0]
+    for partial in sums[1:]:
+        outer = round_float64_rne(outer + partial, fmt)
     return outer
 
 
@@ -142,7 +198,8 @@ def chunked_sum(
         return np.zeros(bits.shape[:-1], dtype=bits_dtype(fmt))
     if _fast_path(fmt, rounding):
         values = decode(bits, fmt)
-        total = _accumulate_float64(lambda k: values[..., k], k_len, chunk, fmt)
+        total = _accumulate_float64(lambda ks: np.moveaxis(values[..., ks], -1, 0), k_len,
+                                    chunk, fmt, _side_by_side(k_len, chunk, values[..., 0].size))
         return quantize(total, fmt)
     zero = np.zeros(bits.shape[:-1], dtype=np.uint64)
 
@@ -195,19 +252,28 @@ def gemm(
             raise ValueError("rand is only used with Rounding.SR, not RNE")
         out = np.empty((m, n), dtype=np.float64)
         exact = is_exact_product(in_fmt, acc_fmt)
-        a_val = decode(a, in_fmt) if exact else None
-        b_val = decode(b, in_fmt) if exact else None
-        rows = max(1, _BLOCK // max(n, 1))
+        # A float64 product of two operands is exact when their significands fit 53 bits
+        # together and the exponents stay inside float64's normal range; rounding it once
+        # into acc_fmt is then the SPEC's RNE product.
+        in_float64 = exact or (2 * in_fmt.precision <= 53
+                               and 2 * (in_fmt.emin - in_fmt.man_bits) >= -1022
+                               and 2 * (in_fmt.emax + 1) <= 1023)
+        a_val = decode(a, in_fmt) if in_float64 else None
+        b_val = decode(b, in_fmt) if in_float64 else None
+        side_by_side = _side_by_side(k_len, chunk, m * n)
+        rows = m if side_by_side else max(1, _BLOCK // max(n, 1))
         for r0 in range(0, m, rows):
             r1 = min(m, r0 + rows)
-            if exact:
-                def column(k, r0=r0, r1=r1):
-                    return np.multiply.outer(a_val[r0:r1, k], b_val[k])
+            if in_float64:
+                def column(ks, r0=r0, r1=r1):
+                    with np.errstate(invalid="ignore", over="ignore"):
+                        product = a_val[r0:r1, ks].T[:, :, None] * b_val[ks][:, None, :]
+                    return product if exact else round_float64_rne(product, acc_fmt)
             else:
-                def column(k, r0=r0, r1=r1):
-                    p = mul(a[r0:r1, k, None], b[None, k], in_fmt, acc_fmt)
+                def column(ks, r0=r0, r1=r1):
+                    p = mul(a[r0:r1, ks].T[:, :, None], b[ks][:, None, :], in_fmt, acc_fmt)
                     return decode(p, acc_fmt)
-            out[r0:r1] = _accumulate_float64(column, k_len, chunk, acc_fmt)
+            out[r0:r1] = _accumulate_float64(column, k_len, chunk, acc_fmt, side_by_side)
         acc = quantize(out, acc_fmt)
     else:
         products = mul(a[:, None, :], b.T[None, :, :], in_fmt, acc_fmt)

@@ -45,6 +45,7 @@ SHAPES = [  # (M, K, N, chunk)
     (3, 17, 2, 1),  # chunk = 1: sequential
     (2, 19, 3, None),  # no chunking
     (2, 40, 2, 64),
+    (2, 16, 3, 4),  # four full chunks, summed side by side
 ]
 
 
@@ -71,6 +72,18 @@ def test_gemm_rounded_products(rng):
     a = random_operands(rng, (3, 9), fmt)
     b = random_operands(rng, (9, 2), fmt)
     assert_bits_equal(gemm(a, b, fmt, acc, chunk=4), reference_gemm(a, b, fmt, acc, 4), acc)
+
+
+@pytest.mark.parametrize("fmt", ["e6m9", "fp16", "e4m3fn", "e5m2"])
+@pytest.mark.parametrize("chunk", [1, 4, None])
+def test_gemm_products_rounded_into_the_same_format(fmt, chunk, rng):
+    """Products rounded into acc_fmt (the 16-bit first/last layers of the paper's recipe):
+    specials, overflow and subnormal products against the Fraction reference."""
+    f = PRESETS[fmt]
+    for scale in (1.0, float(f.max_finite) ** 0.5, float(f.min_normal) ** 0.5):
+        a = random_operands(rng, (3, 11), f, specials=0.05, scale=scale)
+        b = random_operands(rng, (11, 2), f, scale=scale)
+        assert_bits_equal(gemm(a, b, f, f, chunk=chunk), reference_gemm(a, b, f, f, chunk), f)
 
 
 def test_gemm_out_fmt(rng):

@@ -1,0 +1,56 @@
+"""Datasets that need no download: MNIST-1D (generated) and scikit-learn's 8x8 digits.
+
+Both are standardised with the training set's mean and standard deviation. The split is fixed
+(it does not depend on the training seed), so runs with different seeds see the same data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    x: np.ndarray  # float32, (n, features) or (n, channels, length)
+    y: np.ndarray  # int64 labels
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int
+
+
+def _standardise(x: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean, std = x.mean(), x.std()
+    return ((x - mean) / std).astype(np.float32), ((x_test - mean) / std).astype(np.float32)
+
+
+@cache
+def mnist1d() -> Dataset:
+    """MNIST-1D (Greydanus 2020) with the package's default arguments: 4000 train and 1000
+    test sequences of length 40, generated procedurally (seed 42), shape (n, 1, 40)."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    data = make_dataset(get_dataset_args())
+    x, x_test = _standardise(data["x"], data["x_test"])
+    return Dataset("mnist1d", x[:, None, :], data["y"].astype(np.int64), x_test[:, None, :],
+                   data["y_test"].astype(np.int64), 10)
+
+
+@cache
+def digits() -> Dataset:
+    """scikit-learn's bundled 1,797 8x8 digits: a fixed 80/20 split (seed 0), shape (n, 64)."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    order = np.random.default_rng(0).permutation(len(d.target))
+    cut = int(0.8 * len(order))
+    train, test = order[:cut], order[cut:]
+    x, x_test = _standardise(d.data[train], d.data[test])
+    return Dataset("digits", x, d.target[train].astype(np.int64), x_test,
+                   d.target[test].astype(np.int64), 10)
+
+
+DATASETS = {"mnist1d": mnist1d, "digits": digits}
