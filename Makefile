@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DEV_STAMP   := $(VENV)/.dev-installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: test lint pytest demo bench clean distclean
+.PHONY: test lint pytest demo bench experiments clean distclean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "fp8forge needs Python 3.11+, found " + sys.version.split()[0])'
@@ -38,6 +38,10 @@ demo: $(DEV_STAMP)
 	@mkdir -p build
 	$(BIN)/fp8forge demo | tee build/demo.txt.tmp
 	@mv build/demo.txt.tmp build/demo.txt
+
+## experiments: the paper's experiments in full (about half an hour) -> build/experiments/
+experiments: $(DEV_STAMP)
+	$(BIN)/fp8forge experiment all -o build/experiments
 
 ## bench: golden-model speed figures quoted in the README
 bench: $(BENCH_STAMP)

@@ -260,6 +260,30 @@ def _print_scalesim(dp, nets: list[str], batch: int) -> None:
                       "RTL os"], rows))
 
 
+EXPERIMENTS = ("accumulation", "update", "train")
+
+
+def cmd_experiment(args: argparse.Namespace) -> None:
+    import importlib
+
+    names = EXPERIMENTS if args.name == "all" else (args.name,)
+    if args.seeds < 1 or args.jobs < 1:
+        raise UsageError("--seeds and --jobs must be >= 1")
+    out = Path(args.output)
+    mode = "--quick " if args.quick else ""
+    for name in names:
+        module = importlib.import_module(f"fp8forge.experiments.{name}")
+        command = f"fp8forge experiment {name} {mode}-o {out}".replace("  ", " ")
+        print(f"== experiment {name}{' (quick)' if args.quick else ''} ==", flush=True)
+        if name == "train":
+            module.run(args.quick, out, seeds=args.seeds, jobs=args.jobs, command=command)
+        else:
+            module.run(args.quick, out, command=command,
+                       progress=lambda line: print(line, file=sys.stderr, flush=True))
+        print((out / f"{name}.md").read_text())
+        print(f"written: {out / (name + '.md')}, {out / (name + '.json')} and PNGs")
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import run_benchmarks
 
@@ -388,6 +412,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print per-GEMM compute cycles in SCALE-Sim's convention and exit")
     p.add_argument("-o", "--output", default="build/project", help="report directory")
     p.set_defaults(func=cmd_project)
+
+    p = sub.add_parser("experiment", help="the paper's experiments on the golden arithmetic")
+    p.add_argument("name", choices=(*EXPERIMENTS, "all"),
+                   help="accumulation (swamping, chunk size), update (RNE vs SR), train "
+                   "(networks trained with FP8 GEMMs), or all")
+    p.add_argument("--quick", action="store_true", help="the small setting the tests run")
+    p.add_argument("--seeds", type=int, default=3, help="train: seeds per recipe (default 3)")
+    p.add_argument("--jobs", type=int, default=2, help="train: worker processes (default 2)")
+    p.add_argument("-o", "--output", default="build/experiments", help="report directory")
+    p.set_defaults(func=cmd_experiment)
 
     p = sub.add_parser("bench", help="golden-model speed benchmarks")
     p.add_argument("--repeats", type=int, default=5, help="runs per figure (median reported)")

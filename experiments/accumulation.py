@@ -1,0 +1,129 @@
+"""``fp8forge experiment accumulation``: swamping and chunk-based accumulation (paper Fig. 3).
+
+Addends are e6m9 numbers (what the MAC array's products are) drawn from
+
+- a positive-mean distribution: ``U[0, 1)``, as products after a ReLU;
+- a zero-mean one: ``N(0, 1)``;
+
+each quantized to e6m9 (RNE). Their length-N sum (N = 2^4 .. 2^20) is computed by the golden
+``chunked_sum`` in fp32 (sequential, RNE: the baseline's accumulator), in e6m9 RNE with chunk
+1 (plain sequential), 16, 32, 64 and 256, and in e6m9 with stochastic rounding (chunk 1, 12
+random bits), and compared with the exactly rounded float64 sum (``math.fsum``). The error is
+``|sum - exact| / sum(|addends|)``: the relative error for positive addends, and the same
+normwise measure for zero-mean ones (whose exact sum may be near zero). Each point is the
+median over independent trials. The chunk sweep fixes N and varies the chunk from 1 to N.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from fp8forge.golden import PRESETS, Rounding, chunked_sum, decode, quantize
+
+from .plots import lines
+from .report import table
+
+E6M9, FP32 = PRESETS["e6m9"], PRESETS["fp32"]
+DISTRIBUTIONS = {
+    "positive mean, U[0,1)": lambda rng, shape: rng.random(shape),
+    "zero mean, N(0,1)": lambda rng, shape: rng.standard_normal(shape),
+}
+RBITS = 12
+
+
+def methods() -> dict[str, Callable]:
+    """label -> f(e6m9 bits (trials, N), rng) -> float64 sums (trials,)."""
+    def e6m9(chunk, rounding=Rounding.RNE):
+        def run(bits, rng):
+            rand = rand_outer = None
+            if rounding is Rounding.SR:
+                rand = rng.integers(0, 1 << RBITS, bits.shape)
+                rand_outer = rng.integers(0, 1 << RBITS, bits.shape[:-1] + (bits.shape[-1],))
+            out = chunked_sum(bits, E6M9, chunk, rounding, rand=rand, rand_outer=rand_outer,
+                              rbits=RBITS if rand is not None else 0)
+            return decode(out, E6M9)
+        return run
+
+    def fp32(bits, rng):
+        return decode(chunked_sum(quantize(decode(bits, E6M9), FP32), FP32, None), FP32)
+
+    out = {"fp32 (sequential)": fp32}
+    out |= {f"e6m9 RNE chunk {c}": e6m9(c) for c in (1, 16, 32, 64, 256)}
+    out["e6m9 SR chunk 1"] = e6m9(1, Rounding.SR)
+    return out
+
+
+def _errors(method, bits, rng) -> np.ndarray:
+    values = decode(bits, E6M9)
+    exact = np.array([math.fsum(row) for row in values])
+    scale = np.abs(values).sum(axis=1)
+    return np.abs(method(bits, rng) - exact) / scale
+
+
+def length_sweep(lengths: list[int], trials: int, seed: int, progress=None) -> dict:
+    """{distribution: {method: [median error per length]}}."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for dist, draw in DISTRIBUTIONS.items():
+        rng = np.random.default_rng(seed)
+        data = quantize(draw(rng, (trials, max(lengths))), E6M9)
+        out[dist] = {}
+        for label, method in methods().items():
+            if progress:
+                progress(f"accumulation: {dist}, {label}")
+            out[dist][label] = [float(np.median(_errors(method, data[:, :n], rng)))
+                                for n in lengths]
+    return out
+
+
+def chunk_sweep(length: int, trials: int, seed: int) -> dict:
+    """{distribution: [(chunk, median error)]} for e6m9 RNE at a fixed length."""
+    chunks = [2 ** i for i in range(int(math.log2(length)) + 1)]
+    out = {}
+    for dist, draw in DISTRIBUTIONS.items():
+        rng = np.random.default_rng(seed + 1)
+        data = quantize(draw(rng, (trials, length)), E6M9)
+        values = decode(data, E6M9)
+        exact = np.array([math.fsum(row) for row in values])
+        scale = np.abs(values).sum(axis=1)
+        out[dist] = [(c, float(np.median(np.abs(decode(chunked_sum(data, E6M9, c), E6M9) - exact)
+                                         / scale))) for c in chunks]
+    return out
+
+
+def run(quick: bool, out_dir: Path, *, seed: int = 0, progress=print,
+        command: str = "fp8forge experiment accumulation") -> dict:
+    lengths = [2 ** i for i in range(4, 13 if quick else 21)]
+    trials = 2 if quick else 8
+    sweep_len = 2 ** 12 if quick else 2 ** 16
+    result = {"lengths": lengths, "trials": trials, "seed": seed,
+              "errors": length_sweep(lengths, trials, seed, progress),
+              "chunk_length": sweep_len, "chunk_sweep": chunk_sweep(sweep_len, trials, seed)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "accumulation.json").write_text(json.dumps(result, indent=1))
+    md = [f"# Accumulation: swamping and chunk size\n\nProduced by `{command}`.\n",
+          (__doc__ or "").split("\n\n", 1)[1].strip(), ""]
+    for i, (dist, errs) in enumerate(result["errors"].items()):
+        png = f"accumulation-{i}.png"
+        lines({label: (lengths, [max(e, 1e-12) for e in v]) for label, v in errs.items()},
+              out_dir / png, title=f"sum of N e6m9 addends, {dist}", xlabel="N",
+              ylabel="error / sum |addends| (median)")
+        shown = [n for n in lengths if n in (16, 256, 1024, 4096, 2 ** 16, 2 ** 20)]
+        md += [f"## {dist}", "", table(["method", *(f"N=2^{int(math.log2(n))}" for n in shown)],
+                                       [[label, *(f"{v[lengths.index(n)]:.2e}" for n in shown)]
+                                        for label, v in errs.items()]), "", f"![{dist}]({png})",
+               ""]
+    sweep = result["chunk_sweep"]
+    lines({dist: ([c for c, _ in pts], [max(e, 1e-12) for _, e in pts])
+           for dist, pts in sweep.items()}, out_dir / "accumulation-chunks.png",
+          title=f"e6m9 RNE sum of N = {sweep_len}: error vs chunk size", xlabel="chunk size",
+          ylabel="error / sum |addends| (median)")
+    md += [f"## Chunk size at N = {sweep_len} (e6m9 RNE)", "",
+           table(["chunk", *sweep], [[c, *(f"{pts[i][1]:.2e}" for pts in sweep.values())]
+                                     for i, (c, _) in enumerate(next(iter(sweep.values())))]),
+           "", "![chunk sweep](accumulation-chunks.png)", ""]
+    (out_dir / "accumulation.md").write_text("\n".join(md))
+    return result

@@ -1,0 +1,63 @@
+"""PNG figures of the experiments (matplotlib, headless)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    _plt().close(fig)
+
+
+def training_curves(runs: list[dict], dataset: str, path: Path) -> None:
+    """Test accuracy and training loss per epoch: mean over seeds, band = min..max."""
+    plt = _plt()
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+    for recipe in dict.fromkeys(r["recipe"] for r in runs):
+        mine = [r for r in runs if r["recipe"] == recipe]
+        for ax, key in ((ax_acc, "accuracy"), (ax_loss, "loss")):
+            curves = np.array([r[key] for r in mine])
+            epochs = np.arange(1, curves.shape[1] + 1)
+            (line,) = ax.plot(epochs, curves.mean(0), label=f"{recipe} ({len(mine)} seeds)")
+            ax.fill_between(epochs, curves.min(0), curves.max(0), alpha=0.15,
+                            color=line.get_color())
+    ax_acc.set_ylabel("test accuracy")
+    ax_loss.set_ylabel("training loss")
+    ax_loss.set_yscale("log")
+    for ax in (ax_acc, ax_loss):
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    ax_acc.legend(fontsize=8)
+    fig.suptitle(f"{dataset}: training on the golden arithmetic")
+    _save(fig, path)
+
+
+def lines(series: dict[str, tuple[list, list]], path: Path, *, title: str, xlabel: str,
+          ylabel: str, logx: bool = True, logy: bool = True, styles: dict | None = None) -> None:
+    """One line per label: ``series[label] = (x, y)``."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, (x, y) in series.items():
+        ax.plot(x, y, **(styles or {}).get(label, {"marker": "o", "ms": 3}), label=label)
+    if logx:
+        ax.set_xscale("log", base=2)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    _save(fig, path)

@@ -1,0 +1,164 @@
+"""``fp8forge experiment train``: small networks trained on the golden arithmetic.
+
+Every GEMM of every training step (forward, backward-data, weight-gradient) is the golden
+``gemm`` and every weight update three golden ``fma`` AXPYs (``recipes.py``), so a run trains
+with exactly the numbers the RTL would produce. Models: an MLP 64-128-10 on scikit-learn's
+digits and a 1-D CNN on MNIST-1D (``nn.py``). Each recipe (fp32 | the paper's FP8 recipe |
+ablations) runs with the same seeds, data order and hyper-parameters:
+SGD, momentum 0.9, L2 5e-4, batch 32, learning rate ``lr`` divided by 10 after half and after
+three quarters of the epochs. Runs are spread over worker processes; each prints its epochs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .datasets import DATASETS, Dataset
+from .nn import Sequential, cnn1d, mlp, softmax_xent
+from .recipes import RECIPES, Arith, Recipe
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Training hyper-parameters of one dataset (shared by every recipe and seed)."""
+
+    dataset: str
+    epochs: int
+    lr: float
+    batch: int = 32
+    momentum: float = 0.9
+    l2: float = 5e-4
+    train_limit: int | None = None  # use only the first N training samples (quick runs)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.lr * (0.1 if epoch >= self.epochs // 2 else 1) * (
+            0.1 if epoch >= 3 * self.epochs // 4 else 1)
+
+
+FULL = [Setup("digits", epochs=20, lr=0.05), Setup("mnist1d", epochs=16, lr=0.05)]
+QUICK = [Setup("digits", epochs=3, lr=0.05, train_limit=640)]
+
+
+def build_model(dataset: Dataset, arith: Arith, rng: np.random.Generator) -> Sequential:
+    if dataset.name == "mnist1d":
+        return cnn1d(arith, rng, dataset.x.shape[-1], dataset.classes)
+    return mlp(arith, rng, [dataset.x.shape[1], 128, dataset.classes])
+
+
+def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray, batch: int = 500) -> float:
+    hits = sum(int((model.forward(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum())
+               for i in range(0, len(y), batch))
+    return hits / len(y)
+
+
+def train_run(setup: Setup, recipe: Recipe, seed: int,
+              log: Callable[[str], None] | None = None) -> dict:
+    """Train one model; return its curves (per epoch: train loss, test accuracy)."""
+    data = DATASETS[setup.dataset]()
+    x, y = data.x, data.y
+    if setup.train_limit:
+        x, y = x[:setup.train_limit], y[:setup.train_limit]
+    init_rng = np.random.default_rng(seed)  # same initial weights and data order per seed
+    order_rng = np.random.default_rng(seed + 1000)
+    model = build_model(data, Arith(recipe, np.random.default_rng(seed + 2000)), init_rng)
+    losses, accuracies = [], []
+    start = time.perf_counter()
+    for epoch in range(setup.epochs):
+        lr = setup.lr_at(epoch)
+        perm = order_rng.permutation(len(y))
+        total, steps = 0.0, 0
+        for i in range(0, len(perm) - setup.batch + 1, setup.batch):
+            idx = perm[i:i + setup.batch]
+            loss, dlogits = softmax_xent(model.forward(x[idx]), y[idx], recipe.loss_scale)
+            model.backward(dlogits)
+            model.step(lr, setup.momentum, setup.l2)
+            total, steps = total + loss, steps + 1
+        losses.append(total / steps)
+        accuracies.append(evaluate(model, data.x_test, data.y_test))
+        if log:
+            log(f"{setup.dataset:8} {recipe.name:15} seed {seed} epoch {epoch + 1:2}/"
+                f"{setup.epochs} loss {losses[-1]:.4f} test accuracy {accuracies[-1]:.4f} "
+                f"({time.perf_counter() - start:.0f} s)")
+    return {"dataset": setup.dataset, "recipe": recipe.name, "seed": seed, "loss": losses,
+            "accuracy": accuracies, "seconds": time.perf_counter() - start}
+
+
+def _worker(args) -> dict:
+    setup, recipe, seed = args
+    return train_run(setup, recipe, seed, log=lambda line: print(line, flush=True))
+
+
+def run_grid(setups: list[Setup], recipes: list[str], seeds: list[int], jobs: int = 2,
+             log: Callable[[str], None] = print) -> list[dict]:
+    """Every (setup, recipe, seed); longest first over ``jobs`` processes."""
+    unknown = [r for r in recipes if r not in RECIPES]
+    if unknown:
+        raise ValueError(f"unknown recipe {', '.join(unknown)} (known: {', '.join(RECIPES)})")
+    tasks = [(s, RECIPES[r], seed) for s in sorted(setups, key=lambda s: s.dataset != "mnist1d")
+             for r in recipes for seed in seeds]
+    if jobs <= 1:
+        return [train_run(*t, log=log) for t in tasks]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(_worker, tasks))
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    """Final test accuracy per (dataset, recipe): mean, sample std and the values."""
+    out = []
+    for key in dict.fromkeys((r["dataset"], r["recipe"]) for r in runs):
+        finals = [r["accuracy"][-1] for r in runs if (r["dataset"], r["recipe"]) == key]
+        out.append({"dataset": key[0], "recipe": key[1], "mean": float(np.mean(finals)),
+                    "std": float(np.std(finals, ddof=1)) if len(finals) > 1 else 0.0,
+                    "finals": finals})
+    return out
+
+
+def report(runs: list[dict], setups: list[Setup], out_dir: Path, command: str) -> str:
+    from .plots import training_curves
+    from .report import table
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = summarise(runs)
+    fp32 = {s["dataset"]: s for s in summary if s["recipe"] == "fp32"}
+    rows = []
+    for s in summary:
+        base = fp32.get(s["dataset"])
+        delta = "" if base is None or s["recipe"] == "fp32" else f"{s['mean'] - base['mean']:+.4f}"
+        rows.append([s["dataset"], s["recipe"], f"{s['mean']:.4f}", f"{s['std']:.4f}", delta,
+                     " ".join(f"{v:.4f}" for v in s["finals"])])
+    md = [f"# Training on the golden arithmetic\n\nProduced by `{command}`.\n",
+          "Recipes:\n", *[f"- `{r}`: {RECIPES[r].describe}" for r in
+                          dict.fromkeys(x["recipe"] for x in runs)],
+          "", "Setups: " + "; ".join(
+              f"{s.dataset}: {s.epochs} epochs, lr {s.lr} (/10 at 1/2 and 3/4), batch {s.batch}, "
+              f"momentum {s.momentum}, L2 {s.l2}" + (f", first {s.train_limit} training samples"
+                                                     if s.train_limit else "")
+              for s in setups), "",
+          "Final test accuracy over seeds (mean, sample std, difference of the mean to fp32):",
+          "", table(["dataset", "recipe", "mean", "std", "vs fp32", "per seed"], rows), ""]
+    for s in setups:
+        png = out_dir / f"train-{s.dataset}.png"
+        training_curves([r for r in runs if r["dataset"] == s.dataset], s.dataset, png)
+        md.append(f"![{s.dataset}]({png.name})\n")
+    text = "\n".join(md)
+    (out_dir / "train.md").write_text(text)
+    (out_dir / "train.json").write_text(json.dumps(
+        {"setups": [asdict(s) for s in setups], "runs": runs, "summary": summary}, indent=1))
+    return text
+
+
+def run(quick: bool, out_dir: Path, *, seeds: int = 3, jobs: int = 2,
+        recipes: list[str] | None = None, command: str = "fp8forge experiment train") -> str:
+    setups = QUICK if quick else FULL
+    recipes = recipes or list(RECIPES)
+    runs = run_grid(setups, recipes, list(range(1 if quick else seeds)), jobs=jobs,
+                    log=lambda line: print(line, file=sys.stderr, flush=True))
+    return report(runs, setups, out_dir, command)

@@ -1,0 +1,162 @@
+"""The experiments: the network library's gradients, the recipes' arithmetic, and each
+experiment's quick setting with the qualitative result the paper reports."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fp8forge.experiments import accumulation, train, update
+from fp8forge.experiments.nn import Conv1d, Dense, Sequential, cnn1d, softmax_xent
+from fp8forge.experiments.recipes import RECIPES, Arith
+from fp8forge.golden import PRESETS, Rounding, chunked_sum, decode, quantize
+from fp8forge.scripts.cli import main
+
+E5M2, E6M9 = PRESETS["e5m2"], PRESETS["e6m9"]
+
+
+def fp32_arith():
+    return Arith(RECIPES["fp32"], np.random.default_rng(0))
+
+
+def _numeric_grad(f, x, eps=1e-3):
+    g = np.zeros_like(x, dtype=np.float64)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        up = f()
+        x[i] = old - eps
+        down = f()
+        x[i] = old
+        g[i] = (up - down) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("layer", ["dense", "conv"])
+def test_backward_matches_finite_differences(layer, rng):
+    """The hand-written backward passes (GEMMs via im2col, col2im) against finite differences
+    of the loss, in float32 arithmetic (float64 inputs would not help: fp32 recipe)."""
+    arith = fp32_arith()
+    if layer == "dense":
+        net = Sequential([Dense(arith, rng, 5, 4)])
+        x = rng.standard_normal((3, 5)).astype(np.float32)
+    else:
+        net = Sequential([Conv1d(arith, rng, 2, 3, 3, stride=2, padding=1)])
+        x = rng.standard_normal((2, 2, 7)).astype(np.float32)
+    weights = rng.standard_normal(net.forward(x).shape).astype(np.float32)
+
+    def loss():
+        return float((net.forward(x).astype(np.float64) * weights).sum())
+
+    net.forward(x)
+    first = net.layers[0]
+    first.backward(weights)  # d loss / d output = weights
+    w = first.w.stored
+    assert np.allclose(first.w.grad, _numeric_grad(loss, w), rtol=2e-2, atol=2e-2)
+    dx = first.backward(weights)
+    assert np.allclose(dx, _numeric_grad(loss, x), rtol=2e-2, atol=2e-2)
+
+
+def test_softmax_xent_gradient_and_scale():
+    logits = np.array([[1.0, 2.0, 0.5], [0.0, 0.0, 0.0]], np.float32)
+    loss, grad = softmax_xent(logits, np.array([1, 2]), scale=4.0)
+    p = np.exp(logits[0]) / np.exp(logits[0]).sum()
+    assert loss == pytest.approx((-np.log(p[1]) - np.log(1 / 3)) / 2, rel=1e-6)
+    assert grad[0] == pytest.approx(4.0 / 2 * (p - [0, 1, 0]), rel=1e-5)
+
+
+def test_fp8_recipe_output_formats(rng):
+    """fwd/dgrad results are e5m2 numbers (e6m9 in wide layers), wgrad results e6m9."""
+    arith = Arith(RECIPES["fp8"], rng)
+    a = rng.standard_normal((6, 70)).astype(np.float32)
+    b = rng.standard_normal((70, 5)).astype(np.float32)
+    for pass_, wide, fmt in (("fwd", False, E5M2), ("dgrad", False, E5M2), ("wgrad", False, E6M9),
+                             ("fwd", True, E6M9)):
+        out = arith.matmul(a, b, pass_, wide)
+        assert np.array_equal(decode(quantize(out, fmt), fmt), out)
+    narrow = arith.matmul(a, b, "fwd", False)
+    assert not np.array_equal(narrow, arith.matmul(a, b, "fwd", True))
+
+
+def test_update_recipes_lose_or_keep_small_updates(rng):
+    """w = 1.5 and an update of 2^-13 (below half an e6m9 ulp, 2^-10): RNE keeps w, SR moves
+    some weights by one ulp (2^-9), fp32 moves every weight by exactly the update."""
+    w0 = np.full(4000, 1.5)
+    grad = np.full(4000, 2.0 ** -13, np.float32)
+    results = {}
+    for name in ("fp8-rne-update", "fp8", "fp32"):
+        recipe = RECIPES[name]
+        arith = Arith(recipe, np.random.default_rng(1))
+        w, v = arith.update(arith.store(w0), arith.store(np.zeros(4000)),
+                            grad * recipe.loss_scale, lr=1.0, momentum=0.0, l2=0.0)
+        results[name] = arith.value(w).astype(np.float64)
+    assert np.all(results["fp8-rne-update"] == 1.5)
+    moved = results["fp8"] != 1.5
+    assert np.all(results["fp8"][moved] == 1.5 - 2.0 ** -9)
+    assert 0.05 < moved.mean() < 0.2  # probability 2^-13 / 2^-9 = 1/16
+    assert np.all(results["fp32"] == np.float32(1.5 - 2.0 ** -13))
+
+
+def test_swamping_hand_case():
+    """4096 ones in e6m9 (10-bit significand): sequential RNE stalls at 1024 (1024 + 1 is a tie
+    that rounds to even), chunks of 64 are exact."""
+    ones = quantize(np.ones(4096), E6M9)
+    assert decode(chunked_sum(ones, E6M9, 1), E6M9) == 1024
+    assert decode(chunked_sum(ones, E6M9, 64), E6M9) == 4096
+
+
+def test_accumulation_quick(tmp_path):
+    result = accumulation.run(True, tmp_path, progress=lambda _: None)
+    errs = result["errors"]["positive mean, U[0,1)"]
+    at = result["lengths"].index(4096)
+    rne1, c64 = errs["e6m9 RNE chunk 1"][at], errs["e6m9 RNE chunk 64"][at]
+    assert rne1 > 0.1 > 10 * c64  # swamping, and chunking fixes it
+    assert errs["fp32 (sequential)"][at] < c64
+    assert errs["e6m9 SR chunk 1"][at] < rne1 / 5
+    sweep = dict(result["chunk_sweep"]["positive mean, U[0,1)"])
+    assert sweep[1] > 10 * min(sweep.values())
+    for name in ("accumulation.md", "accumulation.json", "accumulation-0.png",
+                 "accumulation-chunks.png"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_update_quick(tmp_path):
+    result = update.run(True, tmp_path, progress=lambda _: None)
+    by_lr = {p["lr"]: p["modes"] for p in result["sweep"]}
+    small, large = by_lr[2.0 ** -14], by_lr[2.0 ** -6]
+    assert small["e6m9 RNE"]["lost_fraction"] == 1.0
+    assert small["e6m9 SR"]["drift_error"] < 0.05 and small["fp32 RNE"]["drift_error"] < 1e-4
+    assert all(m["drift_error"] < 1e-3 for m in large.values())
+    assert (tmp_path / "update-trace.png").stat().st_size > 0
+
+
+def test_train_quick(tmp_path):
+    """Digits, 3 epochs on 640 samples, one seed: every recipe learns; FP8 is close to fp32."""
+    text = train.run(True, tmp_path, jobs=1)
+    summary = {s["recipe"]: s["mean"] for s in train.summarise(
+        __import__("json").loads((tmp_path / "train.json").read_text())["runs"])}
+    assert set(summary) == set(RECIPES)
+    assert all(acc > 0.8 for acc in summary.values()), summary
+    assert summary["fp8"] > summary["fp32"] - 0.05
+    assert "fp8-rne-update" in text and (tmp_path / "train-digits.png").stat().st_size > 0
+
+
+def test_cnn_shapes(rng):
+    net = cnn1d(fp32_arith(), rng, 40, 10)
+    assert net.forward(rng.standard_normal((3, 1, 40)).astype(np.float32)).shape == (3, 10)
+
+
+def test_cli_experiment(tmp_path, capsys):
+    assert main(["experiment", "update", "--quick", "-o", str(tmp_path)]) == 0
+    assert "RNE vs SR" in capsys.readouterr().out
+    assert main(["experiment", "update", "--seeds", "0", "-o", str(tmp_path)]) == 2
+
+
+def test_unknown_recipe():
+    with pytest.raises(ValueError, match="unknown recipe"):
+        train.run_grid(train.QUICK, ["fp4"], [0])
+
+
+def test_rounding_modes_of_recipes():
+    assert RECIPES["fp8"].update_rounding is Rounding.SR
+    assert RECIPES["fp8-rne-update"].update_rounding is Rounding.RNE
+    assert RECIPES["fp8-chunk1"].chunk == 1 and RECIPES["fp8-all-layers"].wide_fmt is None
