@@ -7,9 +7,11 @@ Every user error (unknown format, impossible parameter, bad value) ends in a one
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -161,18 +163,39 @@ def cmd_synth(args: argparse.Namespace) -> None:
                             clock_ns=args.clock_ns)
     except (TypeError, ValueError, SynthError, ToolMissing) as exc:
         raise UsageError(str(exc)) from None
+    energy = None
+    if args.activity:
+        from .energy import estimate_energy
+
+        if args.activity != "auto" and not Path(args.activity).is_file():
+            raise UsageError(f"activity file not found: {args.activity}")
+        try:
+            energy = estimate_energy(unit, generate_verilog(unit, args.unit), args.unit,
+                                     liberty=liberty, cache_dir=Path(args.output).parent / "cache",
+                                     clock_ns=args.clock_ns,
+                                     activity_vcd=None if args.activity == "auto"
+                                     else Path(args.activity))
+        except (SynthError, ToolMissing) as exc:
+            raise UsageError(str(exc)) from None
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(report.to_json())
-    (out / "report.md").write_text(f"# {describe(unit)}\n\n" + report.markdown())
+    data = json.loads(report.to_json())
+    text = f"# {describe(unit)}\n\n" + report.markdown()
+    if energy is not None:
+        data["energy"] = asdict(energy)
+        text += (f"| energy per operation (pJ, {energy.clock_ns:g} ns clock) | "
+                 f"{energy.energy_pj_per_op:.3f} |\n| of which leakage (pJ) | "
+                 f"{energy.leakage_pj_per_op:.2g} |\n\nEnergy method: {energy.method}. "
+                 f"Stimulus: {energy.stimulus}; {energy.cycles} cycles, mean activity "
+                 f"{energy.mean_activity:.3f} toggles per net per cycle.\n")
+    (out / "report.json").write_text(json.dumps(data, indent=1, sort_keys=True))
+    (out / "report.md").write_text(text)
     print(f"{describe(unit)}" + (" (cached)" if report.cached else ""))
-    print(report.markdown(), end="")
+    print(text.split("\n", 2)[2], end="")
     print(f"written: {out / 'report.json'}, {out / 'report.md'}")
 
 
 def cmd_fpga(args: argparse.Namespace) -> None:
-    import json
-
     from fp8forge.golden.formats import parse_format as fmt
 
     from .fpga import BOARDS, build_pe
@@ -358,7 +381,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true",
                    help="FP8 vs baseline table and chart (PEs, AXPY lanes, LFSR sharing)")
     p.add_argument("--clock-ns", type=float, default=10.0,
-                   help="clock period for timing (default 10 ns)")
+                   help="clock period for timing and energy (default 10 ns)")
+    p.add_argument("--activity", default=None, metavar="FILE|auto",
+                   help="energy per operation from switching activity: 'auto' simulates the "
+                   "mapped netlist on realistic operands (needs Icarus and OpenSTA), FILE is a "
+                   "VCD of that netlist's nets")
     p.add_argument("-o", "--output", default=None, help="report directory "
                    "(default build/synth/UNIT)")
     p.set_defaults(func=cmd_synth)

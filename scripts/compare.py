@@ -24,6 +24,11 @@ from .table import render
 
 P = PRESETS
 
+#: Rows whose energy per operation is measured (simulated activity + OpenSTA power).
+ENERGY_ROWS = {"PE e5m2->e6m9 chunk 64", "PE e5m2->e6m9 no chunking", "PE fp16->fp32 (baseline)",
+               "PE e4m3fn->e6m9 chunk 64", "PE bf16->fp32", "AXPY lane e6m9 SR 12b",
+               "AXPY lane fp32 RNE (baseline)"}
+
 #: label -> (group, builder, operations per unit for "per lane" normalisation)
 CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
     "PE e5m2->e6m9 chunk 64": ("PE", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=64), 1),
@@ -44,17 +49,30 @@ CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
 
 
 def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float = 10.0,
-                progress=print) -> list[dict]:
-    """Synthesize every configuration; write compare.json/.md/.png; return the rows."""
+                progress=print, energy: bool = True) -> list[dict]:
+    """Synthesize every configuration (and measure the energy of ``ENERGY_ROWS`` when
+    ``energy`` and Icarus and OpenSTA are installed); write compare.json/.md/.png; return the
+    rows."""
+    from .energy import METHOD, energy_available, estimate_energy
+
+    measure = energy and energy_available()
     rows = []
     for i, (label, (group, build, per)) in enumerate(CONFIGS.items(), 1):
         progress(f"[{i}/{len(CONFIGS)}] {label}")
-        report: SynthReport = synthesize(generate_verilog(build(), "unit"), "unit",
-                                         liberty=liberty, cache_dir=cache_dir, clock_ns=clock_ns)
-        rows.append({"label": label, "group": group, "per": per,
-                     "area_um2": report.area_um2 / per, "ge": report.gate_equivalents / per,
-                     "transistors": report.transistors / per,
-                     "critical_path_ns": report.critical_path_ns})
+        unit = build()
+        verilog = generate_verilog(unit, "unit")
+        report: SynthReport = synthesize(verilog, "unit", liberty=liberty, cache_dir=cache_dir,
+                                         clock_ns=clock_ns)
+        row = {"label": label, "group": group, "per": per,
+               "area_um2": report.area_um2 / per, "ge": report.gate_equivalents / per,
+               "transistors": report.transistors / per,
+               "critical_path_ns": report.critical_path_ns, "energy_pj": None}
+        if measure and label in ENERGY_ROWS:
+            e = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=cache_dir,
+                                clock_ns=clock_ns)
+            row.update(energy_pj=e.energy_pj_per_op / per, energy_method=METHOD,
+                       energy_stimulus=e.stimulus, energy_clock_ns=e.clock_ns)
+        rows.append(row)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "compare.json").write_text(json.dumps(rows, indent=1))
     (out_dir / "compare.md").write_text(compare_markdown(rows))
@@ -75,18 +93,34 @@ def ratios(rows: list[dict]) -> dict[str, float]:
     }
     if fp8["critical_path_ns"] and base["critical_path_ns"]:
         out["PE fmax FP8 / baseline"] = base["critical_path_ns"] / fp8["critical_path_ns"]
+    if fp8.get("energy_pj") and base.get("energy_pj"):
+        out["PE energy per MAC baseline / FP8"] = base["energy_pj"] / fp8["energy_pj"]
+        nochunk = by["PE e5m2->e6m9 no chunking"].get("energy_pj")
+        if nochunk:
+            out["chunking overhead (PE energy)"] = fp8["energy_pj"] / nochunk - 1
+    sr, rne = by["AXPY lane e6m9 SR 12b"], by["AXPY lane fp32 RNE (baseline)"]
+    if sr.get("energy_pj") and rne.get("energy_pj"):
+        out["AXPY energy fp32 / e6m9 SR"] = rne["energy_pj"] / sr["energy_pj"]
     return out
 
 
 def compare_markdown(rows: list[dict]) -> str:
-    table = render(["unit", "area µm² (per lane)", "GE", "transistors", "critical path ns"],
+    table = render(["unit", "area µm² (per lane)", "GE", "transistors", "critical path ns",
+                    "energy pJ/op"],
                    [[r["label"], f"{r['area_um2']:.0f}", f"{r['ge']:.0f}",
                      f"{r['transistors']:.0f}",
-                     "" if r["critical_path_ns"] is None else f"{r['critical_path_ns']:.1f}"]
+                     "" if r["critical_path_ns"] is None else f"{r['critical_path_ns']:.1f}",
+                     "" if not r.get("energy_pj") else f"{r['energy_pj']:.2f}"]
                     for r in rows], markdown=True)
     derived = render(["ratio", "value"], [[k, f"{v:.3f}"] for k, v in ratios(rows).items()],
                      markdown=True)
-    return table + "\n\n" + derived + "\n"
+    energy = [r for r in rows if r.get("energy_pj")]
+    note = ""
+    if energy:
+        r = energy[0]
+        note = (f"\n\nEnergy per operation at a {r['energy_clock_ns']:g} ns clock: "
+                f"{r['energy_method']}. Stimulus, e.g. {r['label']}: {r['energy_stimulus']}.")
+    return table + "\n\n" + derived + note + "\n"
 
 
 def _chart(rows: list[dict], path: Path) -> None:

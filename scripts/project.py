@@ -29,6 +29,8 @@ from .table import render
 FP8_PE = "PE e5m2->e6m9 chunk {chunk}"
 FP8_PE_NO_CHUNK = "PE e5m2->e6m9 no chunking"
 BASE_PE = "PE fp16->fp32 (baseline)"
+AXPY_FP8 = "AXPY lane e6m9 SR 12b"
+AXPY_BASE = "AXPY lane fp32 RNE (baseline)"
 DEFAULT_SYNTH = Path("build/synth/compare/compare.json")
 
 
@@ -67,7 +69,7 @@ class Calibration:
 
     area_ratio: float
     fmax_ratio: float | None
-    energy_pj: dict[str, float] | None
+    energy_pj: dict | None  # pJ per MAC and per AXPY of each system, and the method
     source: str
     chunk_area_ratio: dict[str, float] = field(default_factory=dict)
 
@@ -101,8 +103,11 @@ def calibrate(dp: DesignPoint) -> Calibration:
     if fp8.get("critical_path_ns") and base.get("critical_path_ns"):
         fmax = base["critical_path_ns"] / fp8["critical_path_ns"]
     energy = None
-    if fp8.get("energy_pj") and base.get("energy_pj"):
-        energy = {"fp8": fp8["energy_pj"], "baseline": base["energy_pj"]}
+    axpy8, axpy32 = rows.get(AXPY_FP8, {}), rows.get(AXPY_BASE, {})
+    if all(r.get("energy_pj") for r in (fp8, base, axpy8, axpy32)):
+        energy = {"fp8": fp8["energy_pj"], "baseline": base["energy_pj"],
+                  "fp8_axpy": axpy8["energy_pj"], "baseline_axpy": axpy32["energy_pj"],
+                  "method": fp8.get("energy_method", "")}
     return Calibration(base["area_um2"] / fp8["area_um2"], fmax, energy,
                        f"synthesis: {dp.synth_json} ({label} vs {BASE_PE})", chunks)
 
@@ -120,14 +125,15 @@ def build_systems(dp: DesignPoint, cal: Calibration) -> tuple[System, System]:
     energy = cal.energy_pj or {}
     base = System("baseline fp16/fp32", p["fp16"], p["fp32"], p["fp16"], p["fp32"], None,
                   b_side, b_side, b_arrays, clock_ghz=dp.clock_ghz,
-                  energy_pj_per_mac=energy.get("baseline"), **common)
+                  energy_pj_per_mac=energy.get("baseline"),
+                  energy_pj_per_axpy=energy.get("baseline_axpy"), **common)
     # 16-bit layers of the FP8 recipe: the FP8 array's area at the baseline's MACs per area,
     # with e6m9 operands (2 bytes, as fp16) and e6m9 accumulation.
     wide = replace(base, name="fp8 system, 16-bit layers", in_fmt=p["e6m9"], acc_fmt=p["e6m9"],
                    act_fmt=p["e6m9"], update_fmt=p["e6m9"], chunk=dp.chunk)
     fp8 = System("fp8 e5m2/e6m9", p["e5m2"], p["e6m9"], p["e5m2"], p["e6m9"], dp.chunk,
                  f_side, f_side, f_arrays, clock_ghz=fp8_clock,
-                 energy_pj_per_mac=energy.get("fp8"),
+                 energy_pj_per_mac=energy.get("fp8"), energy_pj_per_axpy=energy.get("fp8_axpy"),
                  wide=wide if dp.wide_first_last else None, **common)
     return fp8, base
 
@@ -225,13 +231,27 @@ def _system_line(s: System) -> str:
     return line
 
 
-def _totals(rows: list[LayerPass]) -> dict:
+def _totals(rows: list[LayerPass], system: System) -> dict:
     secs = model.step_seconds(rows)
     macs = sum(r.cost.macs for r in rows)
     return {"seconds": secs, "macs": macs, "bytes": sum(r.cost.bytes for r in rows),
-            "gmacs_per_s": macs / secs / 1e9,
+            "gmacs_per_s": macs / secs / 1e9, "energy_mj": step_energy_mj(rows, system),
             "by_pass": {p: sum(r.cost.seconds for r in rows if r.pass_ == p)
                         for p in ("fwd", "dgrad", "wgrad", "update")}}
+
+
+def step_energy_mj(rows: list[LayerPass], system: System) -> float | None:
+    """MAC-array and AXPY energy of a step (off-chip memory not included), or None when the
+    synthesis results carry no energy. 16-bit layers use their system's (the baseline's)
+    energy per MAC."""
+    total = 0.0
+    for r in rows:
+        s = system.wide if r.wide and system.wide is not None else system
+        per = s.energy_pj_per_mac if r.pass_ != "update" else s.energy_pj_per_axpy
+        if per is None:
+            return None
+        total += per * (r.cost.macs if r.pass_ != "update" else 3 * r.m)
+    return total * 1e-9
 
 
 def per_layer(proj: Projection) -> list[dict]:
@@ -261,8 +281,8 @@ def to_json(dp: DesignPoint, cal: Calibration, fp8: System, base: System,
         "calibration": asdict(cal),
         "systems": {"fp8": _system_line(fp8), "baseline": _system_line(base)},
         "networks": [{"net": p.net, "batch": p.batch, "speedup": p.speedup,
-                      "fp8": {"total": _totals(p.fp8), "rows": pass_rows(p.fp8)},
-                      "baseline": {"total": _totals(p.base), "rows": pass_rows(p.base)},
+                      "fp8": {"total": _totals(p.fp8, fp8), "rows": pass_rows(p.fp8)},
+                      "baseline": {"total": _totals(p.base, base), "rows": pass_rows(p.base)},
                       "sensitivity": sweeps.get(p.net, {})} for p in projections],
     }
 
@@ -276,9 +296,14 @@ def summary_markdown(data: dict, markdown: bool = True) -> str:
                      f"{t8['seconds'] * 1e3:.2f}", f"{n['speedup']:.2f}x",
                      f"{t16['gmacs_per_s']:.0f}", f"{t8['gmacs_per_s']:.0f}",
                      f"{t16['bytes'] / 1e6:.0f}", f"{t8['bytes'] / 1e6:.0f}"])
-    return render(["network", "batch", "baseline ms/step", "FP8 ms/step", "speedup",
-                   "baseline GMAC/s", "FP8 GMAC/s", "baseline MB", "FP8 MB"], rows,
-                  markdown=markdown)
+        if t8["energy_mj"] is not None and t16["energy_mj"] is not None:
+            rows[-1] += [f"{t16['energy_mj']:.1f}", f"{t8['energy_mj']:.1f}",
+                         f"{t16['energy_mj'] / t8['energy_mj']:.2f}x"]
+    header = ["network", "batch", "baseline ms/step", "FP8 ms/step", "speedup",
+              "baseline GMAC/s", "FP8 GMAC/s", "baseline MB", "FP8 MB"]
+    if rows and len(rows[0]) > len(header):
+        header += ["baseline mJ/step", "FP8 mJ/step", "energy ratio"]
+    return render(header, rows, markdown=markdown)
 
 
 def markdown(dp: DesignPoint, cal: Calibration, fp8: System, base: System,
@@ -303,16 +328,18 @@ def markdown(dp: DesignPoint, cal: Calibration, fp8: System, base: System,
                                "operands at the baseline's MACs per area (a multi-precision "
                                "array), as the paper keeps them in 16 bits."
                                if dp.wide_first_last else "none (FP8 everywhere)."),
-        "- Energy: " + (f"{cal.energy_pj['fp8']:.3g} pJ/MAC FP8, "
-                        f"{cal.energy_pj['baseline']:.3g} pJ/MAC baseline ({cal.source})."
-                        if cal.energy_pj else
-                        "not modelled: the synthesis results carry no energy per MAC."),
+        "- Energy (MAC arrays and AXPY lanes; off-chip memory not included): " + (
+            f"{cal.energy_pj['fp8']:.3g} pJ/MAC FP8, {cal.energy_pj['baseline']:.3g} pJ/MAC "
+            f"baseline (also for the FP8 system's 16-bit layers), "
+            f"{cal.energy_pj['fp8_axpy']:.3g} / {cal.energy_pj['baseline_axpy']:.3g} pJ per "
+            f"AXPY, from {cal.source}; method: {cal.energy_pj['method']}."
+            if cal.energy_pj else "not modelled: the synthesis results carry no energy."),
         "", "## Model assumptions", "", ASSUMPTIONS, "",
         "## Summary (one training step)", "", summary_markdown(data), "",
     ]
     for p in projections:
         lines += [f"## {p.net}, batch {p.batch}: speedup {p.speedup:.2f}x", ""]
-        t8, t16 = _totals(p.fp8), _totals(p.base)
+        t8, t16 = _totals(p.fp8, fp8), _totals(p.base, base)
         lines.append(render(["pass", "baseline ms", "FP8 ms", "speedup"],
                             [[k, f"{t16['by_pass'][k] * 1e3:.3f}", f"{t8['by_pass'][k] * 1e3:.3f}",
                               f"{t16['by_pass'][k] / t8['by_pass'][k]:.2f}x"]

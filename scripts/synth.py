@@ -36,7 +36,7 @@ from . import tools
 __all__ = ["SynthError", "SynthReport", "nand2_area", "synthesize"]
 
 #: Bumped whenever the flow changes, so cached results of an older flow are not reused.
-FLOW_VERSION = 5
+FLOW_VERSION = 6
 
 
 class SynthError(RuntimeError):
@@ -157,7 +157,10 @@ def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache
     if lib_path is not None:
         lib_file = _prepare_liberty(lib_path, work)
         script += [f"dfflibmap -liberty {lib_file.name}", f"abc -liberty {lib_file.name}",
-                   "opt_clean", f"tee -q -o mapped.json stat -json -liberty {lib_file.name}",
+                   # -purge drops the debug wires whose concatenated assigns OpenSTA's
+                   # Verilog reader rejects
+                   "opt_clean -purge",
+                   f"tee -q -o mapped.json stat -json -liberty {lib_file.name}",
                    "write_verilog -noattr mapped.v"]
     (work / "flow.ys").write_text("\n".join(script) + "\n")
     proc = subprocess.run([*cmd, "-q", "-l", "yosys.log", "-s", "flow.ys"], cwd=work,
@@ -219,7 +222,7 @@ def _timing(work: Path, lib_file: Path, top: str, clock_ns: float) -> dict:
                           text=True)
     (work / "sta.log").write_text(proc.stdout + proc.stderr)
     slack = re.search(r"(-?[0-9.]+)\s+slack \((MET|VIOLATED)\)", proc.stdout)
-    if proc.returncode != 0 or slack is None:
+    if proc.returncode != 0 or slack is None or "Error" in proc.stdout + proc.stderr:
         raise SynthError(f"OpenSTA failed on {top}: see {work / 'sta.log'}")
     critical = clock_ns - float(slack.group(1))
     return {"timing_source": "OpenSTA", "critical_path_ns": critical,

@@ -80,7 +80,8 @@ class System:
     buffer_bytes: int = 512 * 1024
     double_buffer: bool = True
     axpy_lanes: int = 32
-    energy_pj_per_mac: float | None = None
+    energy_pj_per_mac: float | None = None  # reported by the projection, not used for time
+    energy_pj_per_axpy: float | None = None
     wide: System | None = None
 
     def __post_init__(self):

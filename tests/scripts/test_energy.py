@@ -1,0 +1,123 @@
+"""Energy per operation: the VCD activity reader, and the whole flow (Yosys cell models,
+Icarus, OpenSTA) on small units, whose energy orders as their size does."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from fp8forge.golden import PRESETS
+from fp8forge.hdl.arith import FpMul
+from fp8forge.hdl.generate import generate_verilog
+from fp8forge.scripts.cli import main
+from fp8forge.scripts.energy import (
+    activity_from_vcd,
+    energy_available,
+    estimate_energy,
+    input_ports,
+)
+
+from .test_synth import liberty  # noqa: F401  (fixture)
+
+VCD = """$timescale 1ps $end
+$scope module dut $end
+$var wire 1 ! x $end
+$var wire 3 " v [2:0] $end
+$var wire 2 # \\w$3 [5:4] $end
+$upscope $end
+$enddefinitions $end
+#0
+0!
+b000 "
+b11 #
+#100
+1!
+b101 "
+#200
+0!
+b100 "
+#400
+b0 #
+"""
+
+
+def test_activity_from_vcd():
+    act, periods = activity_from_vcd(VCD, period=100)
+    assert periods == 4
+    assert act["x"] == (2 / 4, 100 / 400)  # two toggles, high 100 of 400 ps
+    assert act["v[0]"] == (2 / 4, 100 / 400)
+    assert act["v[1]"] == (0.0, 0.0)
+    assert act["v[2]"] == (1 / 4, 300 / 400)
+    assert act["\\w$3[4]"] == (1 / 4, 1.0)  # lsb 4 from the range, toggles at the last time
+
+
+def test_input_ports():
+    netlist = ("module unit(a, clk, o);\n  input [7:0] a;\n  wire [7:0] a;\n  input clk;\n"
+               "  output o;\nendmodule\n")
+    assert input_ports(netlist, "unit") == [("a", 8), ("clk", 1)]
+
+
+@pytest.fixture(scope="module")
+def tools_present():
+    if not energy_available():
+        if os.environ.get("CI"):
+            pytest.fail("Icarus is required in CI")
+        pytest.skip("energy needs Icarus Verilog (iverilog)")
+
+
+@pytest.mark.simulator
+def test_energy_orders_multipliers(tmp_path, liberty, tools_present):  # noqa: F811
+    e5m2, e6m9, fp16 = PRESETS["e5m2"], PRESETS["e6m9"], PRESETS["fp16"]
+    results = {}
+    for name, unit in (("e5m2", FpMul(e5m2, e6m9)), ("fp16", FpMul(fp16, PRESETS["fp32"]))):
+        results[name] = estimate_energy(unit, generate_verilog(unit, "unit"), "unit",
+                                        liberty=liberty, cache_dir=tmp_path, cycles=400)
+    small, large = results["e5m2"], results["fp16"]
+    assert 0.01 < small.energy_pj_per_op < large.energy_pj_per_op < 100
+    assert small.leakage_pj_per_op < 0.01 * small.energy_pj_per_op
+    assert small.cycles == 400 and 0.05 < small.mean_activity < 1
+    again = estimate_energy(FpMul(e5m2, e6m9), generate_verilog(FpMul(e5m2, e6m9), "unit"),
+                            "unit", liberty=liberty, cache_dir=tmp_path, cycles=400)
+    assert again == small  # cached and deterministic
+
+
+@pytest.mark.simulator
+def test_energy_from_a_given_vcd(tmp_path, liberty, tools_present):  # noqa: F811
+    """An activity file with every net constant leaves only leakage; the given-file path and
+    the simulated path agree on what they share."""
+    from fp8forge.scripts.synth import _synthesize
+
+    unit = FpMul(PRESETS["e5m2"], PRESETS["e6m9"])
+    verilog = generate_verilog(unit, "unit")
+    _, work = _synthesize(verilog, "unit", liberty, tmp_path, 10.0)
+    wires = re.findall(r"^\s*wire (?:\[(\d+):(\d+)\] )?(\S+);", (work / "mapped.v").read_text(),
+                       re.M)
+    vcd = ["$timescale 1ps $end", "$scope module dut $end"]
+    for i, (hi, lo, name) in enumerate(wires):
+        rng = f" [{hi}:{lo}]" if hi else ""
+        vcd.append(f"$var wire {int(hi) - int(lo) + 1 if hi else 1} n{i} {name}{rng} $end")
+    vcd += ["$upscope $end", "$enddefinitions $end", "#0"]
+    vcd += [f"b0 n{i}" for i in range(len(wires))]
+    vcd += ["#100000"]
+    path = tmp_path / "quiet.vcd"
+    path.write_text("\n".join(vcd) + "\n")
+    quiet = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=tmp_path,
+                            activity_vcd=path)
+    busy = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=tmp_path,
+                           cycles=400)
+    assert quiet.dynamic_pj_per_op == 0.0 < busy.dynamic_pj_per_op
+    assert busy.dynamic_pj_per_op == pytest.approx(busy.internal_pj_per_op
+                                                   + busy.switching_pj_per_op)
+
+
+@pytest.mark.simulator
+def test_cli_synth_activity(tmp_path, liberty, tools_present, capsys):  # noqa: F811
+    out = tmp_path / "r"
+    assert main(["synth", "fpmul", "--liberty", str(liberty), "--activity", "auto",
+                 "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "energy per operation" in text and "Energy method" in text
+    assert '"energy"' in (out / "report.json").read_text()
+    assert main(["synth", "fpmul", "--liberty", str(liberty), "--activity", "missing.vcd",
+                 "-o", str(out)]) == 2
