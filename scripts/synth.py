@@ -122,17 +122,18 @@ def _prepare_liberty(liberty: Path, work: Path) -> Path:
 
 def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = None,
                cache_dir: str | os.PathLike = "build/synth/cache",
-               clock_ns: float = 10.0) -> SynthReport:
+               clock_ns: float = 10.0, blackbox: str | None = None) -> SynthReport:
     """Synthesize ``verilog`` (module ``top``); see the module docstring for the flow.
 
     With a liberty file and OpenSTA installed, also timing: the critical path against a clock of
-    ``clock_ns`` and the resulting fmax.
+    ``clock_ns`` and the resulting fmax. ``blackbox`` (a Yosys module pattern) leaves those
+    modules out: their instances count no area and timing is not run (hierarchical estimates).
     """
-    return _synthesize(verilog, top, liberty, Path(cache_dir), clock_ns)[0]
+    return _synthesize(verilog, top, liberty, Path(cache_dir), clock_ns, blackbox)[0]
 
 
 def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache_dir: Path,
-                clock_ns: float) -> tuple[SynthReport, Path]:
+                clock_ns: float, blackbox: str | None = None) -> tuple[SynthReport, Path]:
     """``synthesize``, also returning the work directory that holds the flow's files."""
     cmd = tools.yosys_command()
     version = _yosys_version(cmd)
@@ -142,7 +143,7 @@ def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache
         if not lib_path.is_file():
             raise SynthError(f"liberty file not found: {liberty}")
         lib_key = hashlib.sha256(lib_path.read_bytes()).hexdigest()
-    extra = f"{clock_ns}/{tools.opensta() is not None}"
+    extra = f"{clock_ns}/{tools.opensta() is not None}/{blackbox}"
     work = Path(cache_dir) / _cache_key(verilog, top, lib_key + extra, version)
     done = work / "report.json"
     if done.exists():
@@ -150,7 +151,8 @@ def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache
         return SynthReport(**dict(data, cached=True)), work
     work.mkdir(parents=True, exist_ok=True)
     (work / "design.v").write_text(verilog)
-    script = ["read_verilog design.v", f"synth -top {top} -flatten",
+    script = ["read_verilog design.v", *([f"blackbox {blackbox}"] if blackbox else []),
+              f"synth -top {top} -flatten",
               "tee -q -o generic.json stat -json", "tee -q -o cmos.txt stat -tech cmos",
               "tee -q -o ltp.txt ltp -noff", "write_verilog -noattr netlist.v"]
     lib_file = None
@@ -170,7 +172,7 @@ def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache
         errors = [line for line in log.splitlines() if "ERROR" in line]
         raise SynthError(f"yosys failed on {top}: {errors[-1] if errors else 'see yosys.log'}")
 
-    generic = _module_stats(work / "generic.json")
+    generic = _module_stats(work / "generic.json", top)
     transistors = re.search(r"Estimated number of transistors:\s+(\d+)",
                             (work / "cmos.txt").read_text())
     depth = re.search(r"Longest topological path in \S+ \(length=(\d+)\)",
@@ -182,12 +184,15 @@ def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache
         "logic_depth": int(depth.group(1)) if depth else 0,
     }
     if lib_file is not None:
-        mapped = _module_stats(work / "mapped.json")
+        mapped = _module_stats(work / "mapped.json", top)
         cell, area = nand2_area(lib_file.read_text(errors="replace"))
         fields.update(area_um2=mapped["area"], sequential_area_um2=mapped.get("sequential_area"),
                       nand2_cell=cell, nand2_area_um2=area,
                       gate_equivalents=mapped["area"] / area)
-        fields.update(_timing(work, lib_file, top, clock_ns))
+        if blackbox is None:
+            fields.update(_timing(work, lib_file, top, clock_ns))
+        else:
+            fields["timing_source"] = f"not run: {blackbox} left as black boxes"
         lib_file.unlink()  # 12 MB per design is not worth caching; the numbers are
     report = SynthReport(**fields)
     done.write_text(report.to_json())
@@ -234,9 +239,12 @@ def _cache_key(verilog: str, top: str, lib_key: str, version: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _module_stats(path: Path) -> dict:
-    data = json.loads(path.read_text())
-    modules = data["modules"]
+def _module_stats(path: Path, top: str) -> dict:
+    """Statistics of the flattened top module (black boxes, if any, are listed besides)."""
+    modules = json.loads(path.read_text())["modules"]
+    for name in (top, f"\\{top}"):
+        if name in modules:
+            return modules[name]
     if len(modules) != 1:
-        raise SynthError(f"expected one flattened module, found {len(modules)}")
+        raise SynthError(f"expected one flattened module {top}, found {', '.join(modules)}")
     return next(iter(modules.values()))

@@ -124,6 +124,7 @@ def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):
                      else (lambda: FpMul(e5m2, e6m9)), per)
              for label, (group, _, per) in compare.CONFIGS.items()}
     monkeypatch.setattr(compare, "CONFIGS", small)
+    monkeypatch.setattr(compare, "ARRAYS", {})  # array rows: test_array_area_hierarchical
     rows = compare.run_compare(liberty, tmp_path / "cmp", cache_dir=tmp_path / "cache",
                                progress=lambda _: None)
     assert len(rows) == len(small)
@@ -136,3 +137,21 @@ def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):
     ratios = compare.ratios(rows)
     assert ratios["PE area baseline / FP8"] == pytest.approx(
         by["PE fp16->fp32 (baseline)"]["area_um2"] / by["PE e5m2->e6m9 chunk 64"]["area_um2"])
+
+
+def test_array_area_hierarchical_matches_flat(tmp_path, liberty, monkeypatch):
+    """The hierarchical MacArray estimate (one PE x rows x cols + the rest with PEs as black
+    boxes) against a flat synthesis of the whole 2x2 array."""
+    from fp8forge.golden import PRESETS
+    from fp8forge.hdl.array import MacArray
+    from fp8forge.hdl.generate import generate_verilog
+    from fp8forge.scripts import compare
+
+    label = "MacArray 2x2 e5m2->e6m9 chunk 64"
+    monkeypatch.setattr(compare, "ARRAYS", {label: ("e5m2", "e6m9", 64, 2)})
+    row = compare.array_row(label, liberty, tmp_path, 10.0)
+    unit = MacArray(PRESETS["e5m2"], PRESETS["e6m9"], rows=2, cols=2, chunk=64)
+    flat = synthesize(generate_verilog(unit, "unit"), "unit", liberty=liberty, cache_dir=tmp_path)
+    assert row["per"] == 4
+    assert 4 * row["area_um2"] == pytest.approx(flat.area_um2, rel=0.03)
+    assert 0.02 < row["array_overhead"] < 0.3
