@@ -198,8 +198,10 @@ def chunked_sum(
         return np.zeros(bits.shape[:-1], dtype=bits_dtype(fmt))
     if _fast_path(fmt, rounding):
         values = decode(bits, fmt)
+        # the addends are in memory already, so summing the chunks side by side costs one
+        # copy of them (elements=0: no working-set limit)
         total = _accumulate_float64(lambda ks: np.moveaxis(values[..., ks], -1, 0), k_len,
-                                    chunk, fmt, _side_by_side(k_len, chunk, values[..., 0].size))
+                                    chunk, fmt, _side_by_side(k_len, chunk, 0))
         return quantize(total, fmt)
     zero = np.zeros(bits.shape[:-1], dtype=np.uint64)
 
