@@ -28,7 +28,7 @@ P = PRESETS
 #: Rows whose energy per operation is measured (simulated activity + OpenSTA power).
 ENERGY_ROWS = {"PE e5m2->e6m9 chunk 64", "PE e5m2->e6m9 no chunking", "PE fp16->fp32 (baseline)",
                "PE e4m3fn->e6m9 chunk 64", "PE bf16->fp32", "AXPY lane e6m9 SR 12b",
-               "AXPY lane fp32 RNE (baseline)"}
+               "AXPY lane fp32 RNE (baseline)", "AXPY lane e6m9 RNE"}
 
 #: label -> (group, builder, operations per unit for "per lane" normalisation)
 CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
@@ -43,6 +43,8 @@ CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
     "AXPY lane e6m9 SR 12b": ("AXPY", lambda: FpFma(P["e6m9"], rounding=Rounding.SR), 1),
     "AXPY lane fp32 RNE (baseline)": ("AXPY", lambda: FpFma(P["fp32"], rounding=Rounding.RNE),
                                       1),
+    # The same e6m9 lane rounding to nearest: what SR itself costs.
+    "AXPY lane e6m9 RNE": ("AXPY", lambda: FpFma(P["e6m9"], rounding=Rounding.RNE), 1),
     "LFSR per lane, shared by 1": ("LFSR", lambda: Lfsr(32, outputs=12), 1),
     "LFSR per lane, shared by 4": ("LFSR", lambda: Lfsr(48, outputs=48), 4),
     "LFSR per lane, shared by 16": ("LFSR", lambda: Lfsr(64, outputs=192), 16),
@@ -140,6 +142,12 @@ def ratios(rows: list[dict]) -> dict[str, float]:
         if a8 and a16:
             out[f"MacArray {n}x{n} area per MAC baseline / FP8"] = a16["area_um2"] / a8["area_um2"]
     sr, rne = by["AXPY lane e6m9 SR 12b"], by["AXPY lane fp32 RNE (baseline)"]
+    rne16 = by.get("AXPY lane e6m9 RNE")
+    if rne16:
+        for n in (1, 16):
+            lfsr = by[f"LFSR per lane, shared by {n}"]["area_um2"]
+            out[f"SR overhead (e6m9 lane SR + LFSR shared by {n}) / RNE lane"] = (
+                (sr["area_um2"] + lfsr) / rne16["area_um2"] - 1)
     if sr.get("energy_pj") and rne.get("energy_pj"):
         out["AXPY energy fp32 / e6m9 SR"] = rne["energy_pj"] / sr["energy_pj"]
     return out
