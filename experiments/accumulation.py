@@ -120,7 +120,7 @@ def run(quick: bool, out_dir: Path, *, seed: int = 0, progress=print,
         lines({label: ([n for n, e in zip(lengths, v, strict=True) if e == e],
                        [max(e, 1e-12) for e in v if e == e]) for label, v in errs.items()},
               out_dir / png, title=f"sum of N e6m9 addends, {dist}", xlabel="N",
-              ylabel="error / sum |addends| (median)")
+              ylabel="error / sum |addends| (median; 0 drawn at 1e-12)")
         shown = [n for n in lengths if n in (16, 256, 1024, 4096, 2 ** 16, 2 ** 20)]
         md += [f"## {dist}", "", table(["method", *(f"N=2^{int(math.log2(n))}" for n in shown)],
                                        [[label, *(_fmt(v[lengths.index(n)]) for n in shown)]
@@ -130,7 +130,7 @@ def run(quick: bool, out_dir: Path, *, seed: int = 0, progress=print,
     lines({dist: ([c for c, _ in pts], [max(e, 1e-12) for _, e in pts])
            for dist, pts in sweep.items()}, out_dir / "accumulation-chunks.png",
           title=f"e6m9 RNE sum of N = {sweep_len}: error vs chunk size", xlabel="chunk size",
-          ylabel="error / sum |addends| (median)")
+          ylabel="error / sum |addends| (median; 0 drawn at 1e-12)")
     md += [f"## Chunk size at N = {sweep_len} (e6m9 RNE)", "",
            table(["chunk", *sweep], [[c, *(f"{pts[i][1]:.2e}" for pts in sweep.values())]
                                      for i, (c, _) in enumerate(next(iter(sweep.values())))]),
