@@ -61,11 +61,15 @@ def methods() -> dict[str, Callable]:
     return out
 
 
-def _errors(method, bits, rng) -> np.ndarray:
+def _reference(bits) -> tuple[np.ndarray, np.ndarray]:
+    """(exactly rounded sums, sums of magnitudes) of each trial's e6m9 addends."""
     values = decode(bits, E6M9)
-    exact = np.array([math.fsum(row) for row in values])
-    scale = np.abs(values).sum(axis=1)
-    return np.abs(method(bits, rng) - exact) / scale
+    return np.array([math.fsum(row) for row in values]), np.abs(values).sum(axis=1)
+
+
+def _median_error(sums: np.ndarray, reference: tuple[np.ndarray, np.ndarray]) -> float:
+    exact, scale = reference
+    return float(np.median(np.abs(sums - exact) / scale))
 
 
 def length_sweep(lengths: list[int], trials: int, seed: int, progress=None) -> dict:
@@ -74,11 +78,12 @@ def length_sweep(lengths: list[int], trials: int, seed: int, progress=None) -> d
     for dist, draw in DISTRIBUTIONS.items():
         rng = np.random.default_rng(seed)
         data = quantize(draw(rng, (trials, max(lengths))), E6M9)
+        references = {n: _reference(data[:, :n]) for n in lengths}
         out[dist] = {}
         for label, method in methods().items():
             if progress:
                 progress(f"accumulation: {dist}, {label}")
-            out[dist][label] = [float(np.median(_errors(method, data[:, :n], rng)))
+            out[dist][label] = [_median_error(method(data[:, :n], rng), references[n])
                                 if "SR" not in label or n <= SR_MAX_LENGTH else float("nan")
                                 for n in lengths]
     return out
@@ -91,11 +96,9 @@ def chunk_sweep(length: int, trials: int, seed: int) -> dict:
     for dist, draw in DISTRIBUTIONS.items():
         rng = np.random.default_rng(seed + 1)
         data = quantize(draw(rng, (trials, length)), E6M9)
-        values = decode(data, E6M9)
-        exact = np.array([math.fsum(row) for row in values])
-        scale = np.abs(values).sum(axis=1)
-        out[dist] = [(c, float(np.median(np.abs(decode(chunked_sum(data, E6M9, c), E6M9) - exact)
-                                         / scale))) for c in chunks]
+        reference = _reference(data)
+        out[dist] = [(c, _median_error(decode(chunked_sum(data, E6M9, c), E6M9), reference))
+                     for c in chunks]
     return out
 
 

@@ -147,7 +147,6 @@ def testbench(top: str, ports: list[tuple[str, int]], stim: Stimulus, clocked: b
     """Drives ``stim`` (one vector per period, applied mid-period) and dumps the DUT's nets
     from the first stimulus period on."""
     decls, conns = [], []
-    widths = dict(ports)
     for name, width in ports:
         decls.append(f"  reg [{width - 1}:0] {name} = 0;")
         conns.append(f".{name}({name})")
@@ -159,7 +158,7 @@ def testbench(top: str, ports: list[tuple[str, int]], stim: Stimulus, clocked: b
     half = PERIOD_PS // 2
     clock = [f"  always #{half} clk = ~clk;"] if clocked else []
     reset = ["  initial begin rst = 1; #" + str(2 * PERIOD_PS) + " rst = 0; end"] \
-        if "rst" in widths else []
+        if any(name == "rst" for name, _ in ports) else []
     return "\n".join([
         "`timescale 1ps/1ps", "module tb;", *decls,
         f"  reg [{total - 1}:0] mem [0:{len(stim.vectors) - 1}];",

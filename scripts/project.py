@@ -346,9 +346,9 @@ def markdown(dp: DesignPoint, cal: Calibration, fp8: System, base: System,
         "", "## Model assumptions", "", ASSUMPTIONS, "",
         "## Summary (one training step)", "", summary_markdown(data), "",
     ]
-    for p in projections:
+    for p, net in zip(projections, data["networks"], strict=True):
         lines += [f"## {p.net}, batch {p.batch}: speedup {p.speedup:.2f}x", ""]
-        t8, t16 = _totals(p.fp8, fp8), _totals(p.base, base)
+        t8, t16 = net["fp8"]["total"], net["baseline"]["total"]
         lines.append(render(["pass", "baseline ms", "FP8 ms", "speedup"],
                             [[k, f"{t16['by_pass'][k] * 1e3:.3f}", f"{t8['by_pass'][k] * 1e3:.3f}",
                               f"{t16['by_pass'][k] / t8['by_pass'][k]:.2f}x"]

@@ -239,8 +239,8 @@ def training_step(system: System, net: Network, batch: int, *,
     on ``system.wide`` (the 16-bit layers of the FP8 recipe) when it is set."""
     rows = []
     for gemm in net.gemms(batch):
-        wide = gemm.layer.name in wide_layers and system.wide is not None
-        target = system.wide if wide and system.wide is not None else system
+        target = system.wide if gemm.layer.name in wide_layers and system.wide else system
+        wide = target is not system
         rows.append(LayerPass(gemm.layer.name, gemm.pass_, gemm.m, gemm.n, gemm.k, wide,
                               gemm_cost(target, gemm)))
     for layer in net.layers:  # every master weight is updated by the system's AXPY unit
