@@ -1,4 +1,4 @@
-"""PNG figures of the experiments (matplotlib, headless)."""
+"""PNG figures of the experiments (matplotlib figures without pyplot: ``fp8forge.plotting``)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _save(fig, path: Path) -> None:
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, metadata={"Software": None})
-    _plt().close(fig)
+from fp8forge.plotting import save as _save
+from fp8forge.plotting import subplots
 
 
 def training_curves(runs: list[dict], dataset: str, path: Path) -> None:
     """Test accuracy and training loss per epoch: mean over seeds, band = min..max."""
-    plt = _plt()
-    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax_acc, ax_loss) = subplots(1, 2, figsize=(11, 4))
     for recipe in dict.fromkeys(r["recipe"] for r in runs):
         mine = [r for r in runs if r["recipe"] == recipe]
         for ax, key in ((ax_acc, "accuracy"), (ax_loss, "loss")):
@@ -47,8 +35,7 @@ def training_curves(runs: list[dict], dataset: str, path: Path) -> None:
 def lines(series: dict[str, tuple[list, list]], path: Path, *, title: str, xlabel: str,
           ylabel: str, logx: bool = True, logy: bool = True, styles: dict | None = None) -> None:
     """One line per label: ``series[label] = (x, y)``."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = subplots(figsize=(7, 4.5))
     for label, (x, y) in series.items():
         ax.plot(x, y, **(styles or {}).get(label, {"marker": "o", "ms": 3}), label=label)
     if logx:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -20,6 +19,7 @@ from fp8forge.golden.formats import FloatFormat
 
 from fp8forge import __version__
 
+from .synth import TIMING_TOOLS
 from .table import render
 from .tools import ToolMissing
 
@@ -106,15 +106,20 @@ def cmd_quantize(args: argparse.Namespace) -> None:
     print(render(["input", "bits", "s exp man", "value"], rows))
 
 
-#: The shared test library of this workplace, used by ``demo`` when FP8FORGE_LIBERTY is unset.
-DEFAULT_LIBERTY = (Path(__file__).resolve().parent.parent.parent / "shared" / "pdk"
-                   / "sky130_fd_sc_hd__tt_025C_1v80.lib.gz")
+def _liberty(option: str | None) -> Path:
+    """The liberty a run uses (``--liberty``, ``$FP8FORGE_LIBERTY`` or the shipped one)."""
+    from fp8forge.pdk import resolve_liberty
+
+    try:
+        return resolve_liberty(option)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from .demo import run_demo
 
-    liberty = os.environ.get("FP8FORGE_LIBERTY") or str(DEFAULT_LIBERTY)
+    liberty = _liberty(args.liberty)
     try:
         run_demo(Path(args.build), length=args.length, rtl=not args.no_rtl,
                  synth=not args.no_synth, liberty=liberty)
@@ -138,16 +143,15 @@ def cmd_synth(args: argparse.Namespace) -> None:
     from .generate import options_from
     from .synth import SynthError, synthesize
 
-    liberty = args.liberty or os.environ.get("FP8FORGE_LIBERTY") or None
+    liberty = _liberty(args.liberty)
     if args.compare:
         from .compare import compare_markdown, run_compare
 
-        if not liberty:
-            raise UsageError("--compare needs a liberty file (--liberty or FP8FORGE_LIBERTY)")
         out = Path(args.output or "build/synth/compare")
         try:
             rows = run_compare(liberty, out, cache_dir=out.parent / "cache",
-                               clock_ns=args.clock_ns)
+                               clock_ns=args.clock_ns, timing=args.timing,
+                               ge_cell=args.ge_cell)
         except (SynthError, ToolMissing) as exc:
             raise UsageError(str(exc)) from None
         print(compare_markdown(rows))
@@ -160,7 +164,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
         args.output = args.output or f"build/synth/{args.unit}"
         report = synthesize(generate_verilog(unit, args.unit), args.unit, liberty=liberty,
                             cache_dir=Path(args.output).parent / "cache",
-                            clock_ns=args.clock_ns)
+                            clock_ns=args.clock_ns, timing=args.timing, ge_cell=args.ge_cell)
     except (TypeError, ValueError, SynthError, ToolMissing) as exc:
         raise UsageError(str(exc)) from None
     energy = None
@@ -172,7 +176,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
         try:
             energy = estimate_energy(unit, generate_verilog(unit, args.unit), args.unit,
                                      liberty=liberty, cache_dir=Path(args.output).parent / "cache",
-                                     clock_ns=args.clock_ns,
+                                     clock_ns=args.clock_ns, timing=args.timing,
                                      activity_vcd=None if args.activity == "auto"
                                      else Path(args.activity))
         except (SynthError, ToolMissing) as exc:
@@ -183,9 +187,10 @@ def cmd_synth(args: argparse.Namespace) -> None:
     text = f"# {describe(unit)}\n\n" + report.markdown()
     if energy is not None:
         data["energy"] = asdict(energy)
-        text += (f"| energy per operation (pJ, {energy.clock_ns:g} ns clock) | "
-                 f"{energy.energy_pj_per_op:.3f} |\n| of which leakage (pJ) | "
-                 f"{energy.leakage_pj_per_op:.2g} |\n\nEnergy method: {energy.method}. "
+        text += (f"| energy per operation (pJ, {energy.clock_ns:g} ns clock, "
+                 f"{energy.simulator}) | {energy.energy_pj_per_op:.3f} |\n"
+                 f"| of which leakage (pJ) | {energy.leakage_pj_per_op:.2g} |\n\n"
+                 f"Energy method: {energy.method}, simulated on {energy.simulator}. "
                  f"Stimulus: {energy.stimulus}; {energy.cycles} cycles, mean activity "
                  f"{energy.mean_activity:.3f} toggles per net per cycle.\n")
     (out / "report.json").write_text(json.dumps(data, indent=1, sort_keys=True))
@@ -313,6 +318,12 @@ def cmd_bench(args: argparse.Namespace) -> None:
     run_benchmarks(repeats=args.repeats, out=sys.stdout, rtl=not args.no_rtl)
 
 
+def _liberty_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--liberty", default=None, metavar="FILE",
+                   help="liberty file (.lib or .lib.gz; default $FP8FORGE_LIBERTY, else the "
+                   "SKY130 HD typical-corner library shipped with fp8forge)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fp8forge", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fp8forge {__version__}")
@@ -376,16 +387,21 @@ def build_parser() -> argparse.ArgumentParser:
                        help="synthesize one unit with Yosys: cells, transistors, area, GE")
     p.add_argument("unit", nargs="?", default=None,
                    help=f"one of {', '.join(UNITS)} (not with --compare)")
-    p.add_argument("--liberty", default=None,
-                   help="liberty file (.lib or .lib.gz; default $FP8FORGE_LIBERTY, else none)")
+    _liberty_options(p)
+    p.add_argument("--ge-cell", default=None, metavar="CELL",
+                   help="cell whose area is one gate equivalent (default: the smallest cell "
+                   "whose function is a 2-input NAND)")
+    p.add_argument("--timing", choices=TIMING_TOOLS, default="auto",
+                   help="timing from OpenSTA, or ABC's stime through a native Yosys (pyosys); "
+                   "auto: OpenSTA when installed, else ABC (default auto)")
     p.add_argument("--compare", action="store_true",
                    help="FP8 vs baseline table and chart (PEs, AXPY lanes, LFSR sharing)")
     p.add_argument("--clock-ns", type=float, default=10.0,
                    help="clock period for timing and energy (default 10 ns)")
     p.add_argument("--activity", default=None, metavar="FILE|auto",
                    help="energy per operation from switching activity: 'auto' simulates the "
-                   "mapped netlist on realistic operands (needs Icarus and OpenSTA), FILE is a "
-                   "VCD of that netlist's nets")
+                   "mapped netlist on realistic operands (Icarus when installed, else "
+                   "Verilator), FILE is a VCD of that netlist's nets")
     p.add_argument("-o", "--output", default=None, help="report directory "
                    "(default build/synth/UNIT)")
     p.set_defaults(func=cmd_synth)
@@ -408,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--build", default="build", help="output directory (default build)")
     p.add_argument("--no-rtl", action="store_true", help="skip the Verilator MacArray run")
     p.add_argument("--no-synth", action="store_true", help="skip the synthesis comparison")
+    _liberty_options(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("project", help="training-step throughput of FP8 vs the FP16 baseline")

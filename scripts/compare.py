@@ -25,7 +25,7 @@ from .table import render
 
 P = PRESETS
 
-#: Rows whose energy per operation is measured (simulated activity + OpenSTA power).
+#: Rows whose energy per operation is measured (simulated activity + liberty power tables).
 ENERGY_ROWS = {"PE e5m2->e6m9 chunk 64", "PE e5m2->e6m9 no chunking", "PE fp16->fp32 (baseline)",
                "PE e4m3fn->e6m9 chunk 64", "PE bf16->fp32", "AXPY lane e6m9 SR 12b",
                "AXPY lane fp32 RNE (baseline)", "AXPY lane e6m9 RNE"}
@@ -58,7 +58,8 @@ ARRAYS = {f"MacArray {n}x{n} {name}": (i, a, c, n)
                                 ("fp16->fp32 (baseline)", "fp16", "fp32", None))}
 
 
-def array_row(label: str, liberty, cache_dir: Path, clock_ns: float) -> dict:
+def array_row(label: str, liberty, cache_dir: Path, clock_ns: float, timing: str = "auto",
+              ge_cell: str | None = None) -> dict:
     """Area per MAC of a MacArray, hierarchically: one PE of the array (the last one, taken out
     of the array's own Verilog) synthesized alone, times rows x cols, plus everything else (skew
     registers, output FIFO, control) synthesized with the PEs as black boxes. A flat synthesis
@@ -71,46 +72,49 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float) -> dict:
     if pe_module + " " not in verilog:
         raise SynthError(f"{label}: PE module {pe_module} not found in the array's Verilog")
     pe = synthesize(verilog.replace(pe_module, "\\pe_rep"), "pe_rep", liberty=liberty,
-                    cache_dir=cache_dir, clock_ns=clock_ns)
+                    cache_dir=cache_dir, clock_ns=clock_ns, timing=timing, ge_cell=ge_cell)
     rest = synthesize(verilog, "unit", liberty=liberty, cache_dir=cache_dir, clock_ns=clock_ns,
-                      blackbox="unit.core.pe_*")
+                      blackbox="unit.core.pe_*", ge_cell=ge_cell)
     n = side * side
     area = rest.area_um2 + n * pe.area_um2
     return {"label": label, "group": "MacArray", "per": n, "area_um2": area / n,
             "ge": (rest.gate_equivalents + n * pe.gate_equivalents) / n,
             "transistors": (rest.transistors + n * pe.transistors) / n,
-            "critical_path_ns": pe.critical_path_ns, "energy_pj": None,
-            "array_overhead": rest.area_um2 / area}
+            "critical_path_ns": pe.critical_path_ns, "timing_source": pe.timing_source,
+            "energy_pj": None, "array_overhead": rest.area_um2 / area, "yosys": pe.yosys}
 
 
 def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float = 10.0,
-                progress=print, energy: bool = True) -> list[dict]:
-    """Synthesize every configuration (and measure the energy of ``ENERGY_ROWS`` when
-    ``energy`` and Icarus and OpenSTA are installed); write compare.json/.md/.png; return the
-    rows."""
-    from .energy import METHOD, energy_available, estimate_energy
-
-    measure = energy and energy_available()
+                progress=print, energy: bool = True, timing: str = "auto",
+                ge_cell: str | None = None, simulator: str = "auto") -> list[dict]:
+    """Synthesize every configuration (timing from ``timing``, GE per ``ge_cell``: see
+    ``synthesize``) and, with ``energy``, measure the energy of ``ENERGY_ROWS`` (gate-level
+    simulation on ``simulator``, see ``energy_simulator``); write compare.json/.md/.png; return
+    the rows. Each row names the tools behind its numbers."""
+    from .energy import METHOD, estimate_energy
     rows = []
     for i, (label, (group, build, per)) in enumerate(CONFIGS.items(), 1):
         progress(f"[{i}/{len(CONFIGS)}] {label}")
         unit = build()
         verilog = generate_verilog(unit, "unit")
         report: SynthReport = synthesize(verilog, "unit", liberty=liberty, cache_dir=cache_dir,
-                                         clock_ns=clock_ns)
+                                         clock_ns=clock_ns, timing=timing, ge_cell=ge_cell)
         row = {"label": label, "group": group, "per": per,
                "area_um2": report.area_um2 / per, "ge": report.gate_equivalents / per,
                "transistors": report.transistors / per,
-               "critical_path_ns": report.critical_path_ns, "energy_pj": None}
-        if measure and label in ENERGY_ROWS:
+               "critical_path_ns": report.critical_path_ns,
+               "timing_source": report.timing_source, "energy_pj": None,
+               "yosys": report.yosys}
+        if energy and label in ENERGY_ROWS:
             e = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=cache_dir,
-                                clock_ns=clock_ns)
+                                clock_ns=clock_ns, timing=timing, simulator=simulator)
             row.update(energy_pj=e.energy_pj_per_op / per, energy_method=METHOD,
-                       energy_stimulus=e.stimulus, energy_clock_ns=e.clock_ns)
+                       energy_stimulus=e.stimulus, energy_clock_ns=e.clock_ns,
+                       energy_simulator=e.simulator)
         rows.append(row)
     for i, label in enumerate(ARRAYS, 1):
         progress(f"[array {i}/{len(ARRAYS)}] {label} (hierarchical)")
-        rows.append(array_row(label, liberty, cache_dir, clock_ns))
+        rows.append(array_row(label, liberty, cache_dir, clock_ns, timing, ge_cell))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "compare.json").write_text(json.dumps(rows, indent=1))
     (out_dir / "compare.md").write_text(compare_markdown(rows))
@@ -153,9 +157,18 @@ def ratios(rows: list[dict]) -> dict[str, float]:
     return out
 
 
+def _short_sources(rows: list[dict], key: str) -> str:
+    """The tools behind one column, briefly (first word of each source)."""
+    return "/".join(sorted({str(r[key]).split(" (")[0] for r in rows if r.get(key)}))
+
+
 def compare_markdown(rows: list[dict]) -> str:
-    table = render(["unit", "area µm² (per lane)", "GE", "transistors", "critical path ns",
-                    "energy pJ/op"],
+    timed = [r for r in rows if r.get("critical_path_ns") is not None]
+    timing = _short_sources(timed, "timing_source") or "not available"
+    simulated = _short_sources(rows, "energy_simulator")
+    table = render(["unit", "area µm² (per lane)", "GE", "transistors",
+                    f"critical path ns ({timing})",
+                    "energy pJ/op" + (f" ({simulated})" if simulated else "")],
                    [[r["label"], f"{r['area_um2']:.0f}", f"{r['ge']:.0f}",
                      f"{r['transistors']:.0f}",
                      "" if r["critical_path_ns"] is None else f"{r['critical_path_ns']:.1f}",
@@ -163,24 +176,34 @@ def compare_markdown(rows: list[dict]) -> str:
                     for r in rows], markdown=True)
     derived = render(["ratio", "value"], [[k, f"{v:.3f}"] for k, v in ratios(rows).items()],
                      markdown=True)
+    return table + "\n\n" + derived + "\n\n" + sources_note(rows) + "\n"
+
+
+def sources_note(rows: list[dict]) -> str:
+    """Which tool gave each kind of number in ``rows``, in words."""
+    def named(key: str) -> str:
+        return ", ".join(sorted({str(r[key]) for r in rows if r.get(key)})) or "none"
+
+    timed = [r for r in rows if r.get("critical_path_ns") is not None]
+    lines = [f"Tools: synthesis {named('yosys')}; critical path "
+             + (named("timing_source") if timed else
+                f"not available ({named('timing_source')})") + "."]
     energy = [r for r in rows if r.get("energy_pj")]
-    note = ""
     if energy:
         r = energy[0]
-        note = (f"\n\nEnergy per operation at a {r['energy_clock_ns']:g} ns clock: "
-                f"{r['energy_method']}. Stimulus, e.g. {r['label']}: {r['energy_stimulus']}.")
-    return table + "\n\n" + derived + note + "\n"
+        lines.append(f"Energy per operation at a {r['energy_clock_ns']:g} ns clock, simulated on "
+                     f"{named('energy_simulator')}: {r['energy_method']}. Stimulus, e.g. "
+                     f"{r['label']}: {r['energy_stimulus']}.")
+    return "\n\n".join(lines)
 
 
 def _chart(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     colors = {"PE": "#4c72b0", "PE chunk": "#8fa8d8", "MacArray": "#8172b2", "AXPY": "#dd8452",
               "LFSR": "#55a868"}
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig = Figure(figsize=(9, 4.5))
+    ax = fig.subplots()
     ax.barh([r["label"] for r in rows], [r["ge"] for r in rows],
             color=[colors[r["group"]] for r in rows])
     ax.invert_yaxis()
@@ -190,4 +213,3 @@ def _chart(rows: list[dict], path: Path) -> None:
         ax.text(r["ge"], y, f" {r['ge']:.0f}", va="center", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120, metadata={"Software": None})
-    plt.close(fig)

@@ -9,7 +9,6 @@ it was verified, how big it is, how fast it would train, and why.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,8 +21,12 @@ DEMO_BATCH = 32
 
 
 def run_demo(build: Path, *, length: int = 4096, rtl: bool = True, synth: bool = True,
-             liberty: str | None = None, echo: Callable[[str], None] = print) -> Path:
-    """Run the flow, echo each section as it completes, write ``build/report.md``."""
+             liberty: str | Path | None = None, echo: Callable[[str], None] = print) -> Path:
+    """Run the flow, echo each section as it completes, write ``build/report.md``.
+
+    ``liberty`` defaults as ``fp8forge.pdk.resolve_liberty`` says (the shipped library)."""
+    from fp8forge.pdk import resolve_liberty
+
     sections: list[str] = ["# fp8forge demo report", "",
                            "Produced by `make demo` (`fp8forge demo`); every number below "
                            "comes from the commands named next to it.", ""]
@@ -54,20 +57,21 @@ def run_demo(build: Path, *, length: int = 4096, rtl: bool = True, synth: bool =
              "`MacArray.cycles()`, the formula the throughput model uses (the full suite, "
              "`make test`, does this on Verilator and Icarus for many shapes under stalls):", "",
              "```", macarray_demo(), "```", "")
-    liberty = liberty or os.environ.get("FP8FORGE_LIBERTY")
     synth_json = build / "synth" / "compare" / "compare.json"
-    if synth and liberty and Path(liberty).is_file():
+    if synth:
+        from fp8forge.pdk import DEFAULT_LIBERTY
+
         from .compare import compare_markdown, run_compare
 
-        echo(f"(synthesis with {Path(liberty).name}; cached after the first run)")
+        library = resolve_liberty(liberty)
+        echo(f"(synthesis with {library.name}; a few minutes the first time, cached after)")
         out = synth_json.parent
-        rows = run_compare(liberty, out, cache_dir=out.parent / "cache", progress=echo)
+        rows = run_compare(library, out, cache_dir=out.parent / "cache", progress=echo)
+        option = "" if library == DEFAULT_LIBERTY else f" --liberty {library}"
         emit("## 5. How big it is", "",
-             f"Yosys + ABC on `{Path(liberty).name}`, OpenSTA for the critical path "
-             f"(`fp8forge synth --compare --liberty {liberty}`):", "", compare_markdown(rows),
+             f"Yosys + ABC on `{library.name}` (`fp8forge synth --compare{option}`); the "
+             "table names the tool behind each column:", "", compare_markdown(rows),
              f"![synthesis comparison]({out.relative_to(build)}/compare.png)", "")
-    elif synth:
-        emit("## 5. How big it is", "", "Skipped: no liberty file (set FP8FORGE_LIBERTY).", "")
     if synth_json.exists():
         sections += _projection(build, synth_json, echo)
     else:

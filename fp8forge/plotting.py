@@ -1,0 +1,28 @@
+"""Figures for the reports, drawn without pyplot.
+
+``matplotlib.figure.Figure`` renders PNGs by itself (Agg), so fp8forge never selects a backend
+or touches pyplot's global state: a notebook or GUI user's matplotlib setup is left alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["save", "subplots"]
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float],
+             **kwargs: Any) -> tuple[Any, Any]:
+    """A new figure and its axes, like ``pyplot.subplots`` but owned by the caller only."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def save(fig: Any, path: Path, *, tight: bool = True) -> None:
+    """Write ``fig`` as a PNG (no software tag, so reruns give identical files)."""
+    if tight:
+        fig.tight_layout()
+    fig.savefig(path, dpi=120, metadata={"Software": None})
