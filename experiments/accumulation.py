@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
 from fp8forge.golden import PRESETS, Rounding, chunked_sum, decode, quantize
 
 from .plots import lines

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+
 from fp8forge.golden import PRESETS, FloatFormat, Rounding, decode, fma, gemm, quantize
 
 E5M2, E6M9 = PRESETS["e5m2"], PRESETS["e6m9"]

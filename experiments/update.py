@@ -21,6 +21,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+
 from fp8forge.golden import PRESETS, Rounding, decode, fma, quantize
 
 from .plots import lines

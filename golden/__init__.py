@@ -1,6 +1,6 @@
 """Bit-exact NumPy golden model of fp8forge (imports no HDL).
 
-Contract: ``../shared/SPEC.md`` sections 1 and 2. Every function works on integer bit patterns
+Contract: ``docs/contract.md`` sections 1 and 2. Every function works on integer bit patterns
 and rounds exactly once from the exact result.
 """
 

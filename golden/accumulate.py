@@ -1,6 +1,6 @@
 """Chunk-based accumulation and GEMM, bit-exact.
 
-Contract: ``../shared/SPEC.md`` section 2, "Chunk-based accumulation"::
+Contract: ``docs/contract.md`` section 2, "Chunk-based accumulation"::
 
     outer = +0
     for each chunk of CL consecutive addends p (the last may be shorter):
@@ -80,7 +80,7 @@ def _rne_constants(fmt: FloatFormat) -> _RneConstants:
 
 
 def round_float64_rne(x: np.ndarray, fmt: FloatFormat) -> np.ndarray:
-    """Round float64 values to ``fmt`` (RNE, SPEC overflow/underflow rules), as float64.
+    """Round float64 values to ``fmt`` (RNE, contract overflow/underflow rules), as float64.
 
     Normal range: round-to-nearest-even on the float64 encoding (add half-ulp-minus-one plus the
     kept LSB, then clear the dropped bits; carries move into the exponent by themselves).
@@ -118,7 +118,7 @@ def _accumulate_float64(columns, k_len: int, chunk: int | None, fmt: FloatFormat
     """Chunked RNE accumulation in float64; ``columns(ks)`` returns the addends ``k in ks``
     (exact float64) stacked on a new first axis. ``side_by_side`` sums the inner sums of all
     full-length chunks together (see ``_side_by_side``)."""
-    # inf - inf and inf * 0 are NaN by design here, exactly as SPEC section 2 asks.
+    # inf - inf and inf * 0 are NaN by design here, exactly as contract section 2 asks.
     with np.errstate(invalid="ignore", over="ignore"):
         return _accumulate_chunks(columns, k_len, chunk, fmt, side_by_side)
 
@@ -168,7 +168,7 @@ def chunked_sum(
     rand_outer: object = None,
     rbits: int = 0,
 ) -> np.ndarray:
-    """Chunk-based sum of ``fmt`` bit patterns over the last axis (SPEC section 2).
+    """Chunk-based sum of ``fmt`` bit patterns over the last axis (contract section 2).
 
     Parameters
     ----------
@@ -232,7 +232,7 @@ def gemm(
     out_rand: object = None,
     rbits: int = 0,
 ) -> np.ndarray:
-    """``C = A @ B`` with chunk-based accumulation, bit-exact (SPEC section 2).
+    """``C = A @ B`` with chunk-based accumulation, bit-exact (contract section 2).
 
     ``A`` (M x K) and ``B`` (K x N) hold ``in_fmt`` bit patterns. Each product is
     ``round(A[i,k] * B[k,j])`` into ``acc_fmt`` (RNE; exact for the paper's formats), summed by
@@ -256,7 +256,7 @@ def gemm(
         exact = is_exact_product(in_fmt, acc_fmt)
         # A float64 product of two operands is exact when their significands fit 53 bits
         # together and the exponents stay inside float64's normal range; rounding it once
-        # into acc_fmt is then the SPEC's RNE product.
+        # into acc_fmt is then the contract's RNE product.
         in_float64 = exact or (2 * in_fmt.precision <= 53
                                and 2 * (in_fmt.emin - in_fmt.man_bits) >= -1022
                                and 2 * (in_fmt.emax + 1) <= 1023)

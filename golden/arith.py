@@ -1,6 +1,6 @@
 """Bit-exact arithmetic on arrays of bit patterns: quantize, mul, add, fma.
 
-Contract: ``../shared/SPEC.md`` section 2. Each operation forms the exact result as integers
+Contract: ``docs/contract.md`` section 2. Each operation forms the exact result as integers
 (``golden.bits``) and rounds it once (``golden.rounding``). Specials follow IEEE 754: any NaN
 input gives the canonical NaN, ``0 * inf`` and ``inf - inf`` give NaN, product signs are the
 XOR, ``x + (-x)`` is +0 in every mode and -0 only when both addends are -0.

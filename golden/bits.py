@@ -1,6 +1,6 @@
 """Bit-pattern handling: validation, unpacking into exact fields, decoding to float64.
 
-Contract: ``../shared/SPEC.md`` section 1 (layout, specials, subnormals). Every finite value is
+Contract: ``docs/contract.md`` section 1 (layout, specials, subnormals). Every finite value is
 ``(-1)**neg * sig * 2**exp`` with integer ``sig`` (hidden bit included) and ``exp``; this exact
 integer view is what ``golden.rounding`` consumes.
 """

@@ -1,6 +1,6 @@
 """Binary floating-point formats: the single source of truth for golden, HDL, CLI and reports.
 
-Contract: ``../shared/SPEC.md`` section 1. A format is ``sign | exponent | mantissa`` with
+Contract: ``docs/contract.md`` section 1. A format is ``sign | exponent | mantissa`` with
 ``exp_bits`` exponent bits, ``man_bits`` stored mantissa bits and an exponent ``bias``.
 ``specials="ieee"`` reserves the top exponent code for infinities and NaNs; ``specials="fn"``
 (OCP E4M3 style) has no infinities and only the all-ones magnitude is NaN. With
@@ -22,7 +22,7 @@ __all__ = ["FloatFormat", "Rounding", "Specials", "PRESETS", "parse_format"]
 
 
 class Rounding(enum.Enum):
-    """Rounding modes of SPEC section 2."""
+    """Rounding modes of contract section 2."""
 
     #: IEEE round to nearest, ties to even.
     RNE = "rne"
@@ -239,7 +239,7 @@ PRESETS: dict[str, FloatFormat] = {
     "fp32": FloatFormat(8, 23),
 }
 
-#: Role of each preset, as in the SPEC table (used by ``fp8forge formats``).
+#: Role of each preset, as in the contract's table (used by ``fp8forge formats``).
 PRESET_ROLES: dict[str, str] = {
     "e5m2": "the paper's FP8; identical to OCP E5M2",
     "e4m3fn": "OCP E4M3 (HFP8 forward pass)",

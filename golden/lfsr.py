@@ -1,6 +1,6 @@
 """Maximal-length LFSRs: the random bit stream of the SR hardware, mirrored bit for bit.
 
-Contract: ``../shared/SPEC.md`` section 3 (``Lfsr``). A Fibonacci LFSR of ``width`` stages
+Contract: ``docs/contract.md`` section 3 (``Lfsr``). A Fibonacci LFSR of ``width`` stages
 numbered 1..width, state bit ``i-1`` holding stage ``i``. One step: the output bit is stage
 ``width``; the feedback is the XOR of the tap stages; the register shifts towards stage
 ``width`` and the feedback enters stage 1. The seed is the initial state (nonzero).

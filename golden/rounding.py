@@ -1,6 +1,6 @@
 """The one rounding step of fp8forge: exact integer value in, format bit pattern out.
 
-Contract: ``../shared/SPEC.md`` section 2. The exact magnitude is ``(sig + sticky*eps) * 2**exp``
+Contract: ``docs/contract.md`` section 2. The exact magnitude is ``(sig + sticky*eps) * 2**exp``
 with ``0 < eps < 1``: ``sticky`` marks bits below ``sig``'s LSB that an alignment shifted out.
 Rounding is done on integer bits only (never through ``log2`` or float arithmetic):
 

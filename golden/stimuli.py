@@ -1,6 +1,6 @@
 """TestFloat-style stimulus catalogue for any format.
 
-Contract: ``../shared/SPEC.md`` section 4. ``operands(fmt, n, rng, op=...)`` returns ``n``
+Contract: ``docs/contract.md`` section 4. ``operands(fmt, n, rng, op=...)`` returns ``n``
 operand tuples (bit patterns) mixing:
 
 * boundary values: ±0, ±inf, NaNs, smallest/largest subnormal, smallest normal, largest finite

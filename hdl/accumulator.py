@@ -1,4 +1,4 @@
-"""Chunk-based accumulation (SPEC section 2) and the MAC processing element.
+"""Chunk-based accumulation (contract section 2) and the MAC processing element.
 
 Dataflow of ``ChunkAccumulator`` (two adders, no bubbles; initiation interval 1):
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+
 from fp8forge.golden.formats import Rounding
 
 from .arith import FpMul, _guard_bits

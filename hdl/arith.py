@@ -1,6 +1,6 @@
 """Floating-point arithmetic units: FpMul, FpAdd, FpFma and Quantizer.
 
-Contract: ``../shared/SPEC.md`` sections 2 and 3; every output equals the golden model
+Contract: ``docs/contract.md`` sections 2 and 3; every output equals the golden model
 (``fp8forge.golden.mul``/``add``/``fma``/``quantize``) bit for bit, with the same rounding,
 overflow and special-value rules: overflow gives ±inf (``ieee``) or NaN (``fn``), or
 ±max_finite with ``saturate=True`` and always in RTZ; NaN results are the canonical NaN;
@@ -16,6 +16,7 @@ from __future__ import annotations
 from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+
 from fp8forge.golden.arith import is_exact_product
 from fp8forge.golden.formats import FloatFormat, Rounding
 
@@ -75,7 +76,7 @@ class _Arith(wiring.Component):
 
 
 class FpMul(_Arith):
-    """``o = round(a * b)``: ``a``, ``b`` in ``in_fmt``, ``o`` in ``out_fmt`` (SPEC section 2).
+    """``o = round(a * b)``: ``a``, ``b`` in ``in_fmt``, ``o`` in ``out_fmt`` (contract section 2).
 
     When every product of ``in_fmt`` values is exact in ``out_fmt`` (e5m2 -> e6m9,
     fp16 -> fp32; decided at elaboration by ``golden.is_exact_product``) no rounding, overflow or
@@ -140,7 +141,7 @@ def _guard_bits(rounding: Rounding, rbits: int) -> int:
 
 
 class FpAdd(_Arith):
-    """``o = round(a + b)`` in ``fmt`` (SPEC section 2; ``x + (-x)`` is +0 in every mode).
+    """``o = round(a + b)`` in ``fmt`` (contract section 2; ``x + (-x)`` is +0 in every mode).
 
     Members
     -------

@@ -1,6 +1,6 @@
 """MacArray: an output-stationary systolic GEMM engine of ``rows x cols`` MacPEs.
 
-Contract: ``../shared/SPEC.md`` section 3; every output equals ``golden.gemm`` bit for bit.
+Contract: ``docs/contract.md`` section 3; every output equals ``golden.gemm`` bit for bit.
 
 Dataflow (output-stationary): C[i, j] stays in PE(i, j), which runs one chunk-based dot product
 (``MacPE``) over K. A beat of the ``a`` stream carries column k of A (``rows`` values), a beat
@@ -30,6 +30,7 @@ from amaranth.hdl import Cat, EnableInserter, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
+
 from fp8forge.golden.formats import FloatFormat, Rounding
 
 from .accumulator import MacPE

@@ -1,6 +1,6 @@
 """The weight-update unit: ``lanes`` fused AXPYs ``y = round(a * x + y)`` per cycle.
 
-Contract: ``../shared/SPEC.md`` sections 2 (weight update) and 3 (``AxpyUnit``). Each lane is an
+Contract: ``docs/contract.md`` sections 2 (weight update) and 3 (``AxpyUnit``). Each lane is an
 ``FpFma``; the paper's updates use ``fmt = e6m9`` with SR, the FP32 baseline the same generator
 with ``fmt = fp32`` and RNE. SR random integers come from an internal ``Lfsr`` (``rng="lfsr"``,
 advanced once per accepted vector, lane i taking word bits ``[i*rbits, (i+1)*rbits)`` as
@@ -12,6 +12,7 @@ from __future__ import annotations
 from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+
 from fp8forge.golden.formats import Rounding
 from fp8forge.golden.lfsr import check_lfsr
 

@@ -1,6 +1,6 @@
 """Combinational floating-point building blocks shared by every fp8forge unit.
 
-Contract: ``../shared/SPEC.md`` section 2; the reference is ``golden/rounding.py`` and
+Contract: ``docs/contract.md`` section 2; the reference is ``golden/rounding.py`` and
 ``golden/arith.py``, which these circuits mirror step by step:
 
 * ``unpack`` splits a bit pattern into sign, significand (hidden bit included), exponent of the
@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
+
 from fp8forge.golden.formats import FloatFormat, Rounding, Specials
 
 __all__ = ["Exp", "Fields", "clz", "exact_sum", "product", "round_pack", "unpack"]

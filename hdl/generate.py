@@ -15,9 +15,9 @@ from typing import Any
 from amaranth.back import verilog
 from amaranth.hdl import Shape
 from amaranth.lib import wiring
-from fp8forge.golden.formats import FloatFormat, Rounding, parse_format
 
 from fp8forge import __version__
+from fp8forge.golden.formats import FloatFormat, Rounding, parse_format
 
 from .accumulator import ChunkAccumulator, MacPE
 from .arith import FpAdd, FpFma, FpMul, Quantizer

@@ -1,6 +1,6 @@
 """Maximal-length LFSR producing many stream bits per cycle (leap-forward).
 
-Contract: ``../shared/SPEC.md`` section 3; the stream is defined by ``golden/lfsr.py``, which
+Contract: ``docs/contract.md`` section 3; the stream is defined by ``golden/lfsr.py``, which
 the tests compare bit for bit. Each enabled cycle advances the serial LFSR by ``outputs`` steps
 at once: every next-state bit and every output bit is the XOR of a fixed subset of current
 state bits, found at elaboration by running the serial recurrence symbolically over GF(2).
@@ -11,6 +11,7 @@ from __future__ import annotations
 from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+
 from fp8forge.golden.lfsr import check_lfsr, tap_mask
 
 from .params import check_int

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 import numpy as np
+
 from fp8forge.golden import PRESETS, decode, gemm, quantize
 
 from .table import render

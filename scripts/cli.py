@@ -14,10 +14,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-from fp8forge.golden import Rounding, decode, parse_format, quantize
-from fp8forge.golden.formats import FloatFormat
 
 from fp8forge import __version__
+from fp8forge.golden import Rounding, decode, parse_format, quantize
+from fp8forge.golden.formats import FloatFormat
 
 from .synth import TIMING_TOOLS
 from .table import render

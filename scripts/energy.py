@@ -227,7 +227,7 @@ def simulate_activity(work: Path, top: str, ports, stim: Stimulus,
         # --timing runs the testbench's delays; the cell models need no lint
         commands = [[tools.verilator(), "--binary", "--timing", "--trace",
                      "--trace-underscore", "-Wno-fatal",
-                     "-Wno-lint", "-Wno-style", "--top-module", "tb", "-Mdir", "vobj",
+                     "-Wno-lint", "-Wno-style", "--top-module", "tb", "-Mdir", "vobj", "-j", "0",
                      # the PyPI build leaves the C++ standard to the compiler; g++ < 13
                      # needs C++20 asked for to compile coroutines (--timing)
                      "-CFLAGS", "-std=c++20",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from amaranth.hdl import Elaboratable, Module, Signal
 from amaranth.lib import io
+
 from fp8forge.golden.formats import FloatFormat
 from fp8forge.hdl.accumulator import MacPE
 from fp8forge.hdl.lfsr import Lfsr

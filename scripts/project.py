@@ -20,11 +20,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from fp8forge.golden import PRESETS
+from fp8forge.plotting import save, subplots
 from fp8forge.sim import throughput as model
 from fp8forge.sim.networks import Network, network
 from fp8forge.sim.throughput import LayerPass, System, array_shape
-
-from fp8forge.plotting import save, subplots
 
 from .table import render
 

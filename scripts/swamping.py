@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from fp8forge.golden import PRESETS, decode, gemm, quantize
 
 from .table import render

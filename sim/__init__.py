@@ -1,4 +1,4 @@
 """cocotb benches (``sim/benches``), their runner and stream helpers; later the throughput model.
 
-Contract: ``../shared/SPEC.md`` sections 4 and 6.
+Contract: ``docs/contract.md`` sections 4 and 6.
 """

@@ -25,7 +25,7 @@ Assumptions (also written into every report):
    (the steady state of a uniform tile stream; stalls are the cycles beyond compute).
    Without double buffering the two add up. With unlimited bandwidth a GEMM takes exactly
    its compute cycles.
-4. **Weight update.** Three AXPYs per weight (L2, momentum, update; SPEC section 2), each
+4. **Weight update.** Three AXPYs per weight (L2, momentum, update; contract section 2), each
    reading two vectors and writing one in ``update_fmt``, plus writing the low-precision
    copy of the weights the GEMMs read (``in_fmt``); ``max(3 * weights / lanes, bytes /
    bytes-per-cycle)`` cycles.

@@ -10,6 +10,7 @@ import random
 import cocotb
 import numpy as np
 from cocotb.triggers import RisingEdge
+
 from fp8forge.golden import chunked_sum, gemm, parse_format, quantize
 from fp8forge.sim.benches.clocked import Testbench
 from fp8forge.sim.stream import Scoreboard, ValidMonitor, bench_params, bench_seed

@@ -13,6 +13,7 @@ import random
 
 import cocotb
 import numpy as np
+
 from fp8forge.golden import gemm, parse_format, quantize
 from fp8forge.sim.benches.clocked import Testbench
 from fp8forge.sim.stream import (

@@ -11,6 +11,7 @@ import random
 import cocotb
 import numpy as np
 from cocotb.triggers import RisingEdge
+
 from fp8forge.golden import Rounding, decode, fma, parse_format, quantize
 from fp8forge.golden.lfsr import lane_rand
 from fp8forge.golden.stimuli import operands

@@ -12,6 +12,7 @@ import time
 import cocotb
 import numpy as np
 from cocotb.triggers import Timer
+
 from fp8forge.golden import Rounding, add, fma, mul, parse_format, quantize
 from fp8forge.golden.stimuli import operands
 from fp8forge.sim.stream import Scoreboard, bench_params, bench_seed, pack, unpack

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from fp8forge.experiments import accumulation, train, update
 from fp8forge.experiments.nn import Conv1d, Dense, Sequential, cnn1d, softmax_xent
 from fp8forge.experiments.recipes import RECIPES, Arith

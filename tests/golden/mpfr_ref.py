@@ -1,7 +1,7 @@
 """Second independent reference: MPFR (through gmpy2) for RNE and RTZ.
 
 MPFR rounds with the format's precision and, with ``subnormalize``, its gradual underflow; the
-exponent range is left unbounded above (and below for flush-to-zero formats) so the SPEC's
+exponent range is left unbounded above (and below for flush-to-zero formats) so the contract's
 overflow and flush rules are applied here explicitly from the rounded value.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import gmpy2
+
 from fp8forge.golden.formats import FloatFormat, Rounding
 
 from . import oracle

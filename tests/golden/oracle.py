@@ -3,7 +3,7 @@
 It works on Python ``fractions.Fraction`` values and the raw format parameters only
 (``exp_bits``, ``man_bits``, ``bias``, ``specials``, ``subnormals``), re-deriving every limit, so
 a shared mistake with the vectorised implementation is unlikely. Slow by design: one value at a
-time, exact rationals throughout. Rounding follows SPEC section 2 literally.
+time, exact rationals throughout. Rounding follows contract section 2 literally.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def round_value(
     rbits: int = 0,
     saturate: bool = False,
 ) -> int:
-    """Round an exact finite magnitude once into ``fmt`` (SPEC section 2)."""
+    """Round an exact finite magnitude once into ``fmt`` (contract section 2)."""
     if mag == 0:
         return sign << (fmt.width - 1)
     m = fmt.man_bits
@@ -195,7 +195,7 @@ def fma(a, x, y, fmt, mode, rand=0, rbits=0, saturate=False) -> int:
 
 
 def chunked_sum(values: list[tuple[int, Fraction | str]], fmt, chunk, mode=Rounding.RNE):
-    """Chunk-based sum (SPEC section 2) of exact (sign, magnitude) addends already in fmt."""
+    """Chunk-based sum (contract section 2) of exact (sign, magnitude) addends already in fmt."""
     def add_exact(acc, v):
         sign, mag = _sum(*acc, *v)
         bits = _finish(sign, mag, fmt, mode, 0, 0, False)

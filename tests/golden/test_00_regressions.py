@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from fp8forge.golden import PRESETS, Rounding, add, fma, mul
 
 from . import oracle

@@ -1,9 +1,11 @@
-"""chunked_sum and gemm against a slow scalar reference that follows the SPEC loop literally."""
+"""chunked_sum and gemm against a slow scalar reference that follows the contract's loop
+literally."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from fp8forge.golden import PRESETS, Rounding, chunked_sum, gemm, mul, quantize
 from fp8forge.golden import accumulate as accumulate_module
 
@@ -14,7 +16,7 @@ E5M2, E6M9, FP16, FP32 = (PRESETS[n] for n in ("e5m2", "e6m9", "fp16", "fp32"))
 
 
 def reference_gemm(a, b, in_fmt, acc_fmt, chunk, mode=Rounding.RNE):
-    """Python loops over exact Fractions in the chunk order of SPEC section 2."""
+    """Python loops over exact Fractions in the chunk order of contract section 2."""
     m, k_len = a.shape
     out = np.zeros((m, b.shape[1]), dtype=np.uint64)
     for i in range(m):

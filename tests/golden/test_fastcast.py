@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from fp8forge.golden import PRESETS, FloatFormat, Rounding, quantize
 from fp8forge.golden.fastcast import table_applies
 

@@ -7,6 +7,7 @@ from fractions import Fraction
 import ml_dtypes
 import numpy as np
 import pytest
+
 from fp8forge.golden import decode
 from fp8forge.golden.formats import PRESETS, FloatFormat, Specials, parse_format
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 import pytest
+
 from fp8forge.golden import PRESETS, Rounding, add, decode, mul, quantize
 
 from ..conftest import assert_bits_equal
@@ -19,7 +20,8 @@ TARGETS = {
 
 
 def _canonical_nan(bits, fmt):
-    """ml_dtypes keeps the sign of NaN; the SPEC's canonical NaN is unsigned. Compare classes."""
+    """ml_dtypes keeps the sign of NaN; the contract's canonical NaN is unsigned. Compare
+    classes."""
     bits = bits.astype(np.uint64)
     return np.where(np.isnan(decode(bits, fmt)), np.uint64(fmt.nan_bits), bits)
 

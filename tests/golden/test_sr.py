@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+
 from fp8forge.golden import PRESETS, Rounding, add, decode, fma, quantize
 
 E5M2, E6M9 = PRESETS["e5m2"], PRESETS["e6m9"]

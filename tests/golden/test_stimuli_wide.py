@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from fp8forge.golden import PRESETS, Rounding, add, fma, mul, quantize
 from fp8forge.golden.bits import FLOAT64
 from fp8forge.golden.stimuli import operands

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from fp8forge.golden import PRESETS, Rounding, add, chunked_sum, decode, fma, gemm, mul, quantize
 
 E5M2, E6M9 = PRESETS["e5m2"], PRESETS["e6m9"]

@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from fp8forge.golden import PRESETS, Rounding, chunked_sum, gemm, quantize
 from fp8forge.hdl.accumulator import ChunkAccumulator, MacPE
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+
 from fp8forge.golden import PRESETS, gemm, quantize
 from fp8forge.hdl.array import MacArray
 

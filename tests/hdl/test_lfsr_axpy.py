@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+
 from fp8forge.golden import PRESETS, Rounding, fma
 from fp8forge.golden.lfsr import TAPS, lane_rand, lfsr_bits, lfsr_words
 from fp8forge.golden.stimuli import operands

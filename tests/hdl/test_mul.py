@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from fp8forge.golden import PRESETS, Rounding, mul
 from fp8forge.golden.stimuli import operands
 from fp8forge.hdl.arith import FpMul

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from fp8forge.golden import PRESETS
 from fp8forge.hdl.generate import UNITS, UnitOptions, build_unit, generate_verilog
 from fp8forge.scripts import tools

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from fp8forge.golden import PRESETS
 from fp8forge.scripts.cli import main
 

@@ -1,5 +1,6 @@
 """Energy per operation: the VCD activity reader, and the whole flow (Yosys cell models,
-Icarus, OpenSTA) on small units, whose energy orders as their size does."""
+gate-level simulation on Icarus or Verilator, liberty tables) on small units, whose energy
+orders as their size does."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import os
 import re
 
 import pytest
+
 from fp8forge.golden import PRESETS
 from fp8forge.hdl.arith import FpMul
 from fp8forge.hdl.generate import generate_verilog
+from fp8forge.scripts import tools
 from fp8forge.scripts.cli import main
 from fp8forge.scripts.energy import (
     activity_from_vcd,
-    energy_available,
+    energy_simulator,
     estimate_energy,
     input_ports,
 )
@@ -52,6 +55,40 @@ def test_activity_from_vcd():
     assert act["\\w$3[4]"] == (1 / 4, 1.0)  # lsb 4 from the range, toggles at the last time
 
 
+NESTED_VCD = """$timescale 1ps $end
+$scope module tb $end
+$var reg 1 ! clk $end
+$scope module dut $end
+$var wire 1 " x $end
+$scope module _12_ $end
+$var wire 1 # A $end
+$upscope $end
+$var wire 1 $ y $end
+$upscope $end
+$upscope $end
+$enddefinitions $end
+#0
+0!
+0"
+0#
+0$
+#100
+1!
+1"
+1#
+#200
+0!
+"""
+
+
+def test_activity_reads_only_the_dut_scope():
+    """Verilator dumps every level (cell pins included) whatever $dumpvars asks: only the nets
+    declared directly in the dut scope count."""
+    act, periods = activity_from_vcd(NESTED_VCD, period=100)
+    assert set(act) == {"x", "y"} and periods == 2
+    assert act["x"] == (1 / 2, 100 / 200)
+
+
 def test_input_ports():
     netlist = ("module unit(a, clk, o);\n  input [7:0] a;\n  wire [7:0] a;\n  input clk;\n"
                "  output o;\nendmodule\n")
@@ -60,14 +97,16 @@ def test_input_ports():
 
 @pytest.fixture(scope="module")
 def tools_present():
-    if not energy_available():
+    """Icarus, the default energy simulator where installed (CI installs it)."""
+    if tools.icarus() is None:
         if os.environ.get("CI"):
             pytest.fail("Icarus is required in CI")
-        pytest.skip("energy needs Icarus Verilog (iverilog)")
+        pytest.skip("Icarus Verilog (iverilog) not installed: the Verilator path is tested")
 
 
 @pytest.mark.simulator
-def test_energy_orders_multipliers(tmp_path, liberty, tools_present):  # noqa: F811
+def test_energy_orders_multipliers(tmp_path, liberty):  # noqa: F811
+    """On whichever simulator is found (Icarus, else Verilator)."""
     e5m2, e6m9, fp16 = PRESETS["e5m2"], PRESETS["e6m9"], PRESETS["fp16"]
     results = {}
     for name, unit in (("e5m2", FpMul(e5m2, e6m9)), ("fp16", FpMul(fp16, PRESETS["fp32"]))):
@@ -77,13 +116,38 @@ def test_energy_orders_multipliers(tmp_path, liberty, tools_present):  # noqa: F
     assert 0.01 < small.energy_pj_per_op < large.energy_pj_per_op < 100
     assert small.leakage_pj_per_op < 0.01 * small.energy_pj_per_op
     assert small.cycles == 400 and 0.05 < small.mean_activity < 1
+    assert small.simulator == {"icarus": "Icarus", "verilator": "Verilator"}[energy_simulator()]
     again = estimate_energy(FpMul(e5m2, e6m9), generate_verilog(FpMul(e5m2, e6m9), "unit"),
                             "unit", liberty=liberty, cache_dir=tmp_path, cycles=400)
     assert again == small  # cached and deterministic
 
 
 @pytest.mark.simulator
-def test_energy_from_a_given_vcd(tmp_path, liberty, tools_present):  # noqa: F811
+def test_verilator_energy_equals_icarus(tmp_path, liberty, tools_present):  # noqa: F811
+    """The fallback simulator sees the same toggles on the same netlist, to the last bit of the
+    energy; the clocked PE exercises reset, flip-flop models and the testbench's delays."""
+    from fp8forge.hdl.accumulator import MacPE
+
+    unit = MacPE(PRESETS["e5m2"], PRESETS["e6m9"], chunk=4)
+    verilog = generate_verilog(unit, "unit")
+    by = {sim: estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=tmp_path,
+                               cycles=300, simulator=sim) for sim in ("icarus", "verilator")}
+    assert by["icarus"].simulator == "Icarus" and by["verilator"].simulator == "Verilator"
+    assert by["icarus"].energy_pj_per_op == by["verilator"].energy_pj_per_op > 0
+    assert by["icarus"].nets == by["verilator"].nets
+
+
+def test_energy_simulator_choice(monkeypatch):
+    monkeypatch.setattr(tools, "icarus", lambda: None)
+    assert energy_simulator() == "verilator"
+    with pytest.raises(tools.ToolMissing, match="apt-get install iverilog"):
+        energy_simulator("icarus")
+    with pytest.raises(ValueError, match="simulator must be one of auto, icarus, verilator"):
+        energy_simulator("xcelium")
+
+
+@pytest.mark.simulator
+def test_energy_from_a_given_vcd(tmp_path, liberty):  # noqa: F811
     """An activity file with every net constant leaves only leakage; the given-file path and
     the simulated path agree on what they share."""
     from fp8forge.scripts.synth import _synthesize
@@ -112,7 +176,7 @@ def test_energy_from_a_given_vcd(tmp_path, liberty, tools_present):  # noqa: F81
 
 
 @pytest.mark.simulator
-def test_cli_synth_activity(tmp_path, liberty, tools_present, capsys):  # noqa: F811
+def test_cli_synth_activity(tmp_path, liberty, capsys):  # noqa: F811
     out = tmp_path / "r"
     assert main(["synth", "fpmul", "--liberty", str(liberty), "--activity", "auto",
                  "-o", str(out)]) == 0

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from fp8forge.pdk import resolve_liberty
 from fp8forge.scripts import tools
 from fp8forge.scripts.synth import ABC_TIMING, SynthError, synthesize

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from fp8forge.sim.runner import SIMULATORS, available_simulators
 
 

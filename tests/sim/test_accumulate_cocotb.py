@@ -4,6 +4,7 @@ specials inside, under random valid stalls."""
 from __future__ import annotations
 
 import pytest
+
 from fp8forge.golden import PRESETS
 from fp8forge.hdl.accumulator import ChunkAccumulator, MacPE
 from fp8forge.sim.runner import run_bench

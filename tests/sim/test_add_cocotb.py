@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fp8forge.golden import PRESETS, Rounding
 from fp8forge.hdl.arith import FpAdd
 from fp8forge.hdl.lanes import Lanes

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from fp8forge.golden import PRESETS
 from fp8forge.hdl.array import MacArray
 from fp8forge.sim.networks import Gemm

@@ -4,6 +4,7 @@ the mirrored LFSR stream, and SR unbiased on the RTL output."""
 from __future__ import annotations
 
 import pytest
+
 from fp8forge.golden import PRESETS
 from fp8forge.hdl.axpy import AxpyUnit
 from fp8forge.sim.runner import run_bench

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fp8forge.golden import PRESETS
 from fp8forge.hdl.arith import FpMul
 from fp8forge.hdl.lanes import Lanes

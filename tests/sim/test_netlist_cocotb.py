@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from fp8forge.golden import PRESETS
 from fp8forge.hdl.accumulator import MacPE
 from fp8forge.hdl.generate import generate_verilog

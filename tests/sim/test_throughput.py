@@ -11,6 +11,7 @@ from math import ceil
 
 import numpy as np
 import pytest
+
 from fp8forge.golden import PRESETS as P
 from fp8forge.scripts.cli import main
 from fp8forge.scripts.project import DesignPoint, calibrate, project, run_project
