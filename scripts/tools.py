@@ -149,20 +149,12 @@ def icarus() -> tuple[str, str] | None:
 
 def found_tools() -> dict[str, str]:
     """Which tool serves each job on this machine, for test headers and reports."""
-    out = {}
     try:
-        out["yosys"] = yosys().label
+        found = yosys()
+        out, native = {"yosys": found.label}, found.native
     except ToolMissing as exc:
-        out["yosys"] = str(exc)
+        out, native = {"yosys": str(exc)}, False
     out["timing"] = ("OpenSTA" if opensta() else
-                     "ABC stime (native Yosys)" if "yosys" in out and _native_or_false() else
-                     "none")
+                     "ABC stime (native Yosys)" if native else "none")
     out["energy simulator"] = "Icarus" if icarus() else "Verilator"
     return out
-
-
-def _native_or_false() -> bool:
-    try:
-        return yosys().native
-    except ToolMissing:
-        return False

@@ -55,8 +55,5 @@ def pytest_report_header(config):
     lines = []
     for name, missing in available_simulators().items():
         lines.append(f"simulator {name}: {'found' if missing is None else missing}")
-    try:
-        lines.append(f"yosys: {' '.join(tools.yosys_command())}")
-    except tools.ToolMissing as exc:
-        lines.append(f"yosys: {exc}")
+    lines += [f"{job}: {tool}" for job, tool in tools.found_tools().items()]
     return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
@@ -63,6 +64,9 @@ def test_quantize_sr_reports_seed(capsys):
          "rbits must be in 1..32 for Rounding.SR, not 40"),
         (["quantize", "0x1ff", "--from", "e5m2"], "x holds 0x1ff, which is not a 8-bit e5m2"),
         (["nonsense"], "invalid choice: 'nonsense'"),
+        (["demo", "--liberty", "missing.lib", "--no-rtl"],
+         "liberty file not found: missing.lib (from --liberty)"),
+        (["synth", "fpmul", "--timing", "sta"], "argument --timing: invalid choice: 'sta'"),
     ],
 )
 def test_errors_are_one_line_exit_2(argv, message):
@@ -119,3 +123,44 @@ def test_generate_errors_write_nothing(argv, message, tmp_path):
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool):
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+def test_progress_redraws_only_on_a_terminal():
+    from fp8forge.scripts.project import text_progress
+
+    for tty in (False, True):
+        stream = _Stream(tty)
+        show = text_progress(stream)
+        for i in (1, 2, 3):
+            show(i, 3, f"step {i}")
+        text = stream.getvalue()
+        if tty:
+            assert text.count("\r") == 3 and text.endswith("\n") and "3/3" in text
+        else:
+            assert "\r" not in text
+            assert text.splitlines() == ["[1/3] step 1", "[2/3] step 2", "[3/3] step 3"]
+
+
+def test_reports_leave_matplotlib_backend_alone(tmp_path):
+    """Library plotting never selects a backend or imports pyplot (a notebook user's setup)."""
+    code = f"""
+import matplotlib, sys
+matplotlib.use("svg")
+from fp8forge.scripts import compare
+rows = [dict(label="a", group="PE", ge=1.0), dict(label="b", group="AXPY", ge=2.0)]
+compare._chart(rows, __import__("pathlib").Path({str(tmp_path / "c.png")!r}))
+assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+assert "matplotlib.pyplot" not in sys.modules
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
