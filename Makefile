@@ -1,4 +1,7 @@
 # fp8forge: `make test` and `make demo` bootstrap their own virtual environment.
+# A failing command in a pipe (fp8forge demo | tee) fails the target.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python

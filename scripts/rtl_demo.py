@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import tempfile
-from pathlib import Path
-
 from fp8forge.golden import PRESETS
 from fp8forge.hdl.array import MacArray
 
@@ -18,14 +14,11 @@ def measure_gemm(unit: MacArray, m: int, n: int, k: int, sim: str = "verilator")
     """
     from fp8forge.sim.runner import run_bench
 
-    with tempfile.TemporaryDirectory() as tmp:
-        summary = Path(tmp) / "summary.json"
-        params = {"in_fmt": unit.in_fmt.name, "acc_fmt": unit.acc_fmt.name,
-                  "out_fmt": unit.out_fmt.name if unit.out_fmt else None, "rows": unit.rows,
-                  "cols": unit.cols, "chunk": unit.chunk, "shapes": [], "stall": 0.0,
-                  "specials": 0.0, "cycle_shapes": [[m, n, k]], "cycles_json": str(summary)}
-        run_bench("array", unit, params, sim=sim)
-        return json.loads(summary.read_text())
+    params = {"in_fmt": unit.in_fmt.name, "acc_fmt": unit.acc_fmt.name,
+              "out_fmt": unit.out_fmt.name if unit.out_fmt else None, "rows": unit.rows,
+              "cols": unit.cols, "chunk": unit.chunk, "shapes": [], "stall": 0.0,
+              "specials": 0.0, "cycle_shapes": [[m, n, k]]}
+    return run_bench("array", unit, params, sim=sim).summary
 
 
 def macarray_demo(sim: str = "verilator", rows: int = 4, cols: int = 4, chunk: int = 64,

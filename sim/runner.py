@@ -52,6 +52,8 @@ class BenchResult:
     failures: int
     build_dir: Path
     messages: list[str]
+    #: What the bench wrote to ``$FP8FORGE_SUMMARY`` (cycle counts, timings), if anything.
+    summary: dict | None = None
 
 
 def _log_tail(build_dir: Path) -> str:
@@ -77,8 +79,11 @@ def run_bench(bench: str, unit, params: dict, *, sim: str | None = None, seed: i
     ``unit`` is an Amaranth component, or Verilog text whose top module is named ``dut`` (e.g.
     a synthesized netlist).
 
-    ``params`` (JSON-serialisable) reach the bench through ``FP8FORGE_BENCH``. Raises
-    ``BenchFailed`` with the bench's messages when any cocotb test fails.
+    ``params`` (JSON-serialisable) reach the bench through ``FP8FORGE_BENCH`` and, with the
+    Verilog, make the build key: they must say what is built and checked, never where results
+    go. A bench's measurements (``FP8FORGE_SUMMARY``, a file in the build directory) come back
+    in ``BenchResult.summary``. Raises ``BenchFailed`` with the bench's messages when any cocotb
+    test fails.
     """
     sim = sim or os.environ.get("SIM", "verilator")
     if sim not in SIMULATORS:
@@ -91,7 +96,7 @@ def run_bench(bench: str, unit, params: dict, *, sim: str | None = None, seed: i
     seed = int(os.environ.get("FP8FORGE_SEED", "2018")) if seed is None else seed
     verilog = unit if isinstance(unit, str) else generate_verilog(unit, TOPLEVEL)
     key = hashlib.sha256((json.dumps(params, sort_keys=True) + verilog).encode()).hexdigest()[:12]
-    build_dir = (build_root or Path("build") / "sim") / f"{bench}-{key}" / sim
+    build_dir = (build_root or Path("build") / "sim").resolve() / f"{bench}-{key}" / sim
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / f"{TOPLEVEL}.v"
     if not source.exists() or source.read_text() != verilog:
@@ -108,11 +113,14 @@ def run_bench(bench: str, unit, params: dict, *, sim: str | None = None, seed: i
                      log_file=build_dir / "build.log")
         results = build_dir / "results.xml"
         results.unlink(missing_ok=True)
+        summary = build_dir / "summary.json"
+        summary.unlink(missing_ok=True)
         try:
             runner.test(test_module=f"fp8forge.sim.benches.{bench}", hdl_toplevel=TOPLEVEL,
                         build_dir=build_dir, test_dir=build_dir, seed=seed, waves=waves,
                         extra_env={"FP8FORGE_BENCH": json.dumps(params),
-                                   "FP8FORGE_SEED": str(seed), "FP8FORGE_SIM": sim},
+                                   "FP8FORGE_SEED": str(seed), "FP8FORGE_SIM": sim,
+                                   "FP8FORGE_SUMMARY": str(summary)},
                         results_xml=str(results), log_file=build_dir / "test.log",
                         timescale=("1ns", "1ps"))
         except SystemExit:
@@ -131,4 +139,5 @@ def run_bench(bench: str, unit, params: dict, *, sim: str | None = None, seed: i
         raise BenchFailed(f"{bench} on {sim} (seed {seed}): {failures} of {tests} cocotb tests "
                           f"failed\n" + "\n".join(messages) + "\n--- log tail ---\n"
                           + _log_tail(build_dir))
-    return BenchResult(tests, failures, build_dir, messages)
+    return BenchResult(tests, failures, build_dir, messages,
+                       json.loads(summary.read_text()) if summary.exists() else None)

@@ -44,13 +44,10 @@ def test_macarray(config, simulator, tmp_path):
     rows, cols = c["rows"], c["cols"]
     unit = MacArray(PRESETS[c["in_fmt"]], PRESETS[c["acc_fmt"]], rows=rows, cols=cols,
                     chunk=CHUNK, out_fmt=PRESETS[c["out_fmt"]] if c["out_fmt"] else None)
-    cycles_file = tmp_path / "cycles.json"
     params = dict(c, chunk=CHUNK, shapes=shapes(rows, cols, 7), stall=0.25, specials=0.02,
                   cycle_shapes=[[rows, cols, 1], [rows, cols, 5], [2 * rows, cols, 40],
-                                [rows, 2 * cols, 2], [rows, cols, 300]],
-                  cycles_json=str(cycles_file))
-    run_bench("array", unit, params, sim=simulator)
-    measured = json.loads(cycles_file.read_text())["cycles"]
+                                [rows, 2 * cols, 2], [rows, cols, 300]])
+    measured = run_bench("array", unit, params, sim=simulator).summary["cycles"]
     assert len(measured) == 5 and all(m["measured"] == m["formula"] for m in measured)
     # The throughput model, run on the same GEMMs with unlimited bandwidth, reproduces every
     # measured cycle count exactly.
