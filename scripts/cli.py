@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -149,7 +150,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
 
         out = Path(args.output or "build/synth/compare")
         try:
-            rows = run_compare(liberty, out, cache_dir=out.parent / "cache",
+            rows = run_compare(liberty, out, cache_dir=Path(args.cache),
                                clock_ns=args.clock_ns, timing=args.timing,
                                ge_cell=args.ge_cell)
         except (SynthError, ToolMissing) as exc:
@@ -163,7 +164,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
         unit = build_unit(args.unit, options_from(args))
         args.output = args.output or f"build/synth/{args.unit}"
         report = synthesize(generate_verilog(unit, args.unit), args.unit, liberty=liberty,
-                            cache_dir=Path(args.output).parent / "cache",
+                            cache_dir=Path(args.cache),
                             clock_ns=args.clock_ns, timing=args.timing, ge_cell=args.ge_cell)
     except (TypeError, ValueError, SynthError, ToolMissing) as exc:
         raise UsageError(str(exc)) from None
@@ -175,7 +176,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
             raise UsageError(f"activity file not found: {args.activity}")
         try:
             energy = estimate_energy(unit, generate_verilog(unit, args.unit), args.unit,
-                                     liberty=liberty, cache_dir=Path(args.output).parent / "cache",
+                                     liberty=liberty, cache_dir=Path(args.cache),
                                      clock_ns=args.clock_ns, timing=args.timing,
                                      activity_vcd=None if args.activity == "auto"
                                      else Path(args.activity))
@@ -216,6 +217,8 @@ def cmd_fpga(args: argparse.Namespace) -> None:
         print(f"placing and routing {label} PE on {args.board} ...", flush=True)
         try:
             report = build_pe(args.board, in_fmt, acc_fmt, chunk, out / label)
+        except ToolMissing as exc:
+            raise UsageError(str(exc)) from None
         except Exception as exc:  # toolchain failures are reported, not tracebacks
             raise UsageError(f"FPGA build failed for {label}: {exc}") from None
         reports.append(report.as_dict())
@@ -254,14 +257,15 @@ def cmd_project(args: argparse.Namespace) -> None:
         else "fp8forge project"
     try:
         data = run_project(dp, nets, args.batch, out, sensitivity=not args.no_sweep,
-                           command=command, progress=text_progress())
+                           plots=not args.no_plots, command=command, progress=text_progress())
     except (DesignError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     print(f"FP8:      {data['systems']['fp8']}")
     print(f"baseline: {data['systems']['baseline']}")
     print(f"areas: {data['calibration']['source']}")
     print(summary_markdown(data, markdown=False))
-    print(f"written: {out / 'project.md'}, {out / 'project.json'} and PNGs")
+    print(f"written: {out / 'project.md'}, {out / 'project.json'}"
+          + ("" if args.no_plots else " and PNGs"))
 
 
 def _print_scalesim(dp, nets: list[str], batch: int) -> None:
@@ -404,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "Verilator), FILE is a VCD of that netlist's nets")
     p.add_argument("-o", "--output", default=None, help="report directory "
                    "(default build/synth/UNIT)")
+    p.add_argument("--cache", default="build/synth/cache", metavar="DIR",
+                   help="synthesis cache (default build/synth/cache of the working directory)")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("fpga", help="place and route a MAC PE (and the baseline) on an FPGA board")
@@ -452,6 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--synth", default="build/synth/compare/compare.json",
                    help="synthesis comparison to read (default from `synth --compare`)")
     p.add_argument("--no-sweep", action="store_true", help="skip the sensitivity sweeps")
+    p.add_argument("--no-plots", action="store_true", help="write no PNGs (faster)")
     p.add_argument("--scalesim", action="store_true",
                    help="print per-GEMM compute cycles in SCALE-Sim's convention and exit")
     p.add_argument("-o", "--output", default="build/project", help="report directory")
@@ -482,6 +489,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"fp8forge: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("fp8forge: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. fp8forge ... | head: the reader has gone, nothing to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 1
     return 0
 
 

@@ -37,6 +37,7 @@ import json
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -44,7 +45,7 @@ import numpy as np
 
 from . import tools
 from .liberty_power import netlist_energy
-from .synth import SynthError, _prepare_liberty, _synthesize
+from .synth import SynthError, _prepare_liberty, _synthesize, atomic_write
 
 METHOD = ("zero-delay gate-level simulation of the mapped netlist with realistic operands -> "
           "per-net toggles -> liberty internal-power tables + C V^2/2 of pin loads (no wires, no "
@@ -232,13 +233,11 @@ def simulate_activity(work: Path, top: str, ports, stim: Stimulus,
                      # needs C++20 asked for to compile coroutines (--timing)
                      "-CFLAGS", "-std=c++20",
                      "-o", "tb", "tb.v", "sim.v"], ["vobj/tb"]]
-    shutil.rmtree(work / "vobj", ignore_errors=True)  # a build left by an interrupted run
     for cmd in commands:
         proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True,
                               env=tools.verilator_env() if simulator == "verilator" else None)
         if proc.returncode != 0:
             raise SynthError(f"{Path(cmd[0]).name} failed: {(proc.stderr or proc.stdout)[:300]}")
-    shutil.rmtree(work / "vobj", ignore_errors=True)  # tens of MB of objects
     return work / "activity.vcd"
 
 
@@ -343,11 +342,15 @@ def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
     done = work / f"energy-{key}.json"
     if done.exists():
         return EnergyReport(**json.loads(done.read_text()))
-    lib_file = _prepare_liberty(Path(liberty).resolve(), work)
+    # Simulate in a private folder inside the published synthesis entry: concurrent runs and
+    # interrupted ones leave the entry as it was; the result is written atomically.
+    sim_dir = Path(tempfile.mkdtemp(prefix=".energy-", dir=work))
     try:
+        shutil.copyfile(work / "mapped.v", sim_dir / "mapped.v")
+        lib_file = _prepare_liberty(Path(liberty).resolve(), sim_dir)
         if activity_vcd is None:
-            simulation_model(work, lib_file, top)
-            vcd = simulate_activity(work, top, ports, stim, used)
+            simulation_model(sim_dir, lib_file, top)
+            vcd = simulate_activity(sim_dir, top, ports, stim, used)
             description = stim.description
         else:
             vcd, description = activity_vcd, f"activity from {activity_vcd}"
@@ -355,7 +358,7 @@ def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
         toggles = {net: a for net, (a, _) in activity.items()}
         energy = netlist_energy(mapped, lib_file.read_text(errors="replace"), toggles)
     finally:
-        lib_file.unlink(missing_ok=True)
+        shutil.rmtree(sim_dir, ignore_errors=True)  # megabytes of VCD; the numbers are cached
     period = clock_ns * 1e-9
     to_pj = 1e12 / stim.ops_per_cycle
     nets = [a for name, a in toggles.items() if name not in ("clk", "rst")]
@@ -368,6 +371,5 @@ def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
         nets=len(nets), mean_activity=float(np.mean(nets)) if nets else 0.0,
         stimulus=description,
         simulator={"icarus": "Icarus", "verilator": "Verilator"}.get(used, used))
-    done.write_text(json.dumps(asdict(report), indent=1))
-    (work / "activity.vcd").unlink(missing_ok=True)  # megabytes; the numbers are cached
+    atomic_write(done, json.dumps(asdict(report), indent=1))
     return report

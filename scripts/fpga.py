@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import shutil
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from amaranth.lib import io
 from fp8forge.golden.formats import FloatFormat
 from fp8forge.hdl.accumulator import MacPE
 from fp8forge.hdl.lfsr import Lfsr
+
+from .tools import PIP_FPGA, ToolMissing
 
 #: board -> (module, platform class, toolchain variable -> yowasp command, nextpnr arch)
 BOARDS = {
@@ -89,7 +92,15 @@ def build_pe(board: str, in_fmt: FloatFormat, acc_fmt: FloatFormat, chunk: int |
     if board not in BOARDS:
         raise ValueError(f"unknown board {board!r}: use one of {', '.join(BOARDS)}")
     module, cls, tools, arch = BOARDS[board]
-    platform = getattr(importlib.import_module(module), cls)()
+    try:
+        platform = getattr(importlib.import_module(module), cls)()
+    except ImportError:
+        raise ToolMissing(f"FPGA builds need amaranth-boards and the yowasp tools: "
+                          f"{PIP_FPGA}") from None
+    missing = [cmd for cmd in tools.values()
+               if not (Path(sys.executable).parent / cmd).exists() and not shutil.which(cmd)]
+    if missing:
+        raise ToolMissing(f"{', '.join(missing)} not found: {PIP_FPGA}")
     os.environ.update(_tool_env(tools))
     build_dir = Path(build_dir)
     platform.build(PeTestTop(in_fmt, acc_fmt, chunk), name="top", build_dir=str(build_dir),

@@ -434,9 +434,10 @@ def plot_sensitivity(net: str, sweeps: dict[str, list], path: Path) -> None:
 
 
 def run_project(dp: DesignPoint, nets: Sequence[str], batch: int, out_dir: Path, *,
-                sensitivity: bool = True, command: str = "fp8forge project",
+                sensitivity: bool = True, plots: bool = True, command: str = "fp8forge project",
                 progress: Callable[[int, int, str], None] | None = None) -> dict:
-    """Project every network, write project.json/.md and PNGs into ``out_dir``; return JSON."""
+    """Project every network, write project.json/.md and (with ``plots``) PNGs into
+    ``out_dir``; return JSON."""
     cal = calibrate(dp)
     networks = [network(n) for n in nets]
     projections, sweeps = [], {}
@@ -448,7 +449,7 @@ def run_project(dp: DesignPoint, nets: Sequence[str], batch: int, out_dir: Path,
             sweeps[net.name] = sweep(dp, net, batch, cal, progress)
     assert fp8 is not None and base is not None
     out_dir.mkdir(parents=True, exist_ok=True)
-    for p in projections:
+    for p in projections if plots else []:
         plot_speedup(p, out_dir / f"{p.net}-speedup.png")
         plot_roofline(p, fp8, base, out_dir / f"{p.net}-roofline.png")
         if p.net in sweeps:

@@ -38,6 +38,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -152,13 +153,54 @@ def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache
         lib_key = hashlib.sha256(lib_path.read_bytes()).hexdigest()
     timing_tool = _timing_tool(timing, yosys) if lib_path is not None and not blackbox else None
     extra = f"{clock_ns}/{timing_tool}/{blackbox}/{ge_cell_name}"
-    work = Path(cache_dir) / _cache_key(verilog, top, lib_key + extra,
-                                        f"{yosys.build} {yosys.version}")
-    done = work / "report.json"
-    if done.exists():
-        data = json.loads(done.read_text())
-        return SynthReport(**dict(data, cached=True)), work
-    work.mkdir(parents=True, exist_ok=True)
+    final = Path(cache_dir) / _cache_key(verilog, top, lib_key + extra,
+                                         f"{yosys.build} {yosys.version}")
+    if (final / "report.json").exists():
+        data = json.loads((final / "report.json").read_text())
+        return SynthReport(**dict(data, cached=True)), final
+    # A private work directory, published whole by one rename: an interrupted run leaves only
+    # a hidden temporary folder, and concurrent runs of one design never share files.
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=cache_dir))
+    try:
+        report = _run_flow(work, verilog, top, yosys, lib_path, timing_tool, clock_ns, blackbox,
+                           ge_cell_name)
+        atomic_write(work / "report.json", report.to_json())
+        publish(work, final)
+    except SynthError:
+        raise  # the work directory stays for the logs the message names
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return report, final
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: readers see the old
+    file or the whole new one, never a part."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def publish(work: Path, final: Path) -> None:
+    """Move a finished work directory to its cache entry; if another run published the same
+    entry first, keep that one (same key, same content) and drop ours."""
+    try:
+        os.rename(work, final)
+    except OSError:
+        if not (final / "report.json").exists():
+            raise
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_flow(work: Path, verilog: str, top: str, yosys: tools.Yosys, lib_path: Path | None,
+              timing_tool: str | None, clock_ns: float, blackbox: str | None,
+              ge_cell_name: str | None) -> SynthReport:
+    """The Yosys flow (and timing) in ``work``; see the module docstring."""
     (work / "design.v").write_text(verilog)
     script = ["read_verilog design.v", *([f"blackbox {blackbox}"] if blackbox else []),
               f"synth -top {top} -flatten",
@@ -180,7 +222,8 @@ def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache
     log = (work / "yosys.log").read_text() if (work / "yosys.log").exists() else proc.stderr
     if proc.returncode != 0:
         errors = [line for line in log.splitlines() if "ERROR" in line]
-        raise SynthError(f"yosys failed on {top}: {errors[-1] if errors else 'see yosys.log'}")
+        raise SynthError(f"yosys failed on {top}: "
+                         f"{errors[-1] if errors else 'see ' + str(work / 'yosys.log')}")
 
     generic = _module_stats(work / "generic.json", top)
     transistors = re.search(r"Estimated number of transistors:\s+(\d+)",
@@ -212,9 +255,7 @@ def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache
             fields["timing_source"] = ("not available: install OpenSTA (Debian opensta) or "
                                        f"a native Yosys ({tools.PIP_SYNTH} brings pyosys)")
         lib_file.unlink()  # 12 MB per design is not worth caching; the numbers are
-    report = SynthReport(**fields)
-    done.write_text(report.to_json())
-    return report, work
+    return SynthReport(**fields)
 
 
 def synthesized_netlist(verilog: str, top: str, *,

@@ -26,6 +26,7 @@ from pathlib import Path
 #: How a user gets each extra; quoted in ToolMissing messages.
 PIP_SIM = "pip install 'fp8forge[sim]'"
 PIP_SYNTH = "pip install 'fp8forge[synth]'"
+PIP_FPGA = "pip install 'fp8forge[fpga]'"
 
 
 class ToolMissing(RuntimeError):

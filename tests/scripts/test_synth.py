@@ -107,6 +107,9 @@ def test_cli_synth_defaults_to_the_shipped_liberty(tmp_path, monkeypatch):
     report = json.loads((out / "report.json").read_text())
     assert report["liberty"] == str(DEFAULT_LIBERTY)
     assert report["nand2_cell"] == "sky130_fd_sc_hd__nand2_1" and report["area_um2"] > 0
+    # The cache has one documented home, whatever -o says.
+    assert (tmp_path / "build" / "synth" / "cache").is_dir()
+    assert not (tmp_path / "cache").exists()
 
 
 def test_opensta_timing(tmp_path, liberty):
