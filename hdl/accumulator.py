@@ -1,6 +1,7 @@
 """Chunk-based accumulation (contract section 2) and the MAC processing element.
 
-Dataflow of ``ChunkAccumulator`` (two adders, no bubbles; initiation interval 1):
+Dataflow of ``ChunkAccumulator`` with a chunk length (two adders, no bubbles; initiation
+interval 1):
 
 * cycle t, inner stage: the addend is added to the running chunk sum by a combinational
   ``FpAdd``-equivalent adder (``+0`` instead of the register on the first addend of a chunk,
@@ -9,13 +10,21 @@ Dataflow of ``ChunkAccumulator`` (two adders, no bubbles; initiation interval 1)
 * cycle t+1, outer stage: a second adder adds the finished chunk to the running outer sum
   (``+0`` for the first chunk of a dot product) while the inner stage already accumulates the
   next chunk;
-* cycle t+2: the result of a dot product whose ``last`` addend was accepted at t is on
-  ``o_data`` with ``o_valid`` high for one cycle.
+* cycle t+2: the outer-sum register holds the dot product whose ``last`` addend was accepted
+  at t, and ``o_valid`` is high for one cycle; ``o_data`` is that register.
 
 So ``latency == 2`` (from accepting ``last`` to ``o_valid``) and one addend is accepted every
 cycle, also across dot-product boundaries (``first`` may follow ``last`` immediately). The
 second adder costs area but no throughput; sharing one adder would need a bubble per chunk
 (``K + ceil(K / chunk)`` cycles per dot product instead of ``K``).
+
+Without chunking (``chunk=None``) there is one adder and no outer stage: the contract's outer
+addition ``round(+0 + inner)`` is exact (the inner sum starts from +0, so it is never -0), so
+the running sum register is the result, one cycle after the ``last`` addend (``latency == 1``).
+This is the fair baseline accumulator: no logic the arithmetic does not need.
+
+``o_data`` is the accumulating register itself and is the result only while ``o_valid`` is
+high: consumers take it in that cycle (every user here does), which saves an output register.
 
 With ``Rounding.SR`` the inner addition of each addend uses ``rand`` and the outer addition of a
 chunk uses ``rand_outer`` sampled with the addend that closes the chunk, as
@@ -66,7 +75,7 @@ class ChunkAccumulator(wiring.Component):
     o_valid : Out(1)
         ``o_data`` holds a finished dot product (``latency`` cycles after its last addend).
     o_data : Out(acc_fmt.width)
-        The dot product.
+        The dot product, while ``o_valid`` is high.
     """
 
     def __init__(self, acc_fmt, *, chunk, rounding=Rounding.RNE, rbits=12):
@@ -80,7 +89,9 @@ class ChunkAccumulator(wiring.Component):
             "o_valid": Out(1), "o_data": Out(w),
         }
         if self._rounding is Rounding.SR:
-            ports.update(rand=In(self._rbits), rand_outer=In(self._rbits))
+            ports.update(rand=In(self._rbits))
+            if self._chunk is not None:
+                ports.update(rand_outer=In(self._rbits))
         super().__init__(ports)
 
     @property
@@ -101,8 +112,9 @@ class ChunkAccumulator(wiring.Component):
 
     @property
     def latency(self) -> int:
-        """Cycles from accepting a dot product's ``last`` addend to ``o_valid``."""
-        return 2
+        """Cycles from accepting a dot product's ``last`` addend to ``o_valid``: 2 with a chunk
+        length (the outer adder's stage), 1 without."""
+        return 1 if self._chunk is None else 2
 
     @property
     def initiation_interval(self) -> int:
@@ -129,20 +141,24 @@ class ChunkAccumulator(wiring.Component):
         m = Module()
         w = self._acc_fmt.width
         inner = Signal(w)
+        rand = getattr(self, "rand", None)
+        if self._chunk is None:  # one adder: the running sum is the result
+            inner_sum = self._adder(m, Mux(self.i_first, 0, inner), self.i_data, rand, "inner")
+            with m.If(self.i_valid):
+                m.d.sync += inner.eq(inner_sum)
+            m.d.sync += self.o_valid.eq(self.i_valid & self.i_last)
+            m.d.comb += self.o_data.eq(inner)
+            return m
+
         outer = Signal(w)
-        count = Signal(range(self._chunk or 1))
+        count = Signal(range(self._chunk))
         in_first_chunk = Signal()  # the chunk being accumulated holds the dot's first addend
 
         # Inner stage. pos: index of this addend within its chunk.
-        if self._chunk is None:
-            start = self.i_first
-            closes = self.i_last
-        else:
-            pos = Mux(self.i_first, 0, count)
-            start = pos == 0
-            closes = self.i_last | (pos == self._chunk - 1)
-        inner_sum = self._adder(m, Mux(start, 0, inner), self.i_data,
-                                getattr(self, "rand", None), "inner")
+        pos = Mux(self.i_first, 0, count)
+        start = pos == 0
+        closes = self.i_last | (pos == self._chunk - 1)
+        inner_sum = self._adder(m, Mux(start, 0, inner), self.i_data, rand, "inner")
         first_chunk_now = self.i_first | in_first_chunk
         done_valid = Signal()
         done_data = Signal(w)
@@ -151,10 +167,11 @@ class ChunkAccumulator(wiring.Component):
         done_rand = Signal(self._rbits) if self._rbits else None
         m.d.sync += done_valid.eq(self.i_valid & closes)
         with m.If(self.i_valid):
-            m.d.sync += inner.eq(inner_sum)
-            if self._chunk is not None:
-                m.d.sync += count.eq(Mux(closes, 0, pos + 1))
-            m.d.sync += in_first_chunk.eq(first_chunk_now & ~closes)
+            m.d.sync += [
+                inner.eq(inner_sum),
+                count.eq(Mux(closes, 0, pos + 1)),
+                in_first_chunk.eq(first_chunk_now & ~closes),
+            ]
             with m.If(closes):
                 m.d.sync += [
                     done_data.eq(inner_sum),
@@ -169,8 +186,7 @@ class ChunkAccumulator(wiring.Component):
         with m.If(done_valid):
             m.d.sync += outer.eq(outer_sum)
         m.d.sync += self.o_valid.eq(done_valid & done_last)
-        with m.If(done_valid & done_last):
-            m.d.sync += self.o_data.eq(outer_sum)
+        m.d.comb += self.o_data.eq(outer)
         return m
 
 
@@ -224,8 +240,9 @@ class MacPE(wiring.Component):
 
     @property
     def latency(self) -> int:
-        """Cycles from accepting the last operand pair of a dot product to ``o_valid``."""
-        return self._stages + 2
+        """Cycles from accepting the last operand pair of a dot product to ``o_valid``: the
+        accumulator's (``ChunkAccumulator.latency``) plus ``stages``."""
+        return self._stages + (1 if self._chunk is None else 2)
 
     @property
     def throughput(self) -> int:

@@ -20,7 +20,8 @@ last beat is taken at least ``max(rows, cols)`` cycles after the previous tile's
 result register or the FIFO.
 
 Timing without stalls: ``cycles(K)`` from the first input beat to the last output beat,
-inclusive, is ``K + rows + cols + pe_latency - 1`` (``pe_latency = 2 + stages``); ``n`` tiles of
+inclusive, is ``K + rows + cols + pe_latency - 1`` (``pe_latency = MacPE.latency``: 2 + stages
+with chunking, 1 + stages without); ``n`` tiles of
 the same K back to back take ``(n - 1) * max(K, rows, cols) + cycles(K)``.
 """
 
@@ -191,7 +192,7 @@ class MacArray(wiring.Component):
     @property
     def pe_latency(self) -> int:
         """Latency of one PE (``MacPE.latency``)."""
-        return 2 + self._stages
+        return self._stages + (1 if self._chunk is None else 2)
 
     @property
     def latency(self) -> int:

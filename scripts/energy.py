@@ -225,6 +225,13 @@ def simulate_activity(work: Path, top: str, ports, stim: Stimulus,
         iverilog, vvp = found
         commands = [[iverilog, "-o", "tb.vvp", "-s", "tb", "tb.v", "sim.v"], [vvp, "-n", "tb.vvp"]]
     else:
+        # Trace only the DUT's own nets (the ones counted): the cell models' pins would be ten
+        # times as many signals and most of the C++ to compile.
+        netlist = (work / "sim.v").read_text()
+        (work / "sim_traced.v").write_text(
+            "/* verilator tracing_off */\n"
+            + re.sub(rf"^module {re.escape(top)}\b", f"/* verilator tracing_on */\nmodule {top}",
+                     netlist, count=1, flags=re.M))
         # --timing runs the testbench's delays; the cell models need no lint
         commands = [[tools.verilator(), "--binary", "--timing", "--trace",
                      "--trace-underscore", "-Wno-fatal",
@@ -232,7 +239,7 @@ def simulate_activity(work: Path, top: str, ports, stim: Stimulus,
                      # the PyPI build leaves the C++ standard to the compiler; g++ < 13
                      # needs C++20 asked for to compile coroutines (--timing)
                      "-CFLAGS", "-std=c++20",
-                     "-o", "tb", "tb.v", "sim.v"], ["vobj/tb"]]
+                     "-o", "tb", "tb.v", "sim_traced.v"], ["vobj/tb"]]
     for cmd in commands:
         proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True,
                               env=tools.verilator_env() if simulator == "verilator" else None)

@@ -81,6 +81,7 @@ def run_dot_products(dut, dots, *, data=("i_data",), rand=None, rand_outer=None,
                 ctx.set(dut.i_last, k == length - 1)
                 if rand is not None:
                     ctx.set(dut.rand, int(rand[d][k]))
+                if rand_outer is not None:
                     ctx.set(dut.rand_outer, int(rand_outer[d][k]))
                 if k == 0:
                     first_cycles.append(cycle)

@@ -55,6 +55,21 @@ def test_accumulator_sr_matches_golden(rng):
     assert_bits_equal(got, np.array(want), E6M9)
 
 
+def test_accumulator_without_chunking_sr_matches_golden(rng):
+    """One adder: the outer addition of the contract is exact, so no rand_outer port exists
+    and any outer random integers give the same golden result."""
+    rbits = 10
+    dut = ChunkAccumulator(E6M9, chunk=None, rounding=Rounding.SR, rbits=rbits)
+    assert not hasattr(dut, "rand_outer") and dut.latency == 1
+    dots = [(addends(rng, n, E6M9, 0.05),) for n in lengths(None)]
+    rand = [rng.integers(0, 1 << rbits, len(d[0])) for d in dots]
+    got, _, _ = run_dot_products(dut, dots, rand=rand)
+    want = [int(chunked_sum(values[None], E6M9, None, Rounding.SR, rand=r[None],
+                            rand_outer=rng.integers(0, 1 << rbits, (1, 1)), rbits=rbits)[0])
+            for (values,), r in zip(dots, rand, strict=True)]
+    assert_bits_equal(got, np.array(want), E6M9)
+
+
 @pytest.mark.parametrize("chunk", [1, 4, None])
 @pytest.mark.parametrize("stages", [0, 1])
 def test_macpe_matches_gemm(chunk, stages, rng):
