@@ -33,18 +33,19 @@ chunk uses ``rand_outer`` sampled with the addend that closes the chunk, as
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from fp8forge.golden.formats import Rounding
+from fp8forge.golden.arith import is_exact_product
+from fp8forge.golden.formats import FloatFormat, Rounding
 
 from .arith import FpMul, _guard_bits
-from .fp import exact_sum, round_pack, unpack
+from .fp import Fields, exact_sum, product, round_pack, unpack
 from .params import check_chunk, check_format, check_int, check_rbits, check_rounding
-from .pipeline import register
+from .pipeline import register, register_fields
 
-__all__ = ["ChunkAccumulator", "MacPE"]
+__all__ = ["ChunkAccumulator", "MacPE", "accumulate"]
 
 
 class ChunkAccumulator(wiring.Component):
@@ -131,71 +132,94 @@ class ChunkAccumulator(wiring.Component):
         check_int(k, "K", 1)
         return k - 1 + self.latency
 
-    def _adder(self, m: Module, a, b, rand, name: str):
-        fmt = self._acc_fmt
-        s = exact_sum(m, unpack(m, a, fmt, f"{name}_a"), unpack(m, b, fmt, f"{name}_b"),
-                      _guard_bits(self._rounding, self._rbits), name)
-        return round_pack(m, s, fmt, self._rounding, rand=rand, rbits=self._rbits, name=name)
-
     def elaborate(self, platform):
         m = Module()
-        w = self._acc_fmt.width
-        inner = Signal(w)
-        rand = getattr(self, "rand", None)
-        if self._chunk is None:  # one adder: the running sum is the result
-            inner_sum = self._adder(m, Mux(self.i_first, 0, inner), self.i_data, rand, "inner")
-            with m.If(self.i_valid):
-                m.d.sync += inner.eq(inner_sum)
-            m.d.sync += self.o_valid.eq(self.i_valid & self.i_last)
-            m.d.comb += self.o_data.eq(inner)
-            return m
-
-        outer = Signal(w)
-        count = Signal(range(self._chunk))
-        in_first_chunk = Signal()  # the chunk being accumulated holds the dot's first addend
-
-        # Inner stage. pos: index of this addend within its chunk.
-        pos = Mux(self.i_first, 0, count)
-        start = pos == 0
-        closes = self.i_last | (pos == self._chunk - 1)
-        inner_sum = self._adder(m, Mux(start, 0, inner), self.i_data, rand, "inner")
-        first_chunk_now = self.i_first | in_first_chunk
-        done_valid = Signal()
-        done_data = Signal(w)
-        done_first = Signal()
-        done_last = Signal()
-        done_rand = Signal(self._rbits) if self._rbits else None
-        m.d.sync += done_valid.eq(self.i_valid & closes)
-        with m.If(self.i_valid):
-            m.d.sync += [
-                inner.eq(inner_sum),
-                count.eq(Mux(closes, 0, pos + 1)),
-                in_first_chunk.eq(first_chunk_now & ~closes),
-            ]
-            with m.If(closes):
-                m.d.sync += [
-                    done_data.eq(inner_sum),
-                    done_first.eq(first_chunk_now),
-                    done_last.eq(self.i_last),
-                ]
-                if done_rand is not None:
-                    m.d.sync += done_rand.eq(self.rand_outer)
-
-        # Outer stage.
-        outer_sum = self._adder(m, Mux(done_first, 0, outer), done_data, done_rand, "outer")
-        with m.If(done_valid):
-            m.d.sync += outer.eq(outer_sum)
-        m.d.sync += self.o_valid.eq(done_valid & done_last)
-        m.d.comb += self.o_data.eq(outer)
+        addend = unpack(m, self.i_data, self._acc_fmt, "addend")
+        o_valid, o_data = accumulate(
+            m, self._acc_fmt, self._chunk, self._rounding, self._rbits, addend,
+            valid=self.i_valid, first=self.i_first, last=self.i_last,
+            rand=getattr(self, "rand", None), rand_outer=getattr(self, "rand_outer", None))
+        m.d.comb += [self.o_valid.eq(o_valid), self.o_data.eq(o_data)]
         return m
 
 
+def accumulate(m: Module, fmt: FloatFormat, chunk: int | None, rounding: Rounding, rbits: int,
+               addend: Fields, *, valid: Value, first: Value, last: Value,
+               rand: Value | None = None, rand_outer: Value | None = None) -> tuple[Value, Value]:
+    """Build a chunk accumulator into ``m`` (the dataflow of the module docstring) and return
+    its ``(o_valid, o_data)``.
+
+    ``addend`` is the exact value of this cycle's addend, which must be representable in
+    ``fmt``: a ``fmt`` bit pattern unpacked (``ChunkAccumulator``), or an exact product that
+    fits ``fmt`` fed straight into the adder's alignment (``MacPE``), which saves packing it
+    into ``fmt`` only to unpack it again. The two give the same bits.
+    """
+    w = fmt.width
+    guard = _guard_bits(rounding, rbits)
+
+    def adder(partial: Value, b: Fields, rand_value, name: str) -> Value:
+        s = exact_sum(m, unpack(m, partial, fmt, f"{name}_a"), b, guard, name)
+        return round_pack(m, s, fmt, rounding, rand=rand_value, rbits=rbits, name=name)
+
+    inner = Signal(w)
+    o_valid = Signal()
+    if chunk is None:  # one adder: the running sum is the result
+        inner_sum = adder(Mux(first, 0, inner), addend, rand, "inner")
+        with m.If(valid):
+            m.d.sync += inner.eq(inner_sum)
+        m.d.sync += o_valid.eq(valid & last)
+        return o_valid, inner
+
+    outer = Signal(w)
+    count = Signal(range(chunk))
+    in_first_chunk = Signal()  # the chunk being accumulated holds the dot's first addend
+
+    # Inner stage. pos: index of this addend within its chunk.
+    pos = Mux(first, 0, count)
+    start = pos == 0
+    closes = last | (pos == chunk - 1)
+    inner_sum = adder(Mux(start, 0, inner), addend, rand, "inner")
+    first_chunk_now = first | in_first_chunk
+    done_valid = Signal()
+    done_data = Signal(w)
+    done_first = Signal()
+    done_last = Signal()
+    done_rand = Signal(rbits) if rbits else None
+    m.d.sync += done_valid.eq(valid & closes)
+    with m.If(valid):
+        m.d.sync += [
+            inner.eq(inner_sum),
+            count.eq(Mux(closes, 0, pos + 1)),
+            in_first_chunk.eq(first_chunk_now & ~closes),
+        ]
+        with m.If(closes):
+            m.d.sync += [
+                done_data.eq(inner_sum),
+                done_first.eq(first_chunk_now),
+                done_last.eq(last),
+            ]
+            if done_rand is not None:
+                m.d.sync += done_rand.eq(rand_outer)
+
+    # Outer stage.
+    outer_sum = adder(Mux(done_first, 0, outer), unpack(m, done_data, fmt, "outer_b"), done_rand,
+                      "outer")
+    with m.If(done_valid):
+        m.d.sync += outer.eq(outer_sum)
+    m.d.sync += o_valid.eq(done_valid & done_last)
+    return o_valid, outer
+
+
 class MacPE(wiring.Component):
-    """Multiply-accumulate PE: ``FpMul(in_fmt -> acc_fmt, RNE)`` feeding a ``ChunkAccumulator``.
+    """Multiply-accumulate PE: products ``round(a * b)`` in ``acc_fmt`` into a chunk accumulator.
 
     Computes ``golden.gemm``'s dot product for one output: products ``round(a * b)`` in
-    ``acc_fmt`` (exact for e5m2 -> e6m9) accumulated with chunking, one product per cycle.
-    ``stages=1`` registers the product before the accumulator (latency 3 instead of 2).
+    ``acc_fmt`` accumulated with chunking, one product per cycle. When every product is exact
+    in ``acc_fmt`` (``golden.is_exact_product``: e5m2 -> e6m9, e4m3fn -> e6m9, fp16 -> fp32,
+    bf16 -> fp32) the product is fused: its sign, exponent and significand enter the adder's
+    alignment directly, with no packing into ``acc_fmt`` and unpacking again; otherwise an
+    ``FpMul(in_fmt -> acc_fmt, RNE)`` rounds it first. ``stages=1`` registers the product
+    before the accumulator (one more cycle of latency).
 
     Members
     -------
@@ -255,16 +279,21 @@ class MacPE(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.mul = mul = FpMul(self._in_fmt, self._acc_fmt)
-        m.submodules.acc = acc = ChunkAccumulator(self._acc_fmt, chunk=self._chunk)
-        m.d.comb += [mul.a.eq(self.a), mul.b.eq(self.b)]
         cut = self._stages
-        m.d.comb += [
-            acc.i_data.eq(register(m, mul.o, "product", cut)),
-            acc.i_valid.eq(register(m, self.i_valid, "valid", cut)),
-            acc.i_first.eq(register(m, self.i_first, "first", cut)),
-            acc.i_last.eq(register(m, self.i_last, "last", cut)),
-            self.o_valid.eq(acc.o_valid),
-            self.o_data.eq(acc.o_data),
-        ]
+        if is_exact_product(self._in_fmt, self._acc_fmt):
+            # Fused: the exact product's fields go straight into the adder's alignment.
+            addend = product(m, unpack(m, self.a, self._in_fmt, "a"),
+                             unpack(m, self.b, self._in_fmt, "b"), "product")
+            if cut:
+                addend = register_fields(m, addend, "product")
+        else:
+            m.submodules.mul = mul = FpMul(self._in_fmt, self._acc_fmt)
+            m.d.comb += [mul.a.eq(self.a), mul.b.eq(self.b)]
+            addend = unpack(m, register(m, mul.o, "product", cut), self._acc_fmt, "addend")
+        o_valid, o_data = accumulate(
+            m, self._acc_fmt, self._chunk, Rounding.RNE, 0, addend,
+            valid=register(m, self.i_valid, "valid", cut),
+            first=register(m, self.i_first, "first", cut),
+            last=register(m, self.i_last, "last", cut))
+        m.d.comb += [self.o_valid.eq(o_valid), self.o_data.eq(o_data)]
         return m

@@ -85,6 +85,22 @@ def test_macpe_matches_gemm(chunk, stages, rng):
     assert_bits_equal(got, want, E6M9)
 
 
+@pytest.mark.parametrize("in_name, acc_name", [("fp16", "fp32"), ("e4m3fn", "e6m9"),
+                                               ("fp16", "e6m9"), ("e6m9", "e5m2")])
+@pytest.mark.parametrize("stages", [0, 1])
+def test_macpe_other_formats(in_name, acc_name, stages, rng):
+    """Fused exact products (fp16 -> fp32, e4m3fn -> e6m9) and rounded ones (fp16 -> e6m9,
+    e6m9 -> e5m2: FpMul rounds first) against golden gemm, specials included."""
+    in_fmt, acc_fmt = PRESETS[in_name], PRESETS[acc_name]
+    dut = MacPE(in_fmt, acc_fmt, chunk=4, stages=stages)
+    dots = [(addends(rng, n, in_fmt, 0.05), addends(rng, n, in_fmt, 0.05))
+            for n in (1, 3, 4, 5, 11)]
+    got, _, _ = run_dot_products(dut, dots, data=("a", "b"), stall=0.2, rng=rng)
+    want = np.array([int(gemm(a[None, :], b[:, None], in_fmt, acc_fmt, chunk=4)[0, 0])
+                     for a, b in dots])
+    assert_bits_equal(got, want, acc_fmt)
+
+
 @pytest.mark.parametrize("unit", ["acc", "mac0", "mac1"])
 def test_cycles_formula_is_exact(unit, rng):
     """Back-to-back dot products: each result appears exactly cycles(K) after its first input."""
