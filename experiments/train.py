@@ -98,12 +98,14 @@ def _worker(args) -> dict:
 
 def run_grid(setups: list[Setup], recipes: list[str], seeds: list[int], jobs: int = 2,
              log: Callable[[str], None] = print) -> list[dict]:
-    """Every (setup, recipe, seed); longest first over ``jobs`` processes."""
+    """Every (setup, recipe, seed); longest first over ``jobs`` processes (never more processes
+    than runs)."""
     unknown = [r for r in recipes if r not in RECIPES]
     if unknown:
         raise ValueError(f"unknown recipe {', '.join(unknown)} (known: {', '.join(RECIPES)})")
     tasks = [(s, RECIPES[r], seed) for s in sorted(setups, key=lambda s: s.dataset != "mnist1d")
              for r in recipes for seed in seeds]
+    jobs = min(jobs, len(tasks))
     if jobs <= 1:
         return [train_run(*t, log=log) for t in tasks]
     with ProcessPoolExecutor(max_workers=jobs) as pool:

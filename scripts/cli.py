@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -49,14 +50,44 @@ def _rounding(text: str) -> Rounding:
         raise argparse.ArgumentTypeError(f"unknown rounding {text!r}: use {names}") from None
 
 
+def _int(lo: int, hi: int):
+    """An argparse type: an integer in ``lo..hi``, checked before any work starts."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 0)
+        except ValueError:
+            value = None
+        if value is None or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be an integer in {lo}..{hi}, not {text!r}")
+        return value
+    return parse
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a finite number > 0 (an infinite clock would hang OpenSTA)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, not {text!r}")
+    return value
+
+
+#: Upper bounds of size-like options: large enough for any real use, small enough that a typo
+#: fails at once instead of allocating gigabytes.
+MAX_SEED = 2**63 - 1
+MAX_CHUNK = 2**20
+
+
 def _chunk(text: str) -> int | None:
     if text.lower() == "none":
         return None
     try:
-        return int(text)
-    except ValueError:
+        return _int(1, MAX_CHUNK)(text)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
-            f"chunk must be an integer or 'none', not {text!r}"
+            f"chunk must be an integer in 1..{MAX_CHUNK} or 'none', not {text!r}"
         ) from None
 
 
@@ -241,8 +272,6 @@ def cmd_project(args: argparse.Namespace) -> None:
     if not nets or unknown:
         raise UsageError(f"unknown network {', '.join(unknown) or repr(args.net)} "
                          f"(known: {', '.join(NETWORKS)})")
-    if args.batch < 1:
-        raise UsageError(f"--batch must be >= 1, got {args.batch}")
     dp = DesignPoint(baseline_macs=args.baseline_macs, bandwidth_gbs=args.bandwidth,
                      buffer_kib=args.buffer_kib, clock_ghz=args.clock_ghz,
                      clock_from_synth=args.clock == "synth", dataflow=args.dataflow,
@@ -299,8 +328,6 @@ def cmd_experiment(args: argparse.Namespace) -> None:
     import importlib
 
     names = EXPERIMENTS if args.name == "all" else (args.name,)
-    if args.seeds < 1 or args.jobs < 1:
-        raise UsageError("--seeds and --jobs must be >= 1")
     out = Path(args.output)
     mode = "--quick " if args.quick else ""
     for name in names:
@@ -352,8 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rounding", type=_rounding, default=Rounding.RNE, help="rne, rtz or sr")
     p.add_argument("--saturate", action="store_true", help="overflow to max finite")
-    p.add_argument("--rbits", type=int, default=12, help="SR random bits (default 12)")
-    p.add_argument("--seed", type=int, default=0, help="SR random seed (default 0)")
+    p.add_argument("--rbits", type=_int(1, 32), default=12, help="SR random bits (default 12)")
+    p.add_argument("--seed", type=_int(0, MAX_SEED), default=0,
+                   help="SR random seed (default 0)")
     p.set_defaults(func=cmd_quantize)
 
     from fp8forge.hdl.generate import UNITS
@@ -369,16 +397,22 @@ def build_parser() -> argparse.ArgumentParser:
                               help="quantizer output format (default e5m2)")
     unit_options.add_argument("--chunk", type=_chunk, default=64,
                               help="chunk length or 'none' (default 64)")
-    unit_options.add_argument("--rbits", type=int, default=12, help="SR random bits (default 12)")
-    unit_options.add_argument("--lanes", type=int, default=1, help="AXPY lanes (default 1)")
-    unit_options.add_argument("--stages", type=int, default=0, help="pipeline stages (default 0)")
+    unit_options.add_argument("--rbits", type=_int(1, 32), default=12,
+                              help="SR random bits (default 12)")
+    unit_options.add_argument("--lanes", type=_int(1, 1024), default=1,
+                              help="AXPY lanes (default 1)")
+    unit_options.add_argument("--stages", type=_int(0, 8), default=0,
+                              help="pipeline stages (default 0)")
     unit_options.add_argument("--rounding", type=_rounding, default=None, help="rne, rtz or sr")
     unit_options.add_argument("--saturate", action="store_true", help="overflow to max finite")
-    unit_options.add_argument("--seed", type=int, default=1, help="LFSR seed (default 1)")
-    unit_options.add_argument("--width", type=int, default=32,
+    unit_options.add_argument("--seed", type=_int(1, MAX_SEED), default=1,
+                              help="LFSR seed (default 1)")
+    unit_options.add_argument("--width", type=_int(2, 1024), default=32,
                               help="LFSR width (lfsr unit, default 32)")
-    unit_options.add_argument("--rows", type=int, default=4, help="MacArray rows (default 4)")
-    unit_options.add_argument("--cols", type=int, default=4, help="MacArray columns (default 4)")
+    unit_options.add_argument("--rows", type=_int(1, 64), default=4,
+                              help="MacArray rows (default 4)")
+    unit_options.add_argument("--cols", type=_int(1, 64), default=4,
+                              help="MacArray columns (default 4)")
     unit_options.add_argument("--quantize-out", action="store_true",
                               help="MacArray: quantize results to --out")
 
@@ -400,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "auto: OpenSTA when installed, else ABC (default auto)")
     p.add_argument("--compare", action="store_true",
                    help="FP8 vs baseline table and chart (PEs, AXPY lanes, LFSR sharing)")
-    p.add_argument("--clock-ns", type=float, default=10.0,
+    p.add_argument("--clock-ns", type=_positive, default=10.0,
                    help="clock period for timing and energy (default 10 ns)")
     p.add_argument("--activity", default=None, metavar="FILE|auto",
                    help="energy per operation from switching activity: 'auto' simulates the "
@@ -426,7 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the whole flow on the default design point -> "
                        "BUILD/report.md")
-    p.add_argument("--length", type=int, default=4096, help="dot-product length (default 4096)")
+    p.add_argument("--length", type=_int(1, 2**24), default=4096,
+                   help="dot-product length (default 4096)")
     p.add_argument("--build", default="build", help="output directory (default build)")
     p.add_argument("--no-rtl", action="store_true", help="skip the Verilator MacArray run")
     p.add_argument("--no-synth", action="store_true", help="skip the synthesis comparison")
@@ -437,23 +472,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--net", default="resnet50",
                    help="network(s), comma separated: resnet20, alexnet, resnet18, resnet50 "
                    "(default resnet50)")
-    p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
-    p.add_argument("--baseline-macs", type=int, default=1024,
+    p.add_argument("--batch", type=_int(1, 2**20), default=32, help="batch size (default 32)")
+    p.add_argument("--baseline-macs", type=_int(1, 2**24), default=1024,
                    help="MAC-array area budget in baseline PEs (default 1024 = 32x32)")
-    p.add_argument("--bandwidth", type=float, default=64.0,
+    p.add_argument("--bandwidth", type=_positive, default=64.0,
                    help="off-chip bandwidth in GB/s, both systems (default 64)")
-    p.add_argument("--buffer-kib", type=int, default=512,
+    p.add_argument("--buffer-kib", type=_int(1, 2**30), default=512,
                    help="on-chip buffer per GEMM operand in KiB (default 512)")
-    p.add_argument("--clock-ghz", type=float, default=1.0, help="clock (default 1 GHz)")
+    p.add_argument("--clock-ghz", type=_positive, default=1.0, help="clock (default 1 GHz)")
     p.add_argument("--clock", choices=("same", "synth"), default="same",
                    help="same clock for both, or FP8 scaled by the synthesized fmax ratio")
     p.add_argument("--dataflow", choices=("os", "ws", "is"), default="os",
                    help="os = the RTL's; ws/is use SCALE-Sim's formulas (default os)")
     p.add_argument("--chunk", type=_chunk, default=64, help="FP8 chunk length (default 64)")
-    p.add_argument("--lanes", type=int, default=32, help="AXPY lanes (default 32)")
+    p.add_argument("--lanes", type=_int(1, 2**20), default=32, help="AXPY lanes (default 32)")
     p.add_argument("--fp8-everywhere", action="store_true",
                    help="also run the first and last layer in FP8")
-    p.add_argument("--area-ratio", type=float, default=None,
+    p.add_argument("--area-ratio", type=_positive, default=None,
                    help="baseline/FP8 PE area, given instead of read from synthesis")
     p.add_argument("--synth", default="build/synth/compare/compare.json",
                    help="synthesis comparison to read (default from `synth --compare`)")
@@ -469,13 +504,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="accumulation (swamping, chunk size), update (RNE vs SR), train "
                    "(networks trained with FP8 GEMMs), or all")
     p.add_argument("--quick", action="store_true", help="the small setting the tests run")
-    p.add_argument("--seeds", type=int, default=3, help="train: seeds per recipe (default 3)")
-    p.add_argument("--jobs", type=int, default=2, help="train: worker processes (default 2)")
+    p.add_argument("--seeds", type=_int(1, 100), default=3,
+                   help="train: seeds per recipe (default 3)")
+    p.add_argument("--jobs", type=_int(1, 256), default=2,
+                   help="train: worker processes (default 2; never more than there are runs)")
     p.add_argument("-o", "--output", default="build/experiments", help="report directory")
     p.set_defaults(func=cmd_experiment)
 
     p = sub.add_parser("bench", help="golden-model speed benchmarks")
-    p.add_argument("--repeats", type=int, default=5, help="runs per figure (median reported)")
+    p.add_argument("--repeats", type=_int(1, 1000), default=5,
+                   help="runs per figure (median reported)")
     p.add_argument("--no-rtl", action="store_true", help="skip the simulator figures")
     p.set_defaults(func=cmd_bench)
     return parser
