@@ -27,7 +27,7 @@ from functools import cache
 
 import numpy as np
 
-from .arith import add_unchecked, is_exact_product, mul, quantize
+from .arith import _check_format, add_unchecked, is_exact_product, mul, quantize
 from .bits import as_bits, bits_dtype, decode
 from .formats import FloatFormat, Rounding
 from .rounding import check_rand
@@ -187,6 +187,7 @@ def chunked_sum(
     Bit patterns of ``fmt``, shape ``addends.shape[:-1]``; +0 for K = 0.
     """
     chunk = _check_chunk(chunk)
+    fmt = _check_format(fmt, "fmt", "chunked_sum")
     bits = as_bits(addends, fmt, "addends")
     if bits.ndim == 0:
         raise ValueError("addends must have at least one axis (the summed one)")
@@ -241,6 +242,9 @@ def gemm(
     (M, N, chunks), ``out_rand`` (M, N). Returns bit patterns, shape (M, N).
     """
     chunk = _check_chunk(chunk)
+    in_fmt = _check_format(in_fmt, "in_fmt", "gemm")
+    acc_fmt = _check_format(acc_fmt, "acc_fmt", "gemm")
+    out_fmt = None if out_fmt is None else _check_format(out_fmt, "out_fmt", "")
     a = as_bits(A, in_fmt, "A")
     b = as_bits(B, in_fmt, "B")
     if a.ndim != 2 or b.ndim != 2:

@@ -21,7 +21,7 @@ import numpy as np
 
 from .bits import FLOAT64, Unpacked, as_bits, bits_dtype, unpack
 from .fastcast import quantize_by_table, table_applies
-from .formats import FloatFormat, Rounding
+from .formats import FloatFormat, Rounding, as_format
 from .rounding import bit_length, check_rand, round_exact
 
 __all__ = ["quantize", "mul", "add", "fma", "is_exact_product"]
@@ -35,8 +35,8 @@ _WINDOW_TOP = 60
 
 
 def _check_format(fmt: object, name: str, op: str) -> FloatFormat:
-    if not isinstance(fmt, FloatFormat):
-        raise TypeError(f"{name} must be a FloatFormat, not {fmt!r}")
+    """``fmt`` as a FloatFormat (``as_format``); with ``op``, one the arithmetic supports."""
+    fmt = as_format(fmt, name)
     if op and fmt.precision > MAX_ARITH_PRECISION:
         raise ValueError(
             f"{op} supports formats of at most {MAX_ARITH_PRECISION} significand bits; "
@@ -116,6 +116,11 @@ def quantize(
             raise TypeError(
                 f"x must be a floating-point array (or pass src_fmt for bit patterns), "
                 f"not dtype {arr.dtype}"
+            )
+        if arr.itemsize > 8:  # long double: going through float64 would round twice
+            raise TypeError(
+                f"x has dtype {arr.dtype}, wider than float64: convert it to float64 yourself "
+                "(double rounding), or pass bit patterns of a format with src_fmt"
             )
         if arr.dtype not in (np.float32, np.float64):
             arr = arr.astype(np.float32 if arr.itemsize < 4 else np.float64)  # exact widening

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .formats import FloatFormat, Specials
+from .formats import FloatFormat, Specials, as_format
 
 __all__ = ["FLOAT64", "Unpacked", "as_bits", "bits_dtype", "decode", "unpack"]
 
@@ -93,6 +93,7 @@ def decode(bits: object, fmt: FloatFormat) -> np.ndarray:
 
     NaN patterns give NaN, infinities give ±inf, zeros keep their sign.
     """
+    fmt = as_format(fmt)
     u = unpack(as_bits(bits, fmt, "bits"), fmt)
     # sig < 2**53 and sig * 2**exp lies in float64's range (checked by FloatFormat), so exact.
     mag = np.ldexp(u.sig.astype(np.float64), u.exp.astype(np.int32))

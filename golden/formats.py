@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-__all__ = ["FloatFormat", "Rounding", "Specials", "PRESETS", "parse_format"]
+__all__ = ["FloatFormat", "Rounding", "Specials", "PRESETS", "as_format", "parse_format"]
 
 
 class Rounding(enum.Enum):
@@ -281,3 +281,14 @@ def parse_format(text: str | FloatFormat) -> FloatFormat:
         else:
             raise ValueError(f"unknown format option {extra!r} in {text!r}: use bias=N or ftz")
     return FloatFormat(int(match.group(1)), int(match.group(2)), bias, specials, subnormals)
+
+
+def as_format(fmt: object, name: str = "fmt") -> FloatFormat:
+    """``fmt`` as a ``FloatFormat``: every golden function takes a format object or any name
+    ``parse_format`` reads (``"e5m2"``, ``"e6m9[bias=30,ftz]"``). Raises ``TypeError`` for
+    anything else and ``ValueError`` for an unknown name."""
+    if isinstance(fmt, FloatFormat):
+        return fmt
+    if isinstance(fmt, str):
+        return parse_format(fmt)
+    raise TypeError(f"{name} must be a FloatFormat or a format name, not {fmt!r}")

@@ -25,11 +25,6 @@ from .table import render
 
 P = PRESETS
 
-#: Rows whose energy per operation is measured (simulated activity + liberty power tables).
-ENERGY_ROWS = {"PE e5m2->e6m9 chunk 64", "PE e5m2->e6m9 no chunking", "PE fp16->fp32 (baseline)",
-               "PE e4m3fn->e6m9 chunk 64", "PE bf16->fp32", "AXPY lane e6m9 SR 12b",
-               "AXPY lane fp32 RNE (baseline)", "AXPY lane e6m9 RNE"}
-
 #: label -> (group, builder, operations per unit for "per lane" normalisation)
 CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
     "PE e5m2->e6m9 chunk 64": ("PE", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=64), 1),
@@ -88,9 +83,10 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float = 10
                 progress=print, energy: bool = True, timing: str = "auto",
                 ge_cell: str | None = None, simulator: str = "auto") -> list[dict]:
     """Synthesize every configuration (timing from ``timing``, GE per ``ge_cell``: see
-    ``synthesize``) and, with ``energy``, measure the energy of ``ENERGY_ROWS`` (gate-level
-    simulation on ``simulator``, see ``energy_simulator``); write compare.json/.md/.png; return
-    the rows. Each row names the tools behind its numbers."""
+    ``synthesize``) and, with ``energy``, measure the energy of each (gate-level simulation on
+    ``simulator``, see ``energy_simulator``; per lane for the LFSR rows). MacArray rows are
+    area only: their PEs are the PE rows' units. Write compare.json/.md/.png; return the rows.
+    Each row names the tools behind its numbers."""
     from .energy import METHOD, estimate_energy
     rows = []
     for i, (label, (group, build, per)) in enumerate(CONFIGS.items(), 1):
@@ -105,7 +101,7 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float = 10
                "critical_path_ns": report.critical_path_ns,
                "timing_source": report.timing_source, "energy_pj": None,
                "yosys": report.yosys}
-        if energy and label in ENERGY_ROWS:
+        if energy:
             e = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=cache_dir,
                                 clock_ns=clock_ns, timing=timing, simulator=simulator)
             row.update(energy_pj=e.energy_pj_per_op / per, energy_method=METHOD,

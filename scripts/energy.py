@@ -101,6 +101,7 @@ def stimulus_for(unit, ports: list[tuple[str, int]], cycles: int, seed: int = 1)
     from fp8forge.golden import quantize
     from fp8forge.hdl.accumulator import MacPE
     from fp8forge.hdl.arith import FpFma
+    from fp8forge.hdl.lfsr import Lfsr
 
     rng = np.random.default_rng(seed)
     driven = [(n, w) for n, w in ports if n not in ("clk", "rst")]
@@ -120,6 +121,9 @@ def stimulus_for(unit, ports: list[tuple[str, int]], cycles: int, seed: int = 1)
                    for name, scale in (("a", 0.01), ("x", 1.0), ("y", 1.0))}
         what = (f"one AXPY per cycle, a ~ N(0, 0.01^2), x, y ~ N(0,1) in {fmt.name}, "
                 "uniform random bits")
+    elif isinstance(unit, Lfsr):
+        columns = {"en": np.ones(cycles, np.int64)}
+        what = "enabled every cycle (a fresh set of random integers per cycle)"
     else:
         what = "uniform random inputs every cycle"
     vectors = np.zeros((cycles, len(driven)), np.int64)
