@@ -333,6 +333,29 @@ def activity_from_vcd(text: str, period: float = PERIOD_PS) -> tuple[dict[str, t
     return out, periods
 
 
+def read_activity(path: Path, netlist: str) -> tuple[dict[str, tuple], int]:
+    """``activity_from_vcd`` of a user's VCD file, with one-line ``SynthError`` messages naming
+    the file when it is not a text VCD of the netlist's nets."""
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise SynthError(f"{path} is not a VCD file (not text)") from None
+    except OSError as exc:
+        raise SynthError(f"cannot read {path}: {exc.strerror}") from None
+    if "$enddefinitions" not in text:
+        raise SynthError(f"{path} is not a VCD file (no $enddefinitions header)")
+    try:
+        activity, periods = activity_from_vcd(text)
+    except (ValueError, IndexError) as exc:
+        raise SynthError(f"{path}: malformed VCD ({exc})") from None
+    nets = set(re.findall(r"^\s*(?:wire|input|output|reg)\s+(?:\[\d+:\d+\]\s+)?(\S+);",
+                          netlist, re.M))
+    if not any(name.split("[")[0] in nets for name in activity):
+        raise SynthError(f"{path} has no nets of the mapped netlist (expected a dump of its "
+                         "nets in a scope named dut)")
+    return activity, periods
+
+
 def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
                     clock_ns: float = 10.0, cycles: int = 2000,
                     activity_vcd: Path | None = None, simulator: str = "auto",
@@ -361,11 +384,12 @@ def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
         lib_file = _prepare_liberty(Path(liberty).resolve(), sim_dir)
         if activity_vcd is None:
             simulation_model(sim_dir, lib_file, top)
-            vcd = simulate_activity(sim_dir, top, ports, stim, used)
+            activity, periods = activity_from_vcd(
+                simulate_activity(sim_dir, top, ports, stim, used).read_text())
             description = stim.description
         else:
-            vcd, description = activity_vcd, f"activity from {activity_vcd}"
-        activity, periods = activity_from_vcd(vcd.read_text())
+            activity, periods = read_activity(activity_vcd, mapped)
+            description = f"activity from {activity_vcd}"
         toggles = {net: a for net, (a, _) in activity.items()}
         energy = netlist_energy(mapped, lib_file.read_text(errors="replace"), toggles)
     finally:

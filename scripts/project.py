@@ -77,11 +77,24 @@ class Calibration:
     chunk_area_ratio: dict[str, float] = field(default_factory=dict)
 
 
+def _synthesis_rows(path: Path) -> dict[str, dict]:
+    """The rows of a ``compare.json``, by label; DesignError naming the file if it is not one."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DesignError(f"cannot read synthesis results {path}: "
+                          f"{exc.strerror if isinstance(exc, OSError) else exc}") from None
+    if not (isinstance(data, list) and all(isinstance(r, dict) and isinstance(r.get("label"), str)
+                                           and isinstance(r.get("area_um2"), int | float)
+                                           for r in data)):
+        raise DesignError(f"{path} is not a synthesis comparison (a list of rows with 'label' "
+                          "and 'area_um2', as `fp8forge synth --compare` writes)")
+    return {r["label"]: r for r in data}
+
+
 def calibrate(dp: DesignPoint) -> Calibration:
     """Read the synthesis comparison, or use the explicit ratio; DesignError if neither."""
-    rows = {}
-    if dp.synth_json.exists():
-        rows = {r["label"]: r for r in json.loads(dp.synth_json.read_text())}
+    rows = _synthesis_rows(dp.synth_json) if dp.synth_json.exists() else {}
     base = rows.get(BASE_PE)
     chunks = {}
     if base:

@@ -185,3 +185,16 @@ def test_cli_synth_activity(tmp_path, liberty, capsys):  # noqa: F811
     assert '"energy"' in (out / "report.json").read_text()
     assert main(["synth", "fpmul", "--liberty", str(liberty), "--activity", "missing.vcd",
                  "-o", str(out)]) == 2
+    capsys.readouterr()
+    bad = {"empty.vcd": b"", "notes.vcd": b"just some text\n", "binary.vcd": bytes(range(256)),
+           "other.vcd": VCD.encode(), "broken.vcd": b"$var wire 2 ! x $end\n$enddefinitions $end"
+           b"\n#0\nb12 !\n"}
+    expected = {"empty.vcd": "no $enddefinitions header", "notes.vcd": "no $enddefinitions",
+                "binary.vcd": "not a VCD file (not text)",
+                "other.vcd": "has no nets of the mapped netlist", "broken.vcd": "malformed VCD"}
+    for name, data in bad.items():
+        (tmp_path / name).write_bytes(data)
+        assert main(["synth", "fpmul", "--liberty", str(liberty), "--activity",
+                     str(tmp_path / name), "-o", str(tmp_path / "bad")]) == 2, name
+        err = capsys.readouterr().err
+        assert expected[name] in err and err.count("\n") == 1, (name, err)

@@ -247,6 +247,19 @@ def test_cli_project(tmp_path, capsys):
     assert (tmp_path / "out" / "project.md").exists()
 
 
+def test_cli_project_rejects_malformed_synthesis_files(tmp_path, capsys):
+    bad = {"folder": tmp_path, "binary": tmp_path / "b.json", "shape": tmp_path / "s.json"}
+    bad["binary"].write_bytes(bytes(range(256)))
+    bad["shape"].write_text('{"label": "PE"}')
+    messages = {"folder": "Is a directory", "binary": "cannot read synthesis results",
+                "shape": "is not a synthesis comparison"}
+    for kind, path in bad.items():
+        assert main(["project", "--synth", str(path), "-o", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert messages[kind] in err and str(path) in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--net", "vgg"], "unknown network vgg"),
     (["--batch", "0"], "--batch"),
