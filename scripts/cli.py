@@ -1,7 +1,10 @@
 """``fp8forge`` command-line tool: parses arguments, calls library code, prints.
 
-Every user error (unknown format, impossible parameter, bad value) ends in a one-line
-``fp8forge: error: ...`` message and exit status 2, never a traceback.
+Every error ends in a one-line ``fp8forge: error: ...`` message, never a traceback. Exit
+status (``EXIT_STATUS``): 0 done; 1 a tool is missing or a tool run failed; 2 bad input (an
+unknown format, an impossible or out-of-range option, an unusable file or output path);
+130 interrupted. Output paths are checked before any work starts, and reports are written
+whole or not at all.
 """
 
 from __future__ import annotations
@@ -21,13 +24,56 @@ from fp8forge import __version__
 from fp8forge.golden import Rounding, decode, parse_format, quantize
 from fp8forge.golden.formats import FloatFormat
 
-from .synth import TIMING_TOOLS
+from .synth import TIMING_TOOLS, SynthError, atomic_write
 from .table import render
 from .tools import ToolMissing
 
 
 class UsageError(Exception):
     """A problem with the user's input; reported in one line with exit status 2."""
+
+
+class ToolFailure(Exception):
+    """A tool is missing or failed on a valid input; reported in one line with exit status 1."""
+
+
+EXIT_STATUS = ("exit status: 0 done, 1 a tool missing or failed, 2 bad input or output path, "
+               "130 interrupted")
+
+
+def _tool_failure(exc: Exception) -> Exception:
+    """The CLI error for a library exception: input problems are usage errors (2), a missing or
+    failing tool is a tool failure (1)."""
+    from .synth import InputError
+
+    if isinstance(exc, (InputError, TypeError, ValueError)):
+        return UsageError(str(exc))
+    return ToolFailure(str(exc))
+
+
+def _output_dir(path: str | Path) -> Path:
+    """``path`` checked as an output folder before any work starts: not a file, and inside a
+    writable folder. Nothing is created here (a run that fails early leaves no folder)."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"output {folder} is a file, not a folder")
+    ancestor = folder
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"output {folder}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"output {folder}: {ancestor} is not writable")
+    return folder
+
+
+def _output_file(path: str | Path) -> Path:
+    """``path`` as a file that can be written (its folder created if missing)."""
+    file = Path(path)
+    if file.is_dir():
+        raise UsageError(f"output {file} is a folder, not a file")
+    _output_dir(file.parent)
+    return file
 
 
 class _Parser(argparse.ArgumentParser):
@@ -152,18 +198,20 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from .demo import run_demo
 
     liberty = _liberty(args.liberty)
+    build = _output_dir(args.build)
     try:
-        run_demo(Path(args.build), length=args.length, rtl=not args.no_rtl,
-                 synth=not args.no_synth, liberty=liberty)
-    except ToolMissing as exc:
-        raise UsageError(str(exc)) from None
+        run_demo(build, length=args.length, rtl=not args.no_rtl, synth=not args.no_synth,
+                 liberty=liberty)
+    except (ToolMissing, SynthError) as exc:
+        raise _tool_failure(exc) from None
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
     from .generate import write_unit
 
+    output = _output_file(args.output)
     try:
-        summary = write_unit(args.unit, args.output, args)
+        summary = write_unit(args.unit, output, args)
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     print(summary)
@@ -173,48 +221,50 @@ def cmd_synth(args: argparse.Namespace) -> None:
     from fp8forge.hdl.generate import build_unit, describe, generate_verilog
 
     from .generate import options_from
-    from .synth import SynthError, synthesize
+    from .synth import synthesize
 
     liberty = _liberty(args.liberty)
     if args.compare:
         from .compare import compare_markdown, run_compare
 
-        out = Path(args.output or "build/synth/compare")
+        out = _output_dir(args.output or "build/synth/compare")
+        cache = _output_dir(args.cache)
         try:
-            rows = run_compare(liberty, out, cache_dir=Path(args.cache),
-                               clock_ns=args.clock_ns, timing=args.timing,
-                               ge_cell=args.ge_cell)
+            rows = run_compare(liberty, out, cache_dir=cache, clock_ns=args.clock_ns,
+                               timing=args.timing, ge_cell=args.ge_cell)
         except (SynthError, ToolMissing) as exc:
-            raise UsageError(str(exc)) from None
+            raise _tool_failure(exc) from None
         print(compare_markdown(rows))
         print(f"written: {out / 'compare.md'}, {out / 'compare.json'}, {out / 'compare.png'}")
         return
     if args.unit is None:
         raise UsageError("synth needs a UNIT (or --compare)")
+    if args.activity and args.activity != "auto" and not Path(args.activity).is_file():
+        raise UsageError(f"activity file not found: {args.activity}")
     try:
         unit = build_unit(args.unit, options_from(args))
-        args.output = args.output or f"build/synth/{args.unit}"
-        report = synthesize(generate_verilog(unit, args.unit), args.unit, liberty=liberty,
-                            cache_dir=Path(args.cache),
-                            clock_ns=args.clock_ns, timing=args.timing, ge_cell=args.ge_cell)
-    except (TypeError, ValueError, SynthError, ToolMissing) as exc:
+    except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    out = _output_dir(args.output or f"build/synth/{args.unit}")
+    cache = _output_dir(args.cache)
+    try:
+        report = synthesize(generate_verilog(unit, args.unit), args.unit, liberty=liberty,
+                            cache_dir=cache, clock_ns=args.clock_ns, timing=args.timing,
+                            ge_cell=args.ge_cell)
+    except (SynthError, ToolMissing) as exc:
+        raise _tool_failure(exc) from None
     energy = None
     if args.activity:
         from .energy import estimate_energy
 
-        if args.activity != "auto" and not Path(args.activity).is_file():
-            raise UsageError(f"activity file not found: {args.activity}")
         try:
             energy = estimate_energy(unit, generate_verilog(unit, args.unit), args.unit,
-                                     liberty=liberty, cache_dir=Path(args.cache),
+                                     liberty=liberty, cache_dir=cache,
                                      clock_ns=args.clock_ns, timing=args.timing,
                                      activity_vcd=None if args.activity == "auto"
                                      else Path(args.activity))
         except (SynthError, ToolMissing) as exc:
-            raise UsageError(str(exc)) from None
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
+            raise _tool_failure(exc) from None
     data = json.loads(report.to_json())
     text = f"# {describe(unit)}\n\n" + report.markdown()
     if energy is not None:
@@ -225,8 +275,9 @@ def cmd_synth(args: argparse.Namespace) -> None:
                  f"Energy method: {energy.method}, simulated on {energy.simulator}. "
                  f"Stimulus: {energy.stimulus}; {energy.cycles} cycles, mean activity "
                  f"{energy.mean_activity:.3f} toggles per net per cycle.\n")
-    (out / "report.json").write_text(json.dumps(data, indent=1, sort_keys=True))
-    (out / "report.md").write_text(text)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "report.json", json.dumps(data, indent=1, sort_keys=True))
+    atomic_write(out / "report.md", text)
     print(f"{describe(unit)}" + (" (cached)" if report.cached else ""))
     print(text.split("\n", 2)[2], end="")
     print(f"written: {out / 'report.json'}, {out / 'report.md'}")
@@ -239,7 +290,7 @@ def cmd_fpga(args: argparse.Namespace) -> None:
 
     if args.board not in BOARDS:
         raise UsageError(f"unknown board {args.board!r}: use one of {', '.join(BOARDS)}")
-    out = Path(args.output or f"build/fpga/{args.board}")
+    out = _output_dir(args.output or f"build/fpga/{args.board}")
     configs = [("FP8", args.in_fmt, args.acc_fmt, args.chunk)]
     if not args.no_baseline:
         configs.append(("baseline", fmt("fp16"), fmt("fp32"), None))
@@ -249,9 +300,9 @@ def cmd_fpga(args: argparse.Namespace) -> None:
         try:
             report = build_pe(args.board, in_fmt, acc_fmt, chunk, out / label)
         except ToolMissing as exc:
-            raise UsageError(str(exc)) from None
+            raise ToolFailure(str(exc)) from None
         except Exception as exc:  # toolchain failures are reported, not tracebacks
-            raise UsageError(f"FPGA build failed for {label}: {exc}") from None
+            raise ToolFailure(f"FPGA build failed for {label}: {exc}") from None
         reports.append(report.as_dict())
         rows.append([report.design, f"{report.logic_cells}/{report.logic_cells_available}",
                      str(report.luts), str(report.flip_flops), str(report.dsps),
@@ -281,7 +332,7 @@ def cmd_project(args: argparse.Namespace) -> None:
     if args.scalesim:
         _print_scalesim(dp, nets, args.batch)
         return
-    out = Path(args.output)
+    out = _output_dir(args.output)
     command = "fp8forge project " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["project"] \
         else "fp8forge project"
     try:
@@ -328,7 +379,7 @@ def cmd_experiment(args: argparse.Namespace) -> None:
     import importlib
 
     names = EXPERIMENTS if args.name == "all" else (args.name,)
-    out = Path(args.output)
+    out = _output_dir(args.output)
     mode = "--quick " if args.quick else ""
     for name in names:
         module = importlib.import_module(f"fp8forge.experiments.{name}")
@@ -356,7 +407,7 @@ def _liberty_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="fp8forge", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="fp8forge", description=__doc__.splitlines()[0], epilog=EXIT_STATUS)
     parser.add_argument("--version", action="version", version=f"fp8forge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -527,6 +578,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"fp8forge: error: {exc}", file=sys.stderr)
         return 2
+    except ToolFailure as exc:
+        print(f"fp8forge: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("fp8forge: interrupted", file=sys.stderr)
         return 130

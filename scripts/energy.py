@@ -45,7 +45,7 @@ import numpy as np
 
 from . import tools
 from .liberty_power import netlist_energy
-from .synth import SynthError, _prepare_liberty, _synthesize, atomic_write
+from .synth import InputError, SynthError, _prepare_liberty, _synthesize, atomic_write
 
 METHOD = ("zero-delay gate-level simulation of the mapped netlist with realistic operands -> "
           "per-net toggles -> liberty internal-power tables + C V^2/2 of pin loads (no wires, no "
@@ -339,19 +339,19 @@ def read_activity(path: Path, netlist: str) -> tuple[dict[str, tuple], int]:
     try:
         text = path.read_text()
     except UnicodeDecodeError:
-        raise SynthError(f"{path} is not a VCD file (not text)") from None
+        raise InputError(f"{path} is not a VCD file (not text)") from None
     except OSError as exc:
-        raise SynthError(f"cannot read {path}: {exc.strerror}") from None
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
     if "$enddefinitions" not in text:
-        raise SynthError(f"{path} is not a VCD file (no $enddefinitions header)")
+        raise InputError(f"{path} is not a VCD file (no $enddefinitions header)")
     try:
         activity, periods = activity_from_vcd(text)
     except (ValueError, IndexError) as exc:
-        raise SynthError(f"{path}: malformed VCD ({exc})") from None
+        raise InputError(f"{path}: malformed VCD ({exc})") from None
     nets = set(re.findall(r"^\s*(?:wire|input|output|reg)\s+(?:\[\d+:\d+\]\s+)?(\S+);",
                           netlist, re.M))
     if not any(name.split("[")[0] in nets for name in activity):
-        raise SynthError(f"{path} has no nets of the mapped netlist (expected a dump of its "
+        raise InputError(f"{path} has no nets of the mapped netlist (expected a dump of its "
                          "nets in a scope named dut)")
     return activity, periods
 

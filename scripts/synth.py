@@ -45,7 +45,7 @@ from pathlib import Path
 from . import tools
 from .liberty_cells import LibertyError, ge_cell
 
-__all__ = ["TIMING_TOOLS", "SynthError", "SynthReport", "synthesize"]
+__all__ = ["TIMING_TOOLS", "InputError", "SynthError", "SynthReport", "synthesize"]
 
 #: Bumped whenever the flow changes, so cached results of an older flow are not reused.
 FLOW_VERSION = 7
@@ -61,6 +61,11 @@ ABC_SCRIPT = ("+strash;&get,-n;&fraig,-x;&put;scorr;dc2;dretime;strash;&get,-n;&
 
 class SynthError(RuntimeError):
     """Synthesis could not run (bad liberty, Yosys error); the message is one line."""
+
+
+class InputError(SynthError):
+    """A file the user gave is unusable (a liberty without the cells the flow needs, a VCD of
+    something else); the message names the file and what is wrong."""
 
 
 @dataclass(frozen=True)
@@ -241,7 +246,7 @@ def _run_flow(work: Path, verilog: str, top: str, yosys: tools.Yosys, lib_path: 
         try:
             cell, area = ge_cell(lib_file.read_text(errors="replace"), ge_cell_name)
         except LibertyError as exc:
-            raise SynthError(str(exc)) from None
+            raise InputError(f"{lib_path.name}: {exc}") from None
         fields.update(area_um2=mapped["area"], sequential_area_um2=mapped.get("sequential_area"),
                       nand2_cell=cell, nand2_area_um2=area,
                       gate_equivalents=mapped["area"] / area)

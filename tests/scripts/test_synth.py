@@ -93,7 +93,8 @@ def test_cli_synth_writes_reports(tmp_path, liberty):
                                    "--ge-cell", "NAND2X1", "-o", str(tmp_path / "y")],
                                   capture_output=True, text=True)
     assert unknown_cell.returncode == 2
-    assert unknown_cell.stderr == "fp8forge: error: GE cell NAND2X1 not found in the liberty file\n"
+    assert unknown_cell.stderr == ("fp8forge: error: sky130_fd_sc_hd__tt_025C_1v80.lib.gz: GE cell "
+                                   "NAND2X1 not found in the liberty file\n")
 
 
 def test_cli_synth_defaults_to_the_shipped_liberty(tmp_path, monkeypatch):
