@@ -113,17 +113,24 @@ class SynthReport:
 
 
 def _prepare_liberty(liberty: Path, work: Path) -> Path:
+    """A plain copy of ``liberty`` (decompressed if ``.gz``) in ``work``, checked to be a
+    liberty library: ``InputError`` naming the file otherwise."""
     if not liberty.is_file():
-        raise SynthError(f"liberty file not found: {liberty}")
+        raise InputError(f"liberty file not found: {liberty}")
     target = work / "cells.lib"
     if not target.exists():
         opener = gzip.open if liberty.suffix == ".gz" else open
         try:
             with opener(liberty, "rb") as src, open(target, "wb") as dst:
                 shutil.copyfileobj(src, dst)
-        except OSError as exc:
+        except (OSError, EOFError) as exc:  # gzip's BadGzipFile is an OSError
             target.unlink(missing_ok=True)
-            raise SynthError(f"cannot read liberty file {liberty}: {exc}") from None
+            raise InputError(f"cannot read liberty file {liberty}: {exc}") from None
+        with open(target, "rb") as f:
+            head = f.read(1 << 16)
+        if b"\0" in head or not re.search(rb"\blibrary\s*\(", head):
+            target.unlink(missing_ok=True)
+            raise InputError(f"{liberty} is not a liberty file (no library group at its start)")
     return target
 
 
@@ -154,7 +161,7 @@ def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache
     lib_key = ""
     if lib_path is not None:
         if not lib_path.is_file():
-            raise SynthError(f"liberty file not found: {liberty}")
+            raise InputError(f"liberty file not found: {liberty}")
         lib_key = hashlib.sha256(lib_path.read_bytes()).hexdigest()
     timing_tool = _timing_tool(timing, yosys) if lib_path is not None and not blackbox else None
     extra = f"{clock_ns}/{timing_tool}/{blackbox}/{ge_cell_name}"
@@ -172,6 +179,9 @@ def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache
                            ge_cell_name)
         atomic_write(work / "report.json", report.to_json())
         publish(work, final)
+    except InputError:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     except SynthError:
         raise  # the work directory stays for the logs the message names
     except BaseException:
@@ -214,6 +224,10 @@ def _run_flow(work: Path, verilog: str, top: str, yosys: tools.Yosys, lib_path: 
     lib_file = None
     if lib_path is not None:
         lib_file = _prepare_liberty(lib_path, work)
+        try:  # before Yosys runs: a library without the GE cell is the user's input problem
+            cell, area = ge_cell(lib_file.read_text(errors="replace"), ge_cell_name)
+        except LibertyError as exc:
+            raise InputError(f"{lib_path.name}: {exc}") from None
         script += [f"dfflibmap -liberty {lib_file.name}",
                    f"abc -liberty {lib_file.name} -script {ABC_SCRIPT}",
                    # -purge drops the debug wires whose concatenated assigns OpenSTA's
@@ -243,10 +257,6 @@ def _run_flow(work: Path, verilog: str, top: str, yosys: tools.Yosys, lib_path: 
     }
     if lib_file is not None:
         mapped = _module_stats(work / "mapped.json", top)
-        try:
-            cell, area = ge_cell(lib_file.read_text(errors="replace"), ge_cell_name)
-        except LibertyError as exc:
-            raise InputError(f"{lib_path.name}: {exc}") from None
         fields.update(area_um2=mapped["area"], sequential_area_um2=mapped.get("sequential_area"),
                       nand2_cell=cell, nand2_area_um2=area,
                       gate_equivalents=mapped["area"] / area)

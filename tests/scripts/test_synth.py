@@ -240,3 +240,22 @@ def test_array_area_hierarchical_matches_flat(tmp_path, liberty, monkeypatch):
     assert row["per"] == 4
     assert 4 * row["area_um2"] == pytest.approx(flat.area_um2, rel=0.03)
     assert 0.02 < row["array_overhead"] < 0.3
+
+
+@pytest.mark.parametrize("content, message", [
+    (bytes(range(256)) * 4, "is not a liberty file"),
+    (b"just text, no cells\n", "is not a liberty file"),
+    (b"\x1f\x8b\x08\x00garbage", "cannot read liberty file"),
+    (b"library (empty) {\n  cell (inv) { area : 1; pin (A) { direction : input; }\n"
+     b"  pin (Y) { direction : output; function : \"!A\"; } }\n}\n",
+     "no 2-input NAND cell (by function)"),
+])
+def test_unusable_liberty_is_an_input_error(tmp_path, content, message):
+    """One line naming the file, exit status 2, before or instead of a Yosys error."""
+    path = tmp_path / ("bad.lib.gz" if content.startswith(b"\x1f\x8b") else "bad.lib")
+    path.write_bytes(content)
+    proc = subprocess.run([sys.executable, "-m", "fp8forge", "synth", "fpmul", "--liberty",
+                           str(path), "--cache", str(tmp_path / "c"), "-o", str(tmp_path / "o")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "bad.lib" in proc.stderr and proc.stderr.count("\n") == 1
