@@ -149,7 +149,10 @@ def test_cnn_shapes(rng):
 def test_cli_experiment(tmp_path, capsys):
     assert main(["experiment", "update", "--quick", "-o", str(tmp_path)]) == 0
     assert "RNE vs SR" in capsys.readouterr().out
-    assert main(["experiment", "update", "--seeds", "0", "-o", str(tmp_path)]) == 2
+    with pytest.raises(SystemExit) as exit_info:  # option ranges are the parser's job
+        main(["experiment", "update", "--seeds", "0", "-o", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "--seeds: must be an integer in 1..100, not '0'" in capsys.readouterr().err
 
 
 def test_unknown_recipe():
