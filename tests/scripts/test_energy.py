@@ -198,3 +198,13 @@ def test_cli_synth_activity(tmp_path, liberty, capsys):  # noqa: F811
                      str(tmp_path / name), "-o", str(tmp_path / "bad")]) == 2, name
         err = capsys.readouterr().err
         assert expected[name] in err and err.count("\n") == 1, (name, err)
+
+
+def test_lfsr_stimulus_enables_every_cycle():
+    """An LFSR feeding SR lanes runs every cycle: energy per set of random integers."""
+    from fp8forge.hdl.lfsr import Lfsr
+    from fp8forge.scripts.energy import stimulus_for
+
+    stim = stimulus_for(Lfsr(32, outputs=12), [("clk", 1), ("rst", 1), ("en", 1)], 50)
+    assert stim.ports == (("en", 1),) and (stim.vectors == 1).all()
+    assert "every cycle" in stim.description
