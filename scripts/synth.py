@@ -224,10 +224,8 @@ def _run_flow(work: Path, verilog: str, top: str, yosys: tools.Yosys, lib_path: 
     lib_file = None
     if lib_path is not None:
         lib_file = _prepare_liberty(lib_path, work)
-        try:  # before Yosys runs: a library without the GE cell is the user's input problem
-            cell, area = ge_cell(lib_file.read_text(errors="replace"), ge_cell_name)
-        except LibertyError as exc:
-            raise InputError(f"{lib_path.name}: {exc}") from None
+        # Before Yosys runs: a library without the GE cell is the user's input problem.
+        cell, area = _ge_cell(lib_file, lib_path.name, ge_cell_name)
         script += [f"dfflibmap -liberty {lib_file.name}",
                    f"abc -liberty {lib_file.name} -script {ABC_SCRIPT}",
                    # -purge drops the debug wires whose concatenated assigns OpenSTA's
@@ -279,6 +277,23 @@ def synthesized_netlist(verilog: str, top: str, *,
     written as expressions, flip-flops as always blocks), for simulating what synthesis built."""
     _, work = _synthesize(verilog, top, None, Path(cache_dir), 10.0)
     return (work / "netlist.v").read_text()
+
+
+#: GE cell per (liberty contents, requested name): parsing a 12 MB library takes seconds, and a
+#: comparison synthesizes many designs with one library.
+_GE_CELLS: dict[tuple[str, str | None], tuple[str, float]] = {}
+
+
+def _ge_cell(lib_file: Path, shown: str, name: str | None) -> tuple[str, float]:
+    """``ge_cell`` of the prepared liberty copy, memoised; ``InputError`` naming ``shown``."""
+    text = lib_file.read_bytes()
+    key = (hashlib.sha256(text).hexdigest(), name)
+    if key not in _GE_CELLS:
+        try:
+            _GE_CELLS[key] = ge_cell(text.decode(errors="replace"), name)
+        except LibertyError as exc:
+            raise InputError(f"{shown}: {exc}") from None
+    return _GE_CELLS[key]
 
 
 def _timing_tool(timing: str, yosys: tools.Yosys) -> str | None:
