@@ -17,7 +17,7 @@ FP32-sized exponent logic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 
@@ -64,6 +64,13 @@ class Fields:
     nan: Value
     inf: Value
     sticky: Value = field(default_factory=lambda: Const(0, 1))
+    #: Elaboration-time bounds on leading zeros of a nonzero ``sig``: at most ``lead_zeros``,
+    #: except on the subnormal grid of the format it was unpacked from, where up to
+    #: ``subnormal_zeros`` (``unpack``: 0 and ``man_bits`` with subnormals; ``product``: 1 for
+    #: normal inputs, more with subnormal ones, and no grid). ``exact_sum`` sizes guard bits
+    #: from them.
+    lead_zeros: int = 0
+    subnormal_zeros: int = 0
 
     @property
     def zero(self) -> Value:
@@ -90,7 +97,8 @@ def unpack(m: Module, bits: Value, fmt: FloatFormat, name: str) -> Fields:
     lo = 1 - fmt.bias - man
     hi = (1 << ebits) - 1 - fmt.bias - man
     exp = Exp.of(m, Mux(normal, field, 1) - (fmt.bias + man), lo, hi, f"{name}_exp")
-    return Fields(sign=sign, sig=sig, exp=exp, nan=nan, inf=inf)
+    return Fields(sign=sign, sig=sig, exp=exp, nan=nan, inf=inf,
+                  subnormal_zeros=man if fmt.subnormals else 0)
 
 
 def product(m: Module, a: Fields, b: Fields, name: str) -> Fields:
@@ -104,6 +112,9 @@ def product(m: Module, a: Fields, b: Fields, name: str) -> Fields:
         exp=a.exp.plus(m, b.exp, f"{name}_exp"),
         nan=nan,
         inf=(a.inf | b.inf) & ~nan,
+        # normal x normal: the leading one is one of the top two bits
+        lead_zeros=min(len(sig) - 1, 1 + a.lead_zeros + b.lead_zeros + a.subnormal_zeros
+                       + b.subnormal_zeros),
     )
 
 
@@ -136,61 +147,74 @@ def _shift_right_sticky(m: Module, x: Value, amount: Value, limit: int, name: st
     return shifted, lost
 
 
+def normalize(m: Module, f: Fields, name: str) -> Fields:
+    """``f`` with its significand shifted left until the leading one is the top bit (exact)."""
+    n = clz(m, f.sig, f"{name}_clz")
+    sig = Signal(len(f.sig), name=f"{name}_norm")
+    m.d.comb += sig.eq(f.sig << n)
+    # n == len(sig) only for zero, whose exponent is never used for anything but alignment.
+    exp = Exp.of(m, f.exp.value - n, f.exp.lo - len(f.sig), f.exp.hi, f"{name}_nexp")
+    return replace(f, sig=sig, exp=exp, lead_zeros=0)
+
+
 def exact_sum(m: Module, x: Fields, y: Fields, guard: int, name: str) -> Fields:
-    """Exact ``x + y`` (mirrors ``golden.arith._exact_sum``), both significands normalized first.
+    """Exact ``x + y`` (mirrors ``golden.arith._exact_sum``) with one adder and no normalizer.
 
-    The addend with the higher leading bit sits with its leading one at bit ``W - 2`` of a
-    ``W = max(len) + 1 + guard`` window; the other is aligned to it and bits below bit 0 become
-    ``sticky`` (with the borrow folded in for a subtraction). ``guard`` must be at least
-    ``rbits + 2`` for SR so that a sticky sum always keeps ``rbits`` bits below the result's LSB.
+    Single-path structure: the operand whose significand window reaches higher is ``big``
+    (zero is never ``big``); the other is shifted right by the exponent difference into a
+    ``W = S + 1 + G`` window (``S`` the wider significand, left-justified; ``G`` guard bits;
+    one bit of carry headroom), and bits below bit 0 become ``sticky``. One adder forms
+    ``big ± small`` with the borrow of a sticky subtraction folded in as a missing carry-in; a
+    negative difference (only when ``big`` is not normalized, or their windows are level) is
+    negated in ones' complement when sticky (the exact value lies strictly inside ``(mag,
+    mag + 1)``) and in two's complement otherwise. The result is not normalized: ``round_pack``
+    counts its leading zeros once.
+
+    Precondition (elaboration-time, from ``Fields.lead_zeros``): a nonzero operand has at most
+    ``lead_zeros`` leading zeros, or lies on the subnormal grid of the format the sum is rounded
+    to (as any unpacked operand of that format does). Operands with more than one possible
+    leading zero (products of subnormal inputs) are normalized first; the window keeps
+    ``guard + max(lead_zeros)`` bits below ``big``, so a sticky sum keeps at least ``guard - 1``
+    bits below the rounded result's LSB. ``guard`` must be at least ``rbits + 2`` for SR.
     """
-    width = max(len(x.sig), len(y.sig))
-    W = width + 1 + guard
+    x = normalize(m, x, f"{name}_x") if x.lead_zeros > 1 else x
+    y = normalize(m, y, f"{name}_y") if y.lead_zeros > 1 else y
+    S = max(len(x.sig), len(y.sig))
+    G = guard + max(x.lead_zeros, y.lead_zeros)
+    W = S + 1 + G
 
-    def normalize(f: Fields, tag: str) -> tuple[Value, Exp]:
-        n = clz(m, f.sig, f"{name}_{tag}_clz")
-        top = Signal(W, name=f"{name}_{tag}_top")
-        # leading one to bit W-2 (one bit of headroom for the carry)
-        m.d.comb += top.eq(Cat(Const(0, W - 1 - len(f.sig)), f.sig) << n)
-        # n == len(sig) only for zero, whose lead is never used; the range still covers it.
-        lead = Exp.of(m, f.exp.value + (len(f.sig) - 1) - n, f.exp.lo - 1,
-                      f.exp.hi + len(f.sig) - 1,
-                      f"{name}_{tag}_lead")
-        return top, lead
+    def justify(f: Fields, tag: str) -> tuple[Value, Exp]:
+        """Significand at window bits [G, G + S) and the exponent of window bit 0."""
+        up = S - len(f.sig) + G
+        return (Cat(Const(0, up), f.sig) if up else f.sig), f.exp.plus(m, -up, f"{name}_{tag}_e")
 
-    x_top, x_lead = normalize(x, "x")
-    y_top, y_lead = normalize(y, "y")
+    x_win, x_e = justify(x, "x")
+    y_win, y_e = justify(y, "y")
     x_zero, y_zero = x.sig == 0, y.sig == 0
     swap = Signal(name=f"{name}_swap")
-    m.d.comb += swap.eq(~y_zero & (x_zero | (y_lead.value > x_lead.value)))
-    big = Mux(swap, y_top, x_top)
-    small = Mux(swap, x_top, y_top)
+    m.d.comb += swap.eq(~y_zero & (x_zero | (y_e.value > x_e.value)))
+    big = Mux(swap, y_win, x_win)
+    small = Mux(swap, x_win, y_win)
     big_sign, small_sign = Mux(swap, y.sign, x.sign), Mux(swap, x.sign, y.sign)
-    lo = min(x_lead.lo, y_lead.lo)
-    hi = max(x_lead.hi, y_lead.hi)
-    big_lead = Exp.of(m, Mux(swap, y_lead.value, x_lead.value), lo, hi, f"{name}_big_lead")
+    lo, hi = min(x_e.lo, y_e.lo), max(x_e.hi, y_e.hi)
+    base = Exp.of(m, Mux(swap, y_e.value, x_e.value), lo, hi, f"{name}_base")
     gap = Signal(range(hi - lo + 1), name=f"{name}_gap")
-    m.d.comb += gap.eq(Mux(swap, y_lead.value - x_lead.value, x_lead.value - y_lead.value))
-    aligned, lost = _shift_right_sticky(m, small, gap, W, f"{name}_align")
-    sticky = lost & ~(x_zero | y_zero)
-    same = big_sign == small_sign
-    total = Signal(W, name=f"{name}_total")
-    diff = Signal(signed(W + 1), name=f"{name}_diff")
-    m.d.comb += diff.eq(big - aligned - sticky)
-    m.d.comb += total.eq(Mux(same, big + aligned, diff))
-    # diff < 0 only happens with equal leads (no sticky then): the smaller operand won.
-    sign = Signal(name=f"{name}_sign")
-    nonzero = total != 0
-    both_neg_zero = x_zero & y_zero & x.sign & y.sign
-    m.d.comb += sign.eq(Mux(nonzero, Mux(same | (diff >= 0), big_sign, small_sign),
-                            both_neg_zero))
+    m.d.comb += gap.eq(Mux(swap, y_e.value - x_e.value, x_e.value - y_e.value))
+    aligned, sticky = _shift_right_sticky(m, small, gap, W, f"{name}_align")
+    sub = Signal(name=f"{name}_sub")
+    m.d.comb += sub.eq(big_sign != small_sign)
+    # big - aligned - sticky == big + ~aligned + (1 - sticky) in W + 1 bits: one adder.
+    raw = Signal(W + 1, name=f"{name}_raw")
+    m.d.comb += raw.eq(big + (aligned ^ sub.replicate(W + 1)) + (sub & ~sticky))
+    neg = raw[W]  # an addition never reaches bit W (both addends are below 2**(W - 1))
     magnitude = Signal(W, name=f"{name}_mag")
-    m.d.comb += magnitude.eq(Mux(same | (diff >= 0), total, -diff))
-    # window bit 0 has exponent big_lead - (W - 2)
-    exp = big_lead.plus(m, -(W - 2), f"{name}_exp")
+    m.d.comb += magnitude.eq((raw[:W] ^ neg.replicate(W)) + (neg & ~sticky))
+    sign = Signal(name=f"{name}_sign")
+    both_neg_zero = x_zero & y_zero & x.sign & y.sign
+    m.d.comb += sign.eq(Mux(magnitude != 0, big_sign ^ neg, both_neg_zero))
     nan = x.nan | y.nan | (x.inf & y.inf & (x.sign != y.sign))
     inf_sign = Mux(x.inf, x.sign, y.sign)
-    return Fields(sign=Mux(x.inf | y.inf, inf_sign, sign), sig=magnitude, exp=exp, nan=nan,
+    return Fields(sign=Mux(x.inf | y.inf, inf_sign, sign), sig=magnitude, exp=base, nan=nan,
                   inf=(x.inf | y.inf) & ~nan, sticky=sticky)
 
 
@@ -218,17 +242,26 @@ def round_pack(
     W = len(sig)
     exp = f.exp.plus(m, -pad, f"{name}_exp") if pad else f.exp
     n = clz(m, sig, f"{name}_clz")
-    norm = Signal(W, name=f"{name}_norm")
-    m.d.comb += norm.eq(sig << n)
     lead = Exp.of(m, exp.value + (W - 1) - n, exp.lo - 1, exp.hi + W - 1, f"{name}_lead")
     emin = fmt.emin
-    if fmt.subnormals and lead.lo < emin:
+    norm = Signal(W, name=f"{name}_norm")
+    top_lo = exp.lo + W - 1  # lowest exponent window bit W - 1 can have
+    if fmt.subnormals and lead.lo < emin and top_lo >= emin:
+        # One left shift serves both cases: by the leading-zero count, or only as far as the
+        # subnormal grid (bit W - 1 at emin) when the result is subnormal.
+        room = Signal(range(exp.hi + W - emin), name=f"{name}_room")
+        m.d.comb += room.eq(exp.value + (W - 1) - emin)
+        m.d.comb += norm.eq(sig << Mux(n > room, room, n))
+        y, sticky = norm, f.sticky
+    elif fmt.subnormals and lead.lo < emin:
+        m.d.comb += norm.eq(sig << n)
         # Subnormal results: shift right so the LSB lands on the subnormal grid.
         below = Signal(range(emin - lead.lo + 1), name=f"{name}_below")
         m.d.comb += below.eq(Mux(lead.value < emin, emin - lead.value, 0))
         y, lost = _shift_right_sticky(m, norm, below, W, f"{name}_den")
         sticky = f.sticky | lost
     else:
+        m.d.comb += norm.eq(sig << n)
         y, sticky = norm, f.sticky
     frac_len = W - 1 - man
     top = y[frac_len:]

@@ -26,6 +26,8 @@ def register_fields(m: Module, f: Fields, name: str) -> Fields:
     changes = {}
     for field in fields(f):
         member = getattr(f, field.name)
+        if isinstance(member, int):  # elaboration-time bounds travel unchanged
+            continue
         if isinstance(member, Exp):
             changes[field.name] = Exp(register(m, member.value, f"{name}_{field.name}"),
                                       member.lo, member.hi)
