@@ -485,8 +485,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "auto: OpenSTA when installed, else ABC (default auto)")
     p.add_argument("--compare", action="store_true",
                    help="FP8 vs baseline table and chart (PEs, AXPY lanes, LFSR sharing)")
-    p.add_argument("--clock-ns", type=_positive, default=10.0,
-                   help="clock period for timing and energy (default 10 ns)")
+    p.add_argument("--clock-ns", type=_positive, default=None,
+                   help="clock target in ns: timing-driven mapping (ABC -D with buffering and "
+                        "sizing), worst slack and path groups reported (default: area-oriented "
+                        "mapping; --compare: the baseline PE's best clock)")
     p.add_argument("--activity", default=None, metavar="FILE|auto",
                    help="energy per operation from switching activity: 'auto' simulates the "
                    "mapped netlist on realistic operands (Icarus when installed, else "

@@ -1,15 +1,23 @@
 """``fp8forge synth --compare``: the FP8 datapath against the FP16 baseline, same flow and library.
 
-Rows (each one ``synthesize`` run, cached): the MAC PE in five configurations, the AXPY
+Rows (each one ``synthesize`` run, cached): the MAC PE in several configurations, the AXPY
 weight-update lane in e6m9 with SR against fp32 with RNE, and the LFSR cost per lane when one
 LFSR feeds 1, 4 or 16 lanes of 12 random bits. Writes ``compare.json``, ``compare.md`` and a
 bar chart ``compare.png`` of the gate equivalents. MacArray rows (4x4 and 8x8, FP8 and
 baseline) give the area per MAC, estimated hierarchically (``array_row``).
+
+Clocks. Every row is mapped timing-driven at one stated clock: by default the *equal clock*,
+the best clock of the baseline PE (the slower design), so the FP8 units are compared at a clock
+the baseline meets; ``clock_ns`` states another. Each PE of ``CLOCKED`` is also mapped at its
+own *best clock*: the shortest period (in 0.1 ns steps) its timing-driven netlist meets
+(``best_clock``). Its row carries both, and the ratios give throughput per area (MAC/s per
+µm², one MAC per cycle) and energy per MAC at the equal clock and at the best clocks.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,6 +54,40 @@ CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
 }
 
 
+#: The fair baseline PE, and the PEs compared at equal and at best clocks.
+BASELINE_PE = "PE fp16->fp32 (baseline)"
+CLOCKED = ("PE e5m2->e6m9 chunk 64", "PE e5m2->e6m9 no chunking", BASELINE_PE)
+
+#: ABC's delay target when looking for a design's fastest netlist (no library design reaches
+#: it, so ABC maps, buffers and sizes for minimum delay).
+TIGHT_NS = 1.0
+
+
+def best_clock(verilog: str, *, liberty, cache_dir: Path, timing: str = "auto",
+               ge_cell: str | None = None) -> tuple[float, SynthReport] | None:
+    """The shortest clock period in 0.1 ns steps that ``verilog`` meets with timing-driven
+    mapping, and the netlist mapped for it. The search starts from the critical path of the
+    netlist mapped for minimum delay (target ``TIGHT_NS``) and steps up by 0.1 ns until the
+    mapping for the period meets it (mapping for a looser target recovers area). None when
+    no timing tool is available."""
+    kw = dict(liberty=liberty, cache_dir=cache_dir, timing=timing, ge_cell=ge_cell)
+    fastest = synthesize(verilog, "unit", clock_ns=TIGHT_NS, **kw)
+    if fastest.critical_path_ns is None:
+        return None
+    period = math.ceil(round(fastest.critical_path_ns * 10, 6)) / 10
+    for _ in range(20):
+        report = synthesize(verilog, "unit", clock_ns=period, **kw)
+        if report.slack_ns is not None and report.slack_ns >= 0:
+            break
+        period = round(period + 0.1, 1)
+    return period, report
+
+
+def gmacs_per_mm2(clock_ns: float, area_um2: float) -> float:
+    """Throughput per area of a unit doing one MAC per cycle: GMAC/s per mm²."""
+    return 1e6 / (clock_ns * area_um2)
+
+
 #: MacArray rows: label -> (in, acc, chunk, side). Their area is hierarchical (see array_row).
 ARRAYS = {f"MacArray {n}x{n} {name}": (i, a, c, n)
           for n in (4, 8)
@@ -53,7 +95,8 @@ ARRAYS = {f"MacArray {n}x{n} {name}": (i, a, c, n)
                                 ("fp16->fp32 (baseline)", "fp16", "fp32", None))}
 
 
-def array_row(label: str, liberty, cache_dir: Path, clock_ns: float, timing: str = "auto",
+def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
+              timing: str = "auto",
               ge_cell: str | None = None) -> dict:
     """Area per MAC of a MacArray, hierarchically: one PE of the array (the last one, taken out
     of the array's own Verilog) synthesized alone, times rows x cols, plus everything else (skew
@@ -76,37 +119,61 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float, timing: str
             "ge": (rest.gate_equivalents + n * pe.gate_equivalents) / n,
             "transistors": (rest.transistors + n * pe.transistors) / n,
             "critical_path_ns": pe.critical_path_ns, "timing_source": pe.timing_source,
+            "clock_ns": clock_ns, "slack_ns": pe.slack_ns,
             "energy_pj": None, "array_overhead": rest.area_um2 / area, "yosys": pe.yosys}
 
 
-def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float = 10.0,
+def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | None = None,
                 progress=print, energy: bool = True, timing: str = "auto",
                 ge_cell: str | None = None, simulator: str = "auto") -> list[dict]:
     """Synthesize every configuration (timing from ``timing``, GE per ``ge_cell``: see
-    ``synthesize``) and, with ``energy``, measure the energy of each (gate-level simulation on
+    ``synthesize``) timing-driven at ``clock_ns`` (None: the baseline PE's best clock; see the
+    module docstring) and, with ``energy``, measure the energy of each (gate-level simulation on
     ``simulator``, see ``energy_simulator``; per lane for the LFSR rows). MacArray rows are
-    area only: their PEs are the PE rows' units. Write compare.json/.md/.png; return the rows.
-    Each row names the tools behind its numbers."""
+    area only: their PEs are the PE rows' units. The ``CLOCKED`` PEs also get ``best_*``
+    figures at their own best clock. Write compare.json/.md/.png; return the rows. Each row
+    names the tools behind its numbers. Without any timing tool every row is mapped for area."""
     from .energy import METHOD, estimate_energy
+
+    kw = dict(liberty=liberty, cache_dir=cache_dir, timing=timing, ge_cell=ge_cell)
+    best: dict[str, tuple[float, SynthReport]] = {}
+    clocked = [label for label in CLOCKED if label in CONFIGS]
+    for i, label in enumerate(clocked, 1):
+        progress(f"[best clock {i}/{len(clocked)}] {label}")
+        found = best_clock(generate_verilog(CONFIGS[label][1](), "unit"), **kw)
+        if found is not None:
+            best[label] = found
+    if clock_ns is None and BASELINE_PE in best:
+        clock_ns = best[BASELINE_PE][0]
+
+    def energy_of(unit, verilog: str, clock: float | None, per: int) -> dict:
+        e = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=cache_dir,
+                            clock_ns=clock, timing=timing, simulator=simulator)
+        return dict(energy_pj=e.energy_pj_per_op / per, energy_method=METHOD,
+                    energy_stimulus=e.stimulus, energy_clock_ns=e.clock_ns,
+                    energy_simulator=e.simulator)
+
     rows = []
     for i, (label, (group, build, per)) in enumerate(CONFIGS.items(), 1):
         progress(f"[{i}/{len(CONFIGS)}] {label}")
         unit = build()
         verilog = generate_verilog(unit, "unit")
-        report: SynthReport = synthesize(verilog, "unit", liberty=liberty, cache_dir=cache_dir,
-                                         clock_ns=clock_ns, timing=timing, ge_cell=ge_cell)
+        report: SynthReport = synthesize(verilog, "unit", clock_ns=clock_ns, **kw)
         row = {"label": label, "group": group, "per": per,
                "area_um2": report.area_um2 / per, "ge": report.gate_equivalents / per,
                "transistors": report.transistors / per,
                "critical_path_ns": report.critical_path_ns,
-               "timing_source": report.timing_source, "energy_pj": None,
+               "timing_source": report.timing_source, "clock_ns": clock_ns,
+               "slack_ns": report.slack_ns, "paths_ns": report.paths_ns, "energy_pj": None,
                "yosys": report.yosys}
         if energy:
-            e = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=cache_dir,
-                                clock_ns=clock_ns, timing=timing, simulator=simulator)
-            row.update(energy_pj=e.energy_pj_per_op / per, energy_method=METHOD,
-                       energy_stimulus=e.stimulus, energy_clock_ns=e.clock_ns,
-                       energy_simulator=e.simulator)
+            row.update(energy_of(unit, verilog, clock_ns, per))
+        if label in best:
+            period, fast = best[label]
+            row.update(best_clock_ns=period, best_area_um2=fast.area_um2,
+                       best_slack_ns=fast.slack_ns)
+            if energy:
+                row["best_energy_pj"] = energy_of(unit, verilog, period, per)["energy_pj"]
         rows.append(row)
     for i, label in enumerate(ARRAYS, 1):
         progress(f"[array {i}/{len(ARRAYS)}] {label} (hierarchical)")
@@ -121,7 +188,7 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float = 10
 def ratios(rows: list[dict]) -> dict[str, float]:
     """The ratios the throughput model needs, from the rows."""
     by = {r["label"]: r for r in rows}
-    fp8, base = by["PE e5m2->e6m9 chunk 64"], by["PE fp16->fp32 (baseline)"]
+    fp8, base = by["PE e5m2->e6m9 chunk 64"], by[BASELINE_PE]
     out = {
         "PE area baseline / FP8": base["area_um2"] / fp8["area_um2"],
         "chunking overhead (PE area)": fp8["area_um2"] / by["PE e5m2->e6m9 no chunking"]["area_um2"]
@@ -129,7 +196,17 @@ def ratios(rows: list[dict]) -> dict[str, float]:
         "AXPY lane area fp32 / e6m9 SR": by["AXPY lane fp32 RNE (baseline)"]["area_um2"]
         / by["AXPY lane e6m9 SR 12b"]["area_um2"],
     }
-    if fp8["critical_path_ns"] and base["critical_path_ns"]:
+    for name, row in (("", fp8), (" no chunking", by.get("PE e5m2->e6m9 no chunking"))):
+        if row and row.get("best_clock_ns") and base.get("best_clock_ns"):
+            out[f"PE{name} best clock: fmax FP8 / baseline"] = (base["best_clock_ns"]
+                                                               / row["best_clock_ns"])
+            out[f"PE{name} best clocks: MAC/s per µm² FP8 / baseline"] = (
+                gmacs_per_mm2(row["best_clock_ns"], row["best_area_um2"])
+                / gmacs_per_mm2(base["best_clock_ns"], base["best_area_um2"]))
+            if row.get("best_energy_pj") and base.get("best_energy_pj"):
+                out[f"PE{name} best clocks: energy per MAC baseline / FP8"] = (
+                    base["best_energy_pj"] / row["best_energy_pj"])
+    if not base.get("best_clock_ns") and fp8["critical_path_ns"] and base["critical_path_ns"]:
         out["PE fmax FP8 / baseline"] = base["critical_path_ns"] / fp8["critical_path_ns"]
     if fp8.get("energy_pj") and base.get("energy_pj"):
         out["PE energy per MAC baseline / FP8"] = base["energy_pj"] / fp8["energy_pj"]
@@ -162,17 +239,43 @@ def compare_markdown(rows: list[dict]) -> str:
     timed = [r for r in rows if r.get("critical_path_ns") is not None]
     timing = _short_sources(timed, "timing_source") or "not available"
     simulated = _short_sources(rows, "energy_simulator")
+    clock = next((r["clock_ns"] for r in rows if r.get("clock_ns")), None)
+    mapping = (f"Mapping: timing-driven at a {clock:g} ns clock (ABC -D with buffering and "
+               "sizing) for every row" if clock else
+               "Mapping: area-oriented (no timing tool, so no clock target)")
     table = render(["unit", "area µm² (per lane)", "GE", "transistors",
-                    f"critical path ns ({timing})",
+                    f"critical path ns ({timing})", "slack ns",
                     "energy pJ/op" + (f" ({simulated})" if simulated else "")],
                    [[r["label"], f"{r['area_um2']:.0f}", f"{r['ge']:.0f}",
                      f"{r['transistors']:.0f}",
                      "" if r["critical_path_ns"] is None else f"{r['critical_path_ns']:.1f}",
+                     "" if r.get("slack_ns") is None else f"{r['slack_ns']:.2f}",
                      "" if not r.get("energy_pj") else f"{r['energy_pj']:.2f}"]
                     for r in rows], markdown=True)
-    derived = render(["ratio", "value"], [[k, f"{v:.3f}"] for k, v in ratios(rows).items()],
-                     markdown=True)
-    return table + "\n\n" + derived + "\n\n" + sources_note(rows) + "\n"
+    parts = [mapping + ".", table]
+    clocked = [r for r in rows if r.get("best_clock_ns")]
+    if clocked:
+        parts.append(clock_table(clocked))
+    parts.append(render(["ratio", "value"], [[k, f"{v:.3f}"] for k, v in ratios(rows).items()],
+                        markdown=True))
+    return "\n\n".join(parts + [sources_note(rows)]) + "\n"
+
+
+def clock_table(rows: list[dict]) -> str:
+    """The PEs at the equal clock and at each one's best clock: throughput per area, energy."""
+    def energy(value) -> str:
+        return "" if not value else f"{value:.2f}"
+
+    return render(["PE (one MAC per cycle)", "clock ns", "area µm²", "slack ns",
+                   "GMAC/s per mm²", "pJ/MAC", "best clock ns", "area µm² at best",
+                   "GMAC/s per mm² at best", "pJ/MAC at best"],
+                  [[r["label"], f"{r['clock_ns']:g}", f"{r['area_um2']:.0f}",
+                    "" if r.get("slack_ns") is None else f"{r['slack_ns']:.2f}",
+                    f"{gmacs_per_mm2(r['clock_ns'], r['area_um2']):.2f}",
+                    energy(r.get("energy_pj")), f"{r['best_clock_ns']:g}",
+                    f"{r['best_area_um2']:.0f}",
+                    f"{gmacs_per_mm2(r['best_clock_ns'], r['best_area_um2']):.2f}",
+                    energy(r.get("best_energy_pj"))] for r in rows], markdown=True)
 
 
 def sources_note(rows: list[dict]) -> str:

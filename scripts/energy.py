@@ -45,12 +45,13 @@ import numpy as np
 
 from . import tools
 from .liberty_power import netlist_energy
-from .synth import InputError, SynthError, _prepare_liberty, _synthesize, atomic_write
+from .synth import (NOMINAL_CLOCK_NS, InputError, SynthError, _prepare_liberty, _synthesize,
+                    atomic_write)
 
 METHOD = ("zero-delay gate-level simulation of the mapped netlist with realistic operands -> "
           "per-net toggles -> liberty internal-power tables + C V^2/2 of pin loads (no wires, no "
           "glitches) + leakage")
-ENERGY_VERSION = 5
+ENERGY_VERSION = 6
 
 #: Values of ``estimate_energy(simulator=...)``.
 SIMULATORS = ("auto", "icarus", "verilator")
@@ -257,10 +258,12 @@ def activity_from_vcd(text: str, period: float = PERIOD_PS) -> tuple[dict[str, t
 
     Reads the nets declared directly in the first scope named ``dut`` (the DUT's own nets:
     Verilator dumps the cells' pins below it as well), or every net when no scope has that
-    name; vectors are split into bits.
+    name; vectors are split into bits. Nets a simulator found identical share one identifier
+    (Verilator does this): each of them gets that identifier's activity.
     """
     header, _, body = text.partition("$enddefinitions")
-    names: dict[str, tuple[str, int, int]] = {}  # id -> (name, width, lsb)
+    names: dict[str, tuple[str, int, int]] = {}  # id -> (name, width, lsb) of its first net
+    aliases: dict[str, list[tuple[str, int]]] = {}  # id -> (name, lsb) of every net
     declarations = re.finditer(r"\$scope\s+\w+\s+(\S+)\s+\$end|(\$upscope)|\$var\s+\w+\s+(\d+)\s+"
                                r"(\S+)\s+(\S+)\s*(\[(\d+)(?::(\d+))?\])?\s*\$end", header)
     has_dut = re.search(r"\$scope\s+\w+\s+dut\s+\$end", header) is not None
@@ -281,6 +284,8 @@ def activity_from_vcd(text: str, period: float = PERIOD_PS) -> tuple[dict[str, t
         width, ident, name = int(m.group(3)), m.group(4), m.group(5)
         lsb = int(m.group(8) if m.group(8) is not None else (m.group(7) or 0))
         names.setdefault(ident, (name, width, lsb))
+        if names[ident][1] == width and (name, lsb) not in aliases.setdefault(ident, []):
+            aliases[ident].append((name, lsb))
     value: dict[str, int] = {}  # current value as an integer (x and z read as 0)
     since: dict[str, int] = {}
     toggles = {i: [0] * w for i, (_, w, _) in names.items()}
@@ -326,10 +331,11 @@ def activity_from_vcd(text: str, period: float = PERIOD_PS) -> tuple[dict[str, t
             high[ident][i] += end - since[ident]
     periods = max(1, round((end - start) / period))
     out = {}
-    for ident, (name, width, lsb) in names.items():
-        for i in range(width):
-            key = name if width == 1 else f"{name}[{lsb + i}]"
-            out[key] = (toggles[ident][i] / periods, high[ident][i] / max(1, end - start))
+    for ident, (_, width, _) in names.items():
+        for name, lsb in aliases[ident]:
+            for i in range(width):
+                key = name if width == 1 else f"{name}[{lsb + i}]"
+                out[key] = (toggles[ident][i] / periods, high[ident][i] / max(1, end - start))
     return out, periods
 
 
@@ -357,12 +363,13 @@ def read_activity(path: Path, netlist: str) -> tuple[dict[str, tuple], int]:
 
 
 def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
-                    clock_ns: float = 10.0, cycles: int = 2000,
+                    clock_ns: float | None = None, cycles: int = 2000,
                     activity_vcd: Path | None = None, simulator: str = "auto",
                     timing: str = "auto") -> EnergyReport:
     """Energy per operation of ``unit`` (its Verilog ``verilog``, module ``top``); cached next
-    to the synthesis results (made with ``timing``, see ``synthesize``) by stimulus, clock and
-    simulator (``SIMULATORS``; see ``energy_simulator``)."""
+    to the synthesis results (made with ``timing`` and ``clock_ns``, see ``synthesize``) by
+    stimulus, clock and simulator (``SIMULATORS``; see ``energy_simulator``). Leakage is charged
+    for one clock period per cycle (``NOMINAL_CLOCK_NS`` when the mapping had no clock)."""
     if not liberty:
         raise SynthError("energy needs a liberty file (--liberty or FP8FORGE_LIBERTY)")
     _, work = _synthesize(verilog, top, liberty, Path(cache_dir), clock_ns, timing=timing)
@@ -394,7 +401,8 @@ def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
         energy = netlist_energy(mapped, lib_file.read_text(errors="replace"), toggles)
     finally:
         shutil.rmtree(sim_dir, ignore_errors=True)  # megabytes of VCD; the numbers are cached
-    period = clock_ns * 1e-9
+    period_ns = NOMINAL_CLOCK_NS if clock_ns is None else clock_ns
+    period = period_ns * 1e-9
     to_pj = 1e12 / stim.ops_per_cycle
     nets = [a for name, a in toggles.items() if name not in ("clk", "rst")]
     report = EnergyReport(
@@ -402,7 +410,7 @@ def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
         dynamic_pj_per_op=energy.dynamic_j * to_pj,
         leakage_pj_per_op=energy.leakage_w * period * to_pj,
         internal_pj_per_op=energy.internal_j * to_pj,
-        switching_pj_per_op=energy.switching_j * to_pj, clock_ns=clock_ns, cycles=periods,
+        switching_pj_per_op=energy.switching_j * to_pj, clock_ns=period_ns, cycles=periods,
         nets=len(nets), mean_activity=float(np.mean(nets)) if nets else 0.0,
         stimulus=description,
         simulator={"icarus": "Icarus", "verilator": "Verilator"}.get(used, used))

@@ -150,19 +150,36 @@ def evaluate(function: str | Expr, pins: dict[str, bool]) -> bool:
     return {"and": a and b, "or": a or b, "xor": a != b}[kind]
 
 
-def _is_nand2(cell: Cell) -> bool:
-    if len(cell.inputs) != 2 or len(cell.outputs) != 1:
+def _computes(cell: Cell, truth) -> bool:
+    """Whether ``cell`` has one output computing ``truth(*inputs)`` (inputs in pin order)."""
+    arity = truth.__code__.co_argcount
+    if len(cell.inputs) != arity or len(cell.outputs) != 1:
         return False
     function = next(iter(cell.outputs.values()))
     if function is None:
         return False
     try:
         tree = parse_function(function)
-        a, b = cell.inputs
-        return all(evaluate(tree, {a: x, b: y}) == (not (x and y))
-                   for x, y in itertools.product((False, True), repeat=2))
+        return all(evaluate(tree, dict(zip(cell.inputs, values))) == truth(*values)
+                   for values in itertools.product((False, True), repeat=arity))
     except (LibertyError, KeyError):  # a function of pins that are not its inputs
         return False
+
+
+def _is_nand2(cell: Cell) -> bool:
+    return _computes(cell, lambda a, b: not (a and b))
+
+
+def driver_cell(text: str) -> str:
+    """The smallest buffer of the library (by function), else the smallest inverter: the cell
+    assumed to drive a design's inputs in timing-driven mapping."""
+    library = [cell for cell in cells(text) if cell.area > 0]
+    for truth in (lambda a: a, lambda a: not a):
+        found = [cell for cell in library if _computes(cell, truth)]
+        if found:
+            return min(found, key=lambda cell: (cell.area, cell.name)).name
+    raise LibertyError("liberty file has no buffer or inverter cell (by function) to drive "
+                       "inputs in timing-driven mapping")
 
 
 def ge_cell(text: str, name: str | None = None) -> tuple[str, float]:

@@ -106,8 +106,7 @@ def calibrate(dp: DesignPoint) -> Calibration:
             raise DesignError(f"area ratio must be > 0, got {dp.area_ratio}")
         fmax = None
         if base and FP8_PE.format(chunk=64) in rows:
-            fp8 = rows[FP8_PE.format(chunk=64)]
-            fmax = base["critical_path_ns"] / fp8["critical_path_ns"]
+            fmax = _fmax_ratio(rows[FP8_PE.format(chunk=64)], base)
         return Calibration(dp.area_ratio, fmax, None, "given explicitly (--area-ratio)", chunks)
     label = FP8_PE_NO_CHUNK if dp.chunk is None else FP8_PE.format(chunk=dp.chunk)
     if base is None or label not in rows:
@@ -115,9 +114,7 @@ def calibrate(dp: DesignPoint) -> Calibration:
                           f"{dp.synth_json}; run `fp8forge synth --compare --liberty LIB` "
                           "or give --area-ratio")
     fp8 = rows[label]
-    fmax = None
-    if fp8.get("critical_path_ns") and base.get("critical_path_ns"):
-        fmax = base["critical_path_ns"] / fp8["critical_path_ns"]
+    fmax = _fmax_ratio(fp8, base)
     energy = None
     axpy8, axpy32 = rows.get(AXPY_FP8, {}), rows.get(AXPY_BASE, {})
     if all(r.get("energy_pj") for r in (fp8, base, axpy8, axpy32)):
@@ -129,10 +126,25 @@ def calibrate(dp: DesignPoint) -> Calibration:
     # The arrays' area per MAC (PEs plus skews, FIFO and control) is the better figure when
     # the comparison has it for this configuration (chunk 64).
     arr8, arr16 = rows.get(FP8_ARRAY), rows.get(BASE_ARRAY)
-    if dp.chunk == 64 and arr8 and arr16:
+    if dp.clock_from_synth and fp8.get("best_area_um2") and base.get("best_area_um2"):
+        # Each at its best clock: the areas of the netlists that meet those clocks (the arrays
+        # are synthesized at the equal clock only).
+        area_ratio = base["best_area_um2"] / fp8["best_area_um2"]
+        source = (f"synthesis: {dp.synth_json} ({label} vs {BASE_PE}, each at its best clock, "
+                  f"{fp8['best_clock_ns']:g} vs {base['best_clock_ns']:g} ns)")
+    elif dp.chunk == 64 and arr8 and arr16:
         area_ratio = arr16["area_um2"] / arr8["area_um2"]
         source = f"synthesis: {dp.synth_json} (area per MAC of {FP8_ARRAY} vs {BASE_ARRAY})"
     return Calibration(area_ratio, fmax, energy, source, chunks)
+
+
+def _fmax_ratio(fp8: dict, base: dict) -> float | None:
+    """FP8 fmax / baseline fmax: from the best clocks when the comparison found them, else
+    from the critical paths of one mapping."""
+    for key in ("best_clock_ns", "critical_path_ns"):
+        if fp8.get(key) and base.get(key):
+            return base[key] / fp8[key]
+    return None
 
 
 def build_systems(dp: DesignPoint, cal: Calibration) -> tuple[System, System]:

@@ -89,6 +89,14 @@ def test_activity_reads_only_the_dut_scope():
     assert act["x"] == (1 / 2, 100 / 200)
 
 
+def test_nets_sharing_an_identifier_each_get_its_activity():
+    """Verilator gives nets it proved identical one VCD identifier: every one of them counts."""
+    vcd = NESTED_VCD.replace('$var wire 1 $ y $end', '$var wire 1 $ y $end\n$var wire 1 " x2 $end')
+    act, _ = activity_from_vcd(vcd, period=100)
+    assert set(act) == {"x", "x2", "y"}
+    assert act["x2"] == act["x"] == (1 / 2, 100 / 200)
+
+
 def test_input_ports():
     netlist = ("module unit(a, clk, o);\n  input [7:0] a;\n  wire [7:0] a;\n  input clk;\n"
                "  output o;\nendmodule\n")

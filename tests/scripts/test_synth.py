@@ -131,6 +131,45 @@ def test_opensta_timing(tmp_path, liberty):
     assert acc.clock_ns == 5.0 and 0.1 < acc.critical_path_ns < 5.0
 
 
+def test_timing_driven_mapping_trades_area_for_delay(tmp_path, liberty):
+    """With a clock target ABC maps for delay (buffering, sizing): a tight target gives a
+    faster, larger netlist than area-oriented mapping; a loose one meets its clock."""
+    if tools.opensta() is None:
+        if os.environ.get("CI"):
+            pytest.fail("OpenSTA (sta) is required in CI")
+        pytest.skip("OpenSTA (Debian opensta) not installed: slack and path groups not checked")
+    area = synthesize(multiplier(11), "mul11", liberty=liberty, cache_dir=tmp_path)
+    tight = synthesize(multiplier(11), "mul11", liberty=liberty, cache_dir=tmp_path,
+                       clock_ns=0.5)
+    loose = synthesize(multiplier(11), "mul11", liberty=liberty, cache_dir=tmp_path,
+                       clock_ns=3 * area.critical_path_ns)
+    assert area.mapping == "area" and area.slack_ns is None and area.clock_ns is None
+    assert tight.mapping == loose.mapping == "delay"
+    assert tight.critical_path_ns < area.critical_path_ns
+    assert tight.area_um2 > area.area_um2
+    assert tight.slack_ns == pytest.approx(0.5 - tight.critical_path_ns) and tight.slack_ns < 0
+    assert loose.slack_ns > 0
+    assert "VIOLATED" in tight.markdown() and "timing-driven at a 0.5 ns clock" in tight.markdown()
+    # A purely combinational design has only input-to-output paths.
+    assert tight.paths_ns["in->out"] == pytest.approx(tight.critical_path_ns, abs=1e-3)
+    assert tight.paths_ns["reg->reg"] is None and tight.paths_ns["in->reg"] is None
+
+
+def test_path_groups_of_a_registered_design(tmp_path, liberty):
+    if tools.opensta() is None:
+        if os.environ.get("CI"):
+            pytest.fail("OpenSTA (sta) is required in CI")
+        pytest.skip("OpenSTA (Debian opensta) not installed: path groups not checked")
+    # q <= q + a*b: in->reg through the multiplier and adder, reg->reg through the adder only
+    verilog = ("module mac(input clk, input [7:0] a, input [7:0] b, output reg [15:0] q);\n"
+               "  always @(posedge clk) q <= q + a * b;\nendmodule\n")
+    report = synthesize(verilog, "mac", liberty=liberty, cache_dir=tmp_path, clock_ns=5.0)
+    paths = report.paths_ns
+    assert paths["in->out"] is None
+    assert 0 < paths["reg->out"] < paths["reg->reg"] < paths["in->reg"]
+    assert report.critical_path_ns == pytest.approx(paths["in->reg"], abs=0.5)
+
+
 @pytest.fixture
 def native_yosys(monkeypatch):
     """The pyosys build (a dev dependency): the ABC timing path is tested even where a system
@@ -222,6 +261,15 @@ def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):
     ratios = compare.ratios(rows)
     assert ratios["PE area baseline / FP8"] == pytest.approx(
         by["PE fp16->fp32 (baseline)"]["area_um2"] / by["PE e5m2->e6m9 chunk 64"]["area_um2"])
+    # Every row is mapped at the equal clock: the baseline PE's best clock, which it meets.
+    base, fp8 = by[compare.BASELINE_PE], by["PE e5m2->e6m9 chunk 64"]
+    assert {r["clock_ns"] for r in rows} == {base["best_clock_ns"]}
+    assert base["slack_ns"] >= 0 and base["best_slack_ns"] >= 0 and fp8["best_slack_ns"] >= 0
+    assert ratios["PE best clocks: MAC/s per µm² FP8 / baseline"] == pytest.approx(
+        (base["best_clock_ns"] * base["best_area_um2"])
+        / (fp8["best_clock_ns"] * fp8["best_area_um2"]))
+    assert "GMAC/s per mm² at best" in text
+    assert f"timing-driven at a {base['best_clock_ns']:g} ns clock" in text
 
 
 def test_array_area_hierarchical_matches_flat(tmp_path, liberty, monkeypatch):
@@ -234,7 +282,7 @@ def test_array_area_hierarchical_matches_flat(tmp_path, liberty, monkeypatch):
 
     label = "MacArray 2x2 e5m2->e6m9 chunk 64"
     monkeypatch.setattr(compare, "ARRAYS", {label: ("e5m2", "e6m9", 64, 2)})
-    row = compare.array_row(label, liberty, tmp_path, 10.0)
+    row = compare.array_row(label, liberty, tmp_path, None)
     unit = MacArray(PRESETS["e5m2"], PRESETS["e6m9"], rows=2, cols=2, chunk=64)
     flat = synthesize(generate_verilog(unit, "unit"), "unit", liberty=liberty, cache_dir=tmp_path)
     assert row["per"] == 4
