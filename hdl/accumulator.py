@@ -41,11 +41,14 @@ from fp8forge.golden.arith import is_exact_product
 from fp8forge.golden.formats import FloatFormat, Rounding
 
 from .arith import FpMul, _guard_bits
-from .fp import Fields, exact_sum, product, round_pack, unpack
+from .fp import Fields, exact_sum, normalize, product, round_pack, select, unpack
 from .params import check_chunk, check_format, check_int, check_rbits, check_rounding
 from .pipeline import register, register_fields
 
-__all__ = ["ChunkAccumulator", "MacPE", "accumulate"]
+__all__ = ["CHUNK_ADDERS", "ChunkAccumulator", "MacPE", "accumulate"]
+
+#: Values of ``MacPE(chunk_adder=...)``.
+CHUNK_ADDERS = ("dedicated", "shared")
 
 
 class ChunkAccumulator(wiring.Component):
@@ -143,6 +146,41 @@ class ChunkAccumulator(wiring.Component):
         return m
 
 
+def accumulate_shared(m: Module, fmt: FloatFormat, addend: Fields, *, valid: Value,
+                      start: Value, closes: Value, first_chunk: Value,
+                      last: Value) -> tuple[Value, Value]:
+    """A chunk accumulator with one RNE adder (``MacPE(chunk_adder="shared")``); returns
+    ``(o_valid, o_data)``.
+
+    The framing says where each addend sits: ``start``/``closes`` its chunk, the chunk is the
+    dot product's first, the addend is its ``last``. The caller guarantees that no addend
+    arrives in the cycle after a chunk closes (the bubble): the adder then adds the chunk sum
+    into the outer sum (from +0 for the first chunk), exactly the outer addition of
+    ``accumulate``'s second adder, one cycle later. ``o_valid`` follows the bubble of the last
+    chunk, so the latency stays 2.
+    """
+    w = fmt.width
+    if addend.lead_zeros > 1:  # normalize once, before the operand select
+        addend = normalize(m, addend, "addend")
+    inner, outer = Signal(w), Signal(w)
+    bubble, bubble_first, bubble_last = Signal(), Signal(), Signal()
+    partial = Mux(bubble, Mux(bubble_first, 0, outer), Mux(start, 0, inner))
+    b = select(m, bubble, unpack(m, inner, fmt, "chunk_sum"), addend, "operand")
+    total = exact_sum(m, unpack(m, partial, fmt, "partial"), b, _guard_bits(Rounding.RNE, 0),
+                      "acc")
+    result = round_pack(m, total, fmt, Rounding.RNE, name="acc")
+    m.d.sync += bubble.eq(valid & closes)
+    with m.If(valid):
+        m.d.sync += inner.eq(result)
+        with m.If(closes):
+            m.d.sync += [bubble_first.eq(first_chunk), bubble_last.eq(last)]
+    with m.If(bubble):
+        m.d.sync += outer.eq(result)
+    o_valid = Signal()
+    m.d.sync += o_valid.eq(bubble & bubble_last)
+    return o_valid, outer
+
+
 def accumulate(m: Module, fmt: FloatFormat, chunk: int | None, rounding: Rounding, rbits: int,
                addend: Fields, *, valid: Value, first: Value, last: Value,
                rand: Value | None = None, rand_outer: Value | None = None) -> tuple[Value, Value]:
@@ -214,17 +252,32 @@ class MacPE(wiring.Component):
     """Multiply-accumulate PE: products ``round(a * b)`` in ``acc_fmt`` into a chunk accumulator.
 
     Computes ``golden.gemm``'s dot product for one output: products ``round(a * b)`` in
-    ``acc_fmt`` accumulated with chunking, one product per cycle. When every product is exact
-    in ``acc_fmt`` (``golden.is_exact_product``: e5m2 -> e6m9, e4m3fn -> e6m9, fp16 -> fp32,
-    bf16 -> fp32) the product is fused: its sign, exponent and significand enter the adder's
-    alignment directly, with no packing into ``acc_fmt`` and unpacking again; otherwise an
+    ``acc_fmt`` accumulated with chunking. When every product is exact in ``acc_fmt``
+    (``golden.is_exact_product``: e5m2 -> e6m9, e4m3fn -> e6m9, fp16 -> fp32, bf16 -> fp32) the
+    product is fused: its sign, exponent and significand enter the adder's alignment directly,
+    with no packing into ``acc_fmt`` and unpacking again; otherwise an
     ``FpMul(in_fmt -> acc_fmt, RNE)`` rounds it first. ``stages=1`` registers the product
     before the accumulator (one more cycle of latency).
+
+    The chunk (outer) addition, with a chunk length, is done by ``chunk_adder``:
+
+    * ``"dedicated"``: a second adder beside the chunk adder (``accumulate``); one product per
+      cycle, always (``i_ready`` is constant 1). It costs a whole adder and the outer stage's
+      registers: about twice the area of a PE without chunking.
+    * ``"shared"``: the one adder also does the outer additions, in a bubble cycle after each
+      chunk (``accumulate_shared``; ``i_ready`` is low in it). It costs the outer register and
+      operand multiplexers (a fraction of an adder) and one cycle per chunk: a K-term dot
+      product takes ``K + ceil(K / chunk)`` cycles instead of ``K``.
+
+    In a ``MacArray`` neither is used: its PEs sum single chunks and the outer adders sit at
+    the row edges, shared by up to ``chunk`` PEs each (see ``hdl/array.py``).
 
     Members
     -------
     i_valid : In(1)
         An operand pair is presented.
+    i_ready : Out(1)
+        The pair is taken this cycle (when ``i_valid``).
     i_first, i_last : In(1)
         The pair is the first / last of a dot product (both for K = 1).
     a, b : In(in_fmt.width)
@@ -235,15 +288,19 @@ class MacPE(wiring.Component):
         The dot product in ``acc_fmt``.
     """
 
-    def __init__(self, in_fmt, acc_fmt, *, chunk, stages=0):
+    def __init__(self, in_fmt, acc_fmt, *, chunk, stages=0, chunk_adder="dedicated"):
         self._in_fmt = check_format(in_fmt, "in_fmt")
         self._acc_fmt = check_format(acc_fmt, "acc_fmt")
         self._chunk = check_chunk(chunk)
         self._stages = check_int(stages, "stages", 0, 1)
+        if chunk_adder not in CHUNK_ADDERS:
+            raise ValueError(f"chunk_adder must be one of {', '.join(CHUNK_ADDERS)}, "
+                             f"not {chunk_adder!r}")
+        self._chunk_adder = chunk_adder
         w_in, w_acc = self._in_fmt.width, self._acc_fmt.width
         super().__init__({
-            "i_valid": In(1), "i_first": In(1), "i_last": In(1), "a": In(w_in), "b": In(w_in),
-            "o_valid": Out(1), "o_data": Out(w_acc),
+            "i_valid": In(1), "i_ready": Out(1), "i_first": In(1), "i_last": In(1),
+            "a": In(w_in), "b": In(w_in), "o_valid": Out(1), "o_data": Out(w_acc),
         })
 
     @property
@@ -259,27 +316,39 @@ class MacPE(wiring.Component):
         return self._chunk
 
     @property
+    def chunk_adder(self) -> str:
+        return self._chunk_adder
+
+    @property
     def stages(self) -> int:
         return self._stages
 
     @property
+    def _bubbles(self) -> bool:
+        return self._chunk is not None and self._chunk_adder == "shared"
+
+    @property
     def latency(self) -> int:
-        """Cycles from accepting the last operand pair of a dot product to ``o_valid``: the
-        accumulator's (``ChunkAccumulator.latency``) plus ``stages``."""
+        """Cycles from accepting the last operand pair of a dot product to ``o_valid``: 1
+        without chunking, 2 with (the outer addition), plus ``stages``."""
         return self._stages + (1 if self._chunk is None else 2)
 
     @property
     def throughput(self) -> int:
+        """Operand pairs accepted per cycle between bubbles (``cycles`` counts the bubbles)."""
         return 1
 
     def cycles(self, k: int) -> int:
-        """Cycles from the first operand pair of a K-term dot product to ``o_valid``."""
+        """Cycles from the first operand pair of a K-term dot product, presented back to back
+        whenever ``i_ready``, to ``o_valid``."""
         check_int(k, "K", 1)
-        return k - 1 + self.latency
+        bubbles = -(-k // self._chunk) - 1 if self._bubbles else 0
+        return k - 1 + bubbles + self.latency
 
     def elaborate(self, platform):
         m = Module()
         cut = self._stages
+        ready = Signal()
         if is_exact_product(self._in_fmt, self._acc_fmt):
             # Fused: the exact product's fields go straight into the adder's alignment.
             addend = product(m, unpack(m, self.a, self._in_fmt, "a"),
@@ -290,10 +359,30 @@ class MacPE(wiring.Component):
             m.submodules.mul = mul = FpMul(self._in_fmt, self._acc_fmt)
             m.d.comb += [mul.a.eq(self.a), mul.b.eq(self.b)]
             addend = unpack(m, register(m, mul.o, "product", cut), self._acc_fmt, "addend")
-        o_valid, o_data = accumulate(
-            m, self._acc_fmt, self._chunk, Rounding.RNE, 0, addend,
-            valid=register(m, self.i_valid, "valid", cut),
-            first=register(m, self.i_first, "first", cut),
-            last=register(m, self.i_last, "last", cut))
-        m.d.comb += [self.o_valid.eq(o_valid), self.o_data.eq(o_data)]
+        if self._bubbles:
+            # Chunk positions are counted where pairs are taken, so the bubble after a
+            # closing pair is a cycle in which no pair is taken (it then travels through the
+            # product register as an empty slot).
+            count, in_first_chunk, bubble = Signal(range(self._chunk)), Signal(), Signal()
+            take = self.i_valid & ~bubble
+            pos = Mux(self.i_first, 0, count)
+            closes = self.i_last | (pos == self._chunk - 1)
+            first_chunk = self.i_first | in_first_chunk
+            m.d.sync += bubble.eq(take & closes)
+            with m.If(take):
+                m.d.sync += [count.eq(Mux(closes, 0, pos + 1)),
+                             in_first_chunk.eq(first_chunk & ~closes)]
+            framing = {name: register(m, value, name, cut) for name, value in
+                       (("valid", take), ("start", pos == 0), ("closes", closes),
+                        ("first_chunk", first_chunk), ("last", self.i_last))}
+            o_valid, o_data = accumulate_shared(m, self._acc_fmt, addend, **framing)
+            m.d.comb += ready.eq(~bubble)
+        else:
+            framing = {name: register(m, port, name, cut) for name, port in
+                       (("valid", self.i_valid), ("first", self.i_first),
+                        ("last", self.i_last))}
+            o_valid, o_data = accumulate(m, self._acc_fmt, self._chunk, Rounding.RNE, 0, addend,
+                                         **framing)
+            m.d.comb += ready.eq(1)
+        m.d.comb += [self.o_valid.eq(o_valid), self.o_data.eq(o_data), self.i_ready.eq(ready)]
         return m

@@ -2,15 +2,30 @@
 
 Contract: ``docs/contract.md`` section 3; every output equals ``golden.gemm`` bit for bit.
 
-Dataflow (output-stationary): C[i, j] stays in PE(i, j), which runs one chunk-based dot product
-(``MacPE``) over K. A beat of the ``a`` stream carries column k of A (``rows`` values), a beat
-of ``b`` carries row k of B (``cols`` values); a beat is taken when both are valid (a join).
-Row i of A enters through an ``i``-register skew and moves right one PE per cycle; column j of
-B enters through a ``j``-register skew and moves down one PE per cycle, so PE(i, j) sees
-``A[i, k]`` and ``B[k, j]`` together ``i + j`` cycles after the beat; the ``valid``/``first``/
-``last`` framing travels with A. When PE(i, cols-1) finishes, row i of C (optionally quantized
-to ``out_fmt``) is pushed into an output FIFO of ``rows`` entries, drained by the ``c`` stream
-(one row of C per beat, ``c_last`` on the tile's last row).
+Dataflow (output-stationary): C[i, j] is computed by PE(i, j). A beat of the ``a`` stream
+carries column k of A (``rows`` values), a beat of ``b`` carries row k of B (``cols`` values); a
+beat is taken when both are valid (a join). Row i of A enters through an ``i``-register skew and
+moves right one PE per cycle; column j of B enters through a ``j``-register skew and moves down
+one PE per cycle, so PE(i, j) sees ``A[i, k]`` and ``B[k, j]`` together ``i + j`` cycles after
+the beat; the framing (valid, chunk start and close, first chunk, last) travels with A. When
+row i of C is complete it is (optionally quantized to ``out_fmt`` and) pushed into an output FIFO
+of ``rows`` entries, drained by the ``c`` stream (one row of C per beat, ``c_last`` on the
+tile's last row).
+
+Chunk accumulation (``chunk`` = CL) is split as SPEC's order splits it. Each PE is a
+single-adder ``MacPE`` that sums one chunk (it restarts from +0 when a chunk starts) and no
+more. The outer sums live at the edge of each row, in *segments* of ``segment = min(cols, CL)``
+PEs sharing one outer adder: when PE j of a segment closes a chunk, its chunk sum (still in its
+accumulator register for that one cycle) is added to its outer sum by the segment's adder.
+The segment's outer sums form a ring that rotates by one per addition: the PEs of a segment
+close their chunks in order, one per cycle, so the ring's head is always the outer sum of the
+PE whose chunk closes. After the row's last chunk the rings hold row i of C in order. The
+controller counts chunk positions once for the whole array (no counter per PE) and keeps two
+chunk closes at least ``segment`` cycles apart, so a segment never has two closes in one cycle,
+and the first close of a tile at least ``cols`` cycles after the previous tile's last beat, so a
+ring is read before it starts the next tile. Full chunks close CL >= ``segment`` beats apart;
+only a short last chunk (K mod CL < ``segment``) or short tiles wait, and ``cycles()`` counts
+those waits. Without chunking each PE's accumulator is its result, held until the row is done.
 
 Back-pressure: the whole array (skews, PEs, result registers) advances only while the output
 FIFO has room, so a stalled ``c`` stream freezes it without losing anything. Missing input
@@ -20,14 +35,15 @@ last beat is taken at least ``max(rows, cols)`` cycles after the previous tile's
 result register or the FIFO.
 
 Timing without stalls: ``cycles(K)`` from the first input beat to the last output beat,
-inclusive, is ``K + rows + cols + pe_latency - 1`` (``pe_latency = MacPE.latency``: 2 + stages
-with chunking, 1 + stages without); ``n`` tiles of
-the same K back to back take ``(n - 1) * max(K, rows, cols) + cycles(K)``.
+inclusive, is ``K + waits + rows + cols + pe_latency - 1`` (``pe_latency``: 2 + stages with
+chunking, the edge addition included, 1 + stages without; ``waits`` as above, 0 unless a last
+chunk or a tile is shorter than a segment). Back-to-back tiles of the same K follow one another
+every ``max(K + waits, rows, cols)`` cycles or so; ``cycles(K, tiles)`` is exact.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, EnableInserter, Module, Signal
+from amaranth.hdl import Cat, EnableInserter, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
@@ -35,23 +51,28 @@ from amaranth.lib.wiring import In, Out
 from fp8forge.golden.formats import FloatFormat, Rounding
 
 from .accumulator import MacPE
-from .arith import Quantizer
+from .arith import Quantizer, _guard_bits
+from .fp import exact_sum, round_pack, unpack
 from .params import check_chunk, check_format, check_int, check_rounding
 from .pipeline import register
+
+#: Framing bits that travel with A: beat valid; first / last addend of a chunk; the chunk is
+#: the dot product's first; the beat is the dot product's last.
+_VALID, _START, _CLOSE, _FIRST_CHUNK, _LAST = range(5)
 
 __all__ = ["MacArray"]
 
 
 class _Core(wiring.Component):
-    """The systolic grid; every register in it advances only when the parent enables it."""
+    """The systolic grid and the row-edge outer accumulators; every register in it advances
+    only when the parent enables it."""
 
     def __init__(self, array: MacArray):
         self._array = array
         rows, cols = array.rows, array.cols
         w_in, w_acc = array.in_fmt.width, array.acc_fmt.width
         super().__init__({
-            "valid": In(1), "first": In(1), "last": In(1),
-            "a": In(rows * w_in), "b": In(cols * w_in),
+            "frame": In(5), "a": In(rows * w_in), "b": In(cols * w_in),
             "row_done": Out(rows), "row_data": Out(rows * cols * w_acc),
         })
 
@@ -62,35 +83,83 @@ class _Core(wiring.Component):
         w_in, w_acc = arr.in_fmt.width, arr.acc_fmt.width
         # Inputs to the left edge of each row / top edge of each column, skewed.
         a_in = [register(m, self.a[i * w_in:(i + 1) * w_in], f"a_skew{i}", i) for i in range(rows)]
-        frame = Cat(self.valid, self.first, self.last)
-        f_in = [register(m, frame, f"frame_skew{i}", i) for i in range(rows)]
+        f_in = [register(m, self.frame, f"frame_skew{i}", i) for i in range(rows)]
         b_in = [register(m, self.b[j * w_in:(j + 1) * w_in], f"b_skew{j}", j) for j in range(cols)]
-        results = [[None] * cols for _ in range(rows)]
         b_down = list(b_in)
         for i in range(rows):
             a_right, f_right = a_in[i], f_in[i]
+            pes, frames = [], []
             for j in range(cols):
-                pe = MacPE(arr.in_fmt, arr.acc_fmt, chunk=arr.chunk, stages=arr.stages)
+                # One chunk per accumulation: the PE restarts at a chunk's first addend and its
+                # result is ready one cycle after the chunk's last (o_valid).
+                pe = MacPE(arr.in_fmt, arr.acc_fmt, chunk=None, stages=arr.stages)
                 m.submodules[f"pe_{i}_{j}"] = pe
                 m.d.comb += [
-                    pe.a.eq(a_right), pe.b.eq(b_down[j]),
-                    pe.i_valid.eq(f_right[0]), pe.i_first.eq(f_right[1]), pe.i_last.eq(f_right[2]),
+                    pe.a.eq(a_right), pe.b.eq(b_down[j]), pe.i_valid.eq(f_right[_VALID]),
+                    pe.i_first.eq(f_right[_START]), pe.i_last.eq(f_right[_CLOSE]),
                 ]
-                # Results of row i: kept until the row's last PE finishes.
-                if j < cols - 1:
-                    held = Signal(w_acc, name=f"c_{i}_{j}")
-                    with m.If(pe.o_valid):
-                        m.d.sync += held.eq(pe.o_data)
-                    results[i][j] = held
-                else:
-                    results[i][j] = pe.o_data
-                    m.d.comb += self.row_done[i].eq(pe.o_valid)
                 a_right = register(m, a_right, f"a_{i}_{j}")
                 f_right = register(m, f_right, f"f_{i}_{j}")
                 b_down[j] = register(m, b_down[j], f"b_{i}_{j}")
-            m.d.comb += self.row_data[i * cols * w_acc:(i + 1) * cols * w_acc].eq(
-                Cat(*results[i]))
+                pes.append(pe)
+                # The frame of the PE's closing addend, aligned with its o_valid.
+                frames.append(register(m, f_right, f"fv_{i}_{j}", arr.stages))
+            done, data = (self._hold(m, i, pes) if arr.chunk is None else
+                          self._edge(m, i, pes, frames))
+            m.d.comb += [self.row_done[i].eq(done),
+                         self.row_data[i * cols * w_acc:(i + 1) * cols * w_acc].eq(data)]
         return m
+
+    def _hold(self, m: Module, i: int, pes: list[MacPE]):
+        """Without chunking: each PE's accumulator is its result; hold them until the row's
+        last PE finishes."""
+        held = []
+        for j, pe in enumerate(pes[:-1]):
+            reg = Signal(len(pe.o_data), name=f"c_{i}_{j}")
+            with m.If(pe.o_valid):
+                m.d.sync += reg.eq(pe.o_data)
+            held.append(reg)
+        return pes[-1].o_valid, Cat(*held, pes[-1].o_data)
+
+    def _edge(self, m: Module, i: int, pes: list[MacPE], frames: list):
+        """Row i's outer accumulators: one adder and a ring of outer sums per segment."""
+        arr = self._array
+        fmt, seg = arr.acc_fmt, arr.segment
+        outs = []
+        for s0 in range(0, len(pes), seg):
+            group = list(range(s0, min(s0 + seg, len(pes))))
+            name = f"edge_{i}_{s0 // seg}"
+            ring = [Signal(fmt.width, name=f"{name}_outer{k}") for k in range(len(group))]
+            event = Signal(name=f"{name}_event")
+            chunk_sum = Signal(fmt.width, name=f"{name}_chunk")
+            first_chunk = Signal(name=f"{name}_first")
+            # At most one PE of the segment closes per cycle (the controller's spacing).
+            m.d.comb += [
+                event.eq(Cat(*(pes[j].o_valid for j in group)).any()),
+                chunk_sum.eq(_or_all([Mux(pes[j].o_valid, pes[j].o_data, 0) for j in group])),
+                first_chunk.eq(_or_all([pes[j].o_valid & frames[j][_FIRST_CHUNK]
+                                        for j in group])),
+            ]
+            total = exact_sum(m, unpack(m, Mux(first_chunk, 0, ring[0]), fmt, f"{name}_a"),
+                              unpack(m, chunk_sum, fmt, f"{name}_b"),
+                              _guard_bits(Rounding.RNE, 0), name)
+            new = round_pack(m, total, fmt, Rounding.RNE, name=name)
+            with m.If(event):
+                m.d.sync += [ring[k].eq(ring[k + 1]) for k in range(len(ring) - 1)]
+                m.d.sync += ring[-1].eq(new)
+            outs += ring
+        last = pes[-1]
+        done = Signal(name=f"row_done_{i}")
+        m.d.sync += done.eq(last.o_valid & frames[-1][_LAST])
+        return done, Cat(*outs)
+
+
+def _or_all(values: list):
+    """Bitwise OR of a list of values (a one-hot select when at most one is nonzero)."""
+    out = values[0]
+    for v in values[1:]:
+        out = out | v
+    return out
 
 
 class MacArray(wiring.Component):
@@ -190,8 +259,15 @@ class MacArray(wiring.Component):
         return self._stages
 
     @property
+    def segment(self) -> int | None:
+        """PEs of a row that share one outer (chunk) adder: ``min(cols, chunk)``; None without
+        chunking."""
+        return None if self._chunk is None else min(self._cols, self._chunk)
+
+    @property
     def pe_latency(self) -> int:
-        """Latency of one PE (``MacPE.latency``)."""
+        """Cycles from a PE's last addend to its result in the row: the PE's accumulator
+        (1 + stages) plus, with chunking, the row-edge outer addition (1)."""
         return self._stages + (1 if self._chunk is None else 2)
 
     @property
@@ -214,8 +290,30 @@ class MacArray(wiring.Component):
         ``tiles`` back-to-back tiles of length ``k``, with no stalls on any stream."""
         check_int(k, "K", 1)
         check_int(tiles, "tiles", 1)
-        one = k + self._rows + self._cols + self.pe_latency - 1
-        return (tiles - 1) * max(k, self.min_tile_spacing) + one
+        first = self._last_beat(k, None)
+        period = self._last_beat(k, 0)  # every later tile starts from the same state
+        return first + (tiles - 1) * period + self._rows + self._cols + self.pe_latency
+
+    def _last_beat(self, k: int, previous: int | None) -> int:
+        """Cycle of a tile's last beat when its first beat is offered the cycle after
+        ``previous`` (the previous tile's last beat; None: the array was idle), applying the
+        controller's rules (see the module docstring)."""
+        start = 0 if previous is None else previous + 1
+        spacing = self.min_tile_spacing
+        if self._chunk is None:
+            return start + k - 1 if previous is None else max(start + k - 1, previous + spacing)
+        cl, seg = self._chunk, self.segment
+        n_chunks = -(-k // cl)
+        # first close: at position min(CL, K) - 1, at least `cols` after the previous tile
+        close = start + min(cl, k) - 1
+        if previous is not None:
+            close = max(close, previous + self._cols, previous + seg)
+        if n_chunks > 1:
+            close += (n_chunks - 2) * max(cl, seg)  # full chunks: CL >= segment apart
+            close += max(k - (n_chunks - 1) * cl, seg)  # the last chunk (possibly short)
+        if previous is not None:
+            close = max(close, previous + spacing)
+        return close
 
     # -- hardware --------------------------------------------------------------------------------
 
@@ -233,7 +331,19 @@ class MacArray(wiring.Component):
         spacing = self.min_tile_spacing
         since_last = Signal(range(spacing + 1), init=spacing)
         in_tile = Signal()  # a tile has started and its last beat is not yet taken
-        can_take = run & (~self.a_last | (since_last >= spacing))
+        may_close = Signal(init=1)
+        closes = self.a_last
+        start = ~in_tile
+        later_chunk = Signal()  # a chunk of this tile has closed already
+        if self._chunk is not None:
+            # Chunk positions are counted here once; chunk closes are spaced for the edges.
+            pos = Signal(range(self._chunk))
+            since_close = Signal(range(self.segment + 1), init=self.segment)
+            closes = self.a_last | (pos == self._chunk - 1)
+            start = pos == 0
+            m.d.comb += may_close.eq((since_close >= self.segment)
+                                     & (later_chunk | (since_last >= self._cols)))
+        can_take = run & (~self.a_last | (since_last >= spacing)) & (~closes | may_close)
         take = self.a_valid & self.b_valid & can_take
         m.d.comb += [self.a_ready.eq(self.b_valid & can_take),
                      self.b_ready.eq(self.a_valid & can_take)]
@@ -243,10 +353,20 @@ class MacArray(wiring.Component):
             with m.Elif(since_last < spacing):
                 m.d.sync += since_last.eq(since_last + 1)
             with m.If(take):
-                m.d.sync += in_tile.eq(~self.a_last)
+                m.d.sync += [in_tile.eq(~self.a_last),
+                             later_chunk.eq(closes & ~self.a_last | later_chunk & ~self.a_last)]
+            if self._chunk is not None:
+                with m.If(take):
+                    m.d.sync += pos.eq(Mux(closes, 0, pos + 1))
+                with m.If(take & closes):
+                    m.d.sync += since_close.eq(1)
+                with m.Elif(since_close < self.segment):
+                    m.d.sync += since_close.eq(since_close + 1)
+        frame = Signal(5)
         m.d.comb += [
-            core.valid.eq(take), core.first.eq(~in_tile), core.last.eq(self.a_last),
-            core.a.eq(self.a_data), core.b.eq(self.b_data),
+            frame[_VALID].eq(take), frame[_START].eq(start), frame[_CLOSE].eq(closes),
+            frame[_FIRST_CHUNK].eq(~later_chunk), frame[_LAST].eq(self.a_last),
+            core.frame.eq(frame), core.a.eq(self.a_data), core.b.eq(self.b_data),
         ]
 
         # One row of C completes per cycle at most (tile spacing >= rows): select it, quantize

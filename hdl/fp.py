@@ -23,7 +23,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 
 from fp8forge.golden.formats import FloatFormat, Rounding, Specials
 
-__all__ = ["Exp", "Fields", "clz", "exact_sum", "product", "round_pack", "unpack"]
+__all__ = ["Exp", "Fields", "clz", "exact_sum", "normalize", "product", "round_pack", "select",
+           "unpack"]
 
 
 def _signed_bits(lo: int, hi: int) -> int:
@@ -116,6 +117,27 @@ def product(m: Module, a: Fields, b: Fields, name: str) -> Fields:
         lead_zeros=min(len(sig) - 1, 1 + a.lead_zeros + b.lead_zeros + a.subnormal_zeros
                        + b.subnormal_zeros),
     )
+
+
+def select(m: Module, cond: Value, x: Fields, y: Fields, name: str) -> Fields:
+    """``x`` when ``cond`` else ``y``: significands left-justified to one width (exact), the
+    elaboration-time bounds of both kept."""
+    width = max(len(x.sig), len(y.sig))
+
+    def justified(f: Fields) -> tuple[Value, Value, int]:
+        up = width - len(f.sig)
+        return (Cat(Const(0, up), f.sig) if up else f.sig), f.exp.value - up, up
+
+    x_sig, x_exp, x_up = justified(x)
+    y_sig, y_exp, y_up = justified(y)
+    sig = Signal(width, name=f"{name}_sig")
+    m.d.comb += sig.eq(Mux(cond, x_sig, y_sig))
+    exp = Exp.of(m, Mux(cond, x_exp, y_exp), min(x.exp.lo - x_up, y.exp.lo - y_up),
+                 max(x.exp.hi - x_up, y.exp.hi - y_up), f"{name}_exp")
+    return Fields(sign=Mux(cond, x.sign, y.sign), sig=sig, exp=exp, nan=Mux(cond, x.nan, y.nan),
+                  inf=Mux(cond, x.inf, y.inf), sticky=Mux(cond, x.sticky, y.sticky),
+                  lead_zeros=max(x.lead_zeros, y.lead_zeros),
+                  subnormal_zeros=max(x.subnormal_zeros, y.subnormal_zeros))
 
 
 def clz(m: Module, x: Value, name: str) -> Value:

@@ -45,8 +45,14 @@ import numpy as np
 
 from . import tools
 from .liberty_power import netlist_energy
-from .synth import (NOMINAL_CLOCK_NS, InputError, SynthError, _prepare_liberty, _synthesize,
-                    atomic_write)
+from .synth import (
+    NOMINAL_CLOCK_NS,
+    InputError,
+    SynthError,
+    _prepare_liberty,
+    _synthesize,
+    atomic_write,
+)
 
 METHOD = ("zero-delay gate-level simulation of the mapped netlist with realistic operands -> "
           "per-net toggles -> liberty internal-power tables + C V^2/2 of pin loads (no wires, no "

@@ -160,7 +160,7 @@ def _computes(cell: Cell, truth) -> bool:
         return False
     try:
         tree = parse_function(function)
-        return all(evaluate(tree, dict(zip(cell.inputs, values))) == truth(*values)
+        return all(evaluate(tree, dict(zip(cell.inputs, values, strict=True))) == truth(*values)
                    for values in itertools.product((False, True), repeat=arity))
     except (LibertyError, KeyError):  # a function of pins that are not its inputs
         return False

@@ -30,8 +30,11 @@ from .table import render
 FP8_PE = "PE e5m2->e6m9 chunk {chunk}"
 FP8_PE_NO_CHUNK = "PE e5m2->e6m9 no chunking"
 BASE_PE = "PE fp16->fp32 (baseline)"
-FP8_ARRAY = "MacArray 8x8 e5m2->e6m9 chunk 64"
-BASE_ARRAY = "MacArray 8x8 fp16->fp32 (baseline)"
+#: MacArray rows of the comparison, the largest first: the projection's arrays (32x32 and
+#: more) are closest to the largest synthesized one.
+ARRAY_SIDES = (16, 8)
+FP8_ARRAY = "MacArray {n}x{n} e5m2->e6m9 chunk 64"
+BASE_ARRAY = "MacArray {n}x{n} fp16->fp32 (baseline)"
 AXPY_FP8 = "AXPY lane e6m9 SR 12b"
 AXPY_BASE = "AXPY lane fp32 RNE (baseline)"
 DEFAULT_SYNTH = Path("build/synth/compare/compare.json")
@@ -125,7 +128,11 @@ def calibrate(dp: DesignPoint) -> Calibration:
     source = f"synthesis: {dp.synth_json} ({label} vs {BASE_PE})"
     # The arrays' area per MAC (PEs plus skews, FIFO and control) is the better figure when
     # the comparison has it for this configuration (chunk 64).
-    arr8, arr16 = rows.get(FP8_ARRAY), rows.get(BASE_ARRAY)
+    side = next((n for n in ARRAY_SIDES if FP8_ARRAY.format(n=n) in rows
+                 and BASE_ARRAY.format(n=n) in rows), None)
+    fp8_array = FP8_ARRAY.format(n=side) if side else ""
+    base_array = BASE_ARRAY.format(n=side) if side else ""
+    arr8, arr16 = rows.get(fp8_array), rows.get(base_array)
     if dp.clock_from_synth and fp8.get("best_area_um2") and base.get("best_area_um2"):
         # Each at its best clock: the areas of the netlists that meet those clocks (the arrays
         # are synthesized at the equal clock only).
@@ -134,7 +141,7 @@ def calibrate(dp: DesignPoint) -> Calibration:
                   f"{fp8['best_clock_ns']:g} vs {base['best_clock_ns']:g} ns)")
     elif dp.chunk == 64 and arr8 and arr16:
         area_ratio = arr16["area_um2"] / arr8["area_um2"]
-        source = f"synthesis: {dp.synth_json} (area per MAC of {FP8_ARRAY} vs {BASE_ARRAY})"
+        source = f"synthesis: {dp.synth_json} (area per MAC of {fp8_array} vs {base_array})"
     return Calibration(area_ratio, fmax, energy, source, chunks)
 
 

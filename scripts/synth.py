@@ -135,7 +135,8 @@ class SynthReport:
                       f"{self.gate_equivalents:.0f}")]
             mapping = "area-oriented (no clock target)"
             if self.mapping == "delay":
-                mapping = f"timing-driven at a {self.clock_ns:g} ns clock (ABC -D, buffering, sizing"
+                mapping = (f"timing-driven at a {self.clock_ns:g} ns clock (ABC -D, buffering, "
+                           "sizing")
                 if self.abc_target_ns not in (None, self.clock_ns):
                     mapping += f"; ABC target tightened to {self.abc_target_ns:g} ns after a miss"
                 mapping += ")"

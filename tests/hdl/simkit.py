@@ -47,7 +47,8 @@ def run_vectors(dut, inputs: dict[str, np.ndarray], output: str = "o") -> np.nda
 def run_dot_products(dut, dots, *, data=("i_data",), rand=None, rand_outer=None, stall=None,
                      rng=None, max_cycles=None):
     """Stream dot products through an accumulator-like unit with ``i_valid``/``i_first``/
-    ``i_last`` framing; return (results, cycle of every result, cycle of every first input).
+    ``i_last`` framing (and ``i_ready``, if it has one); return (results, cycle of every
+    result, cycle at which every first input was taken).
 
     ``dots`` is a list of tuples of arrays (one array per data port). ``stall`` is a
     probability of holding ``i_valid`` low before an input (random valid stalls).
@@ -83,6 +84,8 @@ def run_dot_products(dut, dots, *, data=("i_data",), rand=None, rand_outer=None,
                     ctx.set(dut.rand, int(rand[d][k]))
                 if rand_outer is not None:
                     ctx.set(dut.rand_outer, int(rand_outer[d][k]))
+                while hasattr(dut, "i_ready") and not ctx.get(dut.i_ready):
+                    await tick()  # not taken: hold the pair (a PE in a bubble)
                 if k == 0:
                     first_cycles.append(cycle)
                 await tick()

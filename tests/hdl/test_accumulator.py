@@ -70,10 +70,12 @@ def test_accumulator_without_chunking_sr_matches_golden(rng):
     assert_bits_equal(got, np.array(want), E6M9)
 
 
-@pytest.mark.parametrize("chunk", [1, 4, None])
+@pytest.mark.parametrize("chunk, chunk_adder", [(1, "dedicated"), (4, "dedicated"),
+                                                (None, "dedicated"), (1, "shared"),
+                                                (4, "shared")])
 @pytest.mark.parametrize("stages", [0, 1])
-def test_macpe_matches_gemm(chunk, stages, rng):
-    dut = MacPE(E5M2, E6M9, chunk=chunk, stages=stages)
+def test_macpe_matches_gemm(chunk, chunk_adder, stages, rng):
+    dut = MacPE(E5M2, E6M9, chunk=chunk, stages=stages, chunk_adder=chunk_adder)
     dots = []
     for n in lengths(chunk):
         a = addends(rng, n, E5M2, 0.05)
@@ -101,14 +103,17 @@ def test_macpe_other_formats(in_name, acc_name, stages, rng):
     assert_bits_equal(got, want, acc_fmt)
 
 
-@pytest.mark.parametrize("unit", ["acc", "mac0", "mac1"])
+@pytest.mark.parametrize("unit", ["acc", "mac0", "mac1", "shared0", "shared1"])
 def test_cycles_formula_is_exact(unit, rng):
-    """Back-to-back dot products: each result appears exactly cycles(K) after its first input."""
+    """Back-to-back dot products: each result appears exactly cycles(K) after its first input
+    was taken; the dedicated chunk adder takes one pair every cycle, the shared one skips one
+    cycle per chunk."""
     if unit == "acc":
         dut = ChunkAccumulator(E6M9, chunk=4)
         make = lambda n: (addends(rng, n, E6M9, 0.0),)  # noqa: E731
     else:
-        dut = MacPE(E5M2, E6M9, chunk=4, stages=int(unit[-1]))
+        dut = MacPE(E5M2, E6M9, chunk=4, stages=int(unit[-1]),
+                    chunk_adder="shared" if unit.startswith("shared") else "dedicated")
         make = lambda n: (addends(rng, n, E5M2, 0.0), addends(rng, n, E5M2, 0.0))  # noqa: E731
     assert dut.initiation_interval == 1 if unit == "acc" else dut.throughput == 1
     ks = [1, 3, 4, 5, 9]
@@ -117,10 +122,13 @@ def test_cycles_formula_is_exact(unit, rng):
     _, out_cycles, first_cycles = run_dot_products(dut, dots, data=data)
     assert [o - f for o, f in zip(out_cycles, first_cycles, strict=True)] == [
         dut.cycles(k) for k in ks]
-    assert list(itertools.accumulate(ks[:-1])) == first_cycles[1:]  # no bubbles between dots
+    per_dot = [k + (-(-k // 4) if unit.startswith("shared") else 0) for k in ks]
+    assert list(itertools.accumulate(per_dot[:-1])) == first_cycles[1:]
 
 
 def test_parameter_errors():
+    with pytest.raises(ValueError, match="chunk_adder must be one of dedicated, shared, not 'x'"):
+        MacPE(E5M2, E6M9, chunk=4, chunk_adder="x")
     with pytest.raises(ValueError, match=r"^Chunk length must be a positive integer or None, "
                                          r"not 0$"):
         ChunkAccumulator(E6M9, chunk=0)

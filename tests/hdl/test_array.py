@@ -63,8 +63,10 @@ def random_tile(rng, rows, k, cols, fmt=E5M2, specials=0.03):
     return np.where(mask, codes[rng.integers(0, len(codes), a.shape)], a), b
 
 
+# (2, 5, 2) and (3, 4, 3): rows split into segments of min(cols, chunk) PEs per edge adder
 @pytest.mark.parametrize("rows, cols, chunk, out", [(4, 4, 4, None), (2, 3, 2, "e5m2"),
-                                                     (3, 2, None, None)])
+                                                     (3, 2, None, None), (2, 5, 2, None),
+                                                     (3, 4, 3, None)])
 @pytest.mark.parametrize("k", [1, 3, 5, 9])
 def test_single_tile_and_exact_cycles(rows, cols, chunk, out, k, rng):
     out_fmt = PRESETS[out] if out else None
@@ -76,12 +78,15 @@ def test_single_tile_and_exact_cycles(rows, cols, chunk, out, k, rng):
     assert cycles == dut.cycles(k)
 
 
-@pytest.mark.parametrize("k", [2, 6, 11])
-def test_back_to_back_tiles_cycles(k, rng):
-    dut = MacArray(E5M2, E6M9, rows=4, cols=3, chunk=4, stages=1)
-    tiles = [random_tile(rng, 4, k, 3) for _ in range(3)]
+@pytest.mark.parametrize("rows, cols, chunk, stages", [(4, 3, 4, 1), (2, 5, 2, 0), (3, 3, 8, 0),
+                                                       (2, 2, None, 1)])
+@pytest.mark.parametrize("k", [1, 2, 6, 11])
+def test_back_to_back_tiles_cycles(rows, cols, chunk, stages, k, rng):
+    """Short tiles and short last chunks make the controller wait; cycles() counts it."""
+    dut = MacArray(E5M2, E6M9, rows=rows, cols=cols, chunk=chunk, stages=stages)
+    tiles = [random_tile(rng, rows, k, cols) for _ in range(3)]
     got, cycles = run_tiles(dut, tiles, rng)
-    want = np.concatenate([gemm(a, b, E5M2, E6M9, chunk=4) for a, b in tiles])
+    want = np.concatenate([gemm(a, b, E5M2, E6M9, chunk=chunk) for a, b in tiles])
     assert_bits_equal(got, want, E6M9)
     assert cycles == dut.cycles(k, tiles=3)
 
@@ -93,6 +98,14 @@ def test_stalls_and_mixed_lengths(stall_in, stall_out, rng):
     got, _ = run_tiles(dut, tiles, rng, stall_in, stall_out)
     want = np.concatenate([gemm(a, b, E5M2, E6M9, chunk=4, out_fmt=E5M2) for a, b in tiles])
     assert_bits_equal(got, want, E5M2)
+
+
+def test_stalls_with_segments_and_pipelined_pes(rng):
+    dut = MacArray(E5M2, E6M9, rows=3, cols=5, chunk=2, stages=1)
+    tiles = [random_tile(rng, 3, k, 5) for k in (5, 1, 2, 9, 3)]
+    got, _ = run_tiles(dut, tiles, rng, 0.3, 0.3)
+    want = np.concatenate([gemm(a, b, E5M2, E6M9, chunk=2) for a, b in tiles])
+    assert_bits_equal(got, want, E6M9)
 
 
 def test_parameter_errors():

@@ -9,11 +9,16 @@ import pytest
 from fp8forge.sim.runner import SIMULATORS, available_simulators
 
 
-@pytest.fixture(params=SIMULATORS)
-def simulator(request) -> str:
-    missing = available_simulators()[request.param]
+def require_simulator(name: str) -> str:
+    """``name`` if it is installed; else fail in CI and skip (saying why) elsewhere."""
+    missing = available_simulators()[name]
     if missing:
         if os.environ.get("CI"):
-            pytest.fail(f"{request.param} is required in CI: {missing}")
-        pytest.skip(f"{request.param} not available: {missing}")
-    return request.param
+            pytest.fail(f"{name} is required in CI: {missing}")
+        pytest.skip(f"{name} not available: {missing}")
+    return name
+
+
+@pytest.fixture(params=SIMULATORS)
+def simulator(request) -> str:
+    return require_simulator(request.param)
