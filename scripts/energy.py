@@ -73,7 +73,9 @@ class Stimulus:
     description: str
 
     def key(self) -> str:
-        h = hashlib.sha256(self.vectors.tobytes())
+        # object arrays (ports wider than 63 bits) hash by value, not by pointer
+        h = hashlib.sha256(repr(self.vectors.tolist()).encode() if self.vectors.dtype == object
+                           else self.vectors.tobytes())
         h.update(repr((self.ports, self.ops_per_cycle)).encode())
         return h.hexdigest()[:16]
 
@@ -108,11 +110,14 @@ def stimulus_for(unit, ports: list[tuple[str, int]], cycles: int, seed: int = 1)
     from fp8forge.golden import quantize
     from fp8forge.hdl.accumulator import MacPE
     from fp8forge.hdl.arith import FpFma
+    from fp8forge.hdl.array import MacArray
     from fp8forge.hdl.lfsr import Lfsr
 
     rng = np.random.default_rng(seed)
     driven = [(n, w) for n, w in ports if n not in ("clk", "rst")]
     columns: dict[str, np.ndarray] = {}
+    ops_per_cycle = 1.0
+    wide = any(w > 62 for _, w in driven)
     if isinstance(unit, MacPE):
         length = 4 * (unit.chunk or 64)
         k = np.arange(cycles) % length
@@ -122,6 +127,28 @@ def stimulus_for(unit, ports: list[tuple[str, int]], cycles: int, seed: int = 1)
                    "b": quantize(rng.standard_normal(cycles), unit.in_fmt).astype(np.int64)}
         what = (f"one MAC per cycle, operands N(0,1) quantized to {unit.in_fmt.name}, dot "
                 f"products of length {length}")
+        if unit.chunk is not None and unit.chunk_adder == "shared":
+            # a pair is offered every cycle; the one offered in a chunk's bubble is not taken
+            ops_per_cycle = unit.chunk / (unit.chunk + 1)
+            what += f", {unit.chunk} of every {unit.chunk + 1} cycles taken (one bubble per chunk)"
+    elif isinstance(unit, MacArray):
+        length = 4 * (unit.chunk or 64)
+        k = np.arange(cycles) % length
+        w = unit.in_fmt.width
+
+        def packed(lanes: int) -> np.ndarray:
+            codes = quantize(rng.standard_normal((cycles, lanes)), unit.in_fmt).astype(object)
+            return np.array([sum(int(c) << (w * i) for i, c in enumerate(row)) for row in codes],
+                            dtype=object)
+
+        columns = {"a_valid": np.ones(cycles, np.int64), "b_valid": np.ones(cycles, np.int64),
+                   "a_last": (k == length - 1).astype(np.int64),
+                   "c_ready": np.ones(cycles, np.int64),
+                   "a_data": packed(unit.rows), "b_data": packed(unit.cols)}
+        wide = True
+        ops_per_cycle = float(unit.rows * unit.cols)
+        what = (f"one beat per cycle ({unit.rows * unit.cols} MACs), operands N(0,1) quantized "
+                f"to {unit.in_fmt.name}, tiles of K = {length}")
     elif isinstance(unit, FpFma):
         fmt = unit.fmt
         columns = {name: quantize(rng.standard_normal(cycles) * scale, fmt).astype(np.int64)
@@ -133,10 +160,16 @@ def stimulus_for(unit, ports: list[tuple[str, int]], cycles: int, seed: int = 1)
         what = "enabled every cycle (a fresh set of random integers per cycle)"
     else:
         what = "uniform random inputs every cycle"
-    vectors = np.zeros((cycles, len(driven)), np.int64)
+    vectors = np.zeros((cycles, len(driven)), object if wide else np.int64)
     for i, (name, width) in enumerate(driven):
-        vectors[:, i] = columns[name] if name in columns else rng.integers(0, 1 << width, cycles)
-    return Stimulus(tuple(driven), vectors, 1.0, what)
+        if name in columns:
+            vectors[:, i] = columns[name]
+        elif wide:
+            vectors[:, i] = [int.from_bytes(rng.bytes(-(-width // 8)), "little") % (1 << width)
+                             for _ in range(cycles)]
+        else:
+            vectors[:, i] = rng.integers(0, 1 << width, cycles)
+    return Stimulus(tuple(driven), vectors, ops_per_cycle, what)
 
 
 def simulation_model(work: Path, lib_file: Path, top: str) -> Path:

@@ -34,6 +34,7 @@ BASE_PE = "PE fp16->fp32 (baseline)"
 #: more) are closest to the largest synthesized one.
 ARRAY_SIDES = (16, 8)
 FP8_ARRAY = "MacArray {n}x{n} e5m2->e6m9 chunk 64"
+FP8_ARRAY_NO_CHUNK = "MacArray {n}x{n} e5m2->e6m9 no chunking"
 BASE_ARRAY = "MacArray {n}x{n} fp16->fp32 (baseline)"
 AXPY_FP8 = "AXPY lane e6m9 SR 12b"
 AXPY_BASE = "AXPY lane fp32 RNE (baseline)"
@@ -126,20 +127,29 @@ def calibrate(dp: DesignPoint) -> Calibration:
                   "method": fp8.get("energy_method", "")}
     area_ratio = base["area_um2"] / fp8["area_um2"]
     source = f"synthesis: {dp.synth_json} ({label} vs {BASE_PE})"
-    # The arrays' area per MAC (PEs plus skews, FIFO and control) is the better figure when
-    # the comparison has it for this configuration (chunk 64).
+    # The arrays' area per MAC (PEs plus skews, FIFO, row-edge chunk adders and control) is
+    # the better figure when the comparison has it for this configuration.
     side = next((n for n in ARRAY_SIDES if FP8_ARRAY.format(n=n) in rows
                  and BASE_ARRAY.format(n=n) in rows), None)
-    fp8_array = FP8_ARRAY.format(n=side) if side else ""
     base_array = BASE_ARRAY.format(n=side) if side else ""
+    fp8_array = ((FP8_ARRAY_NO_CHUNK if dp.chunk is None else FP8_ARRAY).format(n=side)
+                 if side else "")
     arr8, arr16 = rows.get(fp8_array), rows.get(base_array)
+    if arr16:
+        # In a MacArray the chunk adders sit at the row edges, one per min(cols, CL) PEs: for
+        # every chunk length >= the array side the hardware is the synthesized one.
+        chunks = {f"chunk {c}": arr16["area_um2"] / rows[FP8_ARRAY.format(n=side)]["area_um2"]
+                  for c in (16, 32, 64, 256) if c >= side}
+        plain = rows.get(FP8_ARRAY_NO_CHUNK.format(n=side))
+        if plain:
+            chunks["no chunking"] = arr16["area_um2"] / plain["area_um2"]
     if dp.clock_from_synth and fp8.get("best_area_um2") and base.get("best_area_um2"):
         # Each at its best clock: the areas of the netlists that meet those clocks (the arrays
         # are synthesized at the equal clock only).
         area_ratio = base["best_area_um2"] / fp8["best_area_um2"]
         source = (f"synthesis: {dp.synth_json} ({label} vs {BASE_PE}, each at its best clock, "
                   f"{fp8['best_clock_ns']:g} vs {base['best_clock_ns']:g} ns)")
-    elif dp.chunk == 64 and arr8 and arr16:
+    elif arr8 and arr16 and (dp.chunk is None or dp.chunk >= side):
         area_ratio = arr16["area_um2"] / arr8["area_um2"]
         source = f"synthesis: {dp.synth_json} (area per MAC of {fp8_array} vs {base_array})"
     return Calibration(area_ratio, fmax, energy, source, chunks)

@@ -311,7 +311,7 @@ def _run_flow(work: Path, verilog: str, top: str, yosys: tools.Yosys, lib_path: 
                    # OpenSTA's Verilog reader rejects assigns to concatenations: its copy has
                    # internal buses split into single bits (simulators get mapped.v, whose
                    # net names the energy estimate reads from their VCDs)
-                   "splitnets", "write_verilog -noattr sta.v"]
+                   "splitnets", "opt_clean -purge", "write_verilog -noattr sta.v"]
     (work / "flow.ys").write_text("\n".join(script) + "\n")
     proc = subprocess.run([*yosys.command, "-q", "-l", "yosys.log", "-s", "flow.ys"], cwd=work,
                           capture_output=True, text=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 
+import numpy as np
 import pytest
 
 from fp8forge.golden import PRESETS
@@ -216,3 +217,28 @@ def test_lfsr_stimulus_enables_every_cycle():
     stim = stimulus_for(Lfsr(32, outputs=12), [("clk", 1), ("rst", 1), ("en", 1)], 50)
     assert stim.ports == (("en", 1),) and (stim.vectors == 1).all()
     assert "every cycle" in stim.description
+
+
+def test_array_and_shared_pe_stimuli():
+    """A MacArray does rows x cols MACs per beat (ports wider than 64 bits included); a PE with
+    a shared chunk adder takes chunk of every chunk + 1 pairs offered."""
+    from fp8forge.golden import PRESETS
+    from fp8forge.hdl.accumulator import MacPE
+    from fp8forge.hdl.array import MacArray
+    from fp8forge.scripts.energy import stimulus_for
+
+    array = MacArray(PRESETS["fp16"], PRESETS["fp32"], rows=5, cols=3, chunk=None)
+    ports = [("clk", 1), ("rst", 1), ("a_valid", 1), ("a_last", 1), ("a_data", 80),
+             ("b_valid", 1), ("b_data", 48), ("c_ready", 1)]
+    stim = stimulus_for(array, ports, 600)
+    assert stim.ops_per_cycle == 15
+    names = [name for name, _ in stim.ports]
+    last = stim.vectors[:, names.index("a_last")]
+    assert [int(t) for t in np.flatnonzero(last)] == [255, 511]  # tiles of K = 4 * 64
+    a_data = stim.vectors[:, names.index("a_data")]
+    assert max(int(v) for v in a_data) >= 1 << 64  # five fp16 lanes, packed
+    assert stim.key() == stimulus_for(array, ports, 600).key()  # deterministic, by value
+    shared = MacPE(PRESETS["e5m2"], PRESETS["e6m9"], chunk=64, chunk_adder="shared")
+    pe_ports = [("clk", 1), ("rst", 1), ("i_valid", 1), ("i_first", 1), ("i_last", 1),
+                ("a", 8), ("b", 8)]
+    assert stimulus_for(shared, pe_ports, 100).ops_per_cycle == 64 / 65

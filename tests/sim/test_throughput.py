@@ -224,6 +224,29 @@ def test_calibration_from_synthesis_json(tmp_path):
     assert "given" in calibrate(DesignPoint(synth_json=path, area_ratio=3.0)).source
 
 
+def test_calibration_prefers_the_largest_array(tmp_path):
+    """Array rows (area per MAC with the row-edge chunk adders) set the area ratio and every
+    chunk length the array's hardware serves (>= its side); the no-chunk array serves None."""
+    rows = [{"label": "PE e5m2->e6m9 chunk 64", "area_um2": 100.0, "critical_path_ns": 2.0,
+             "best_clock_ns": 2.0},
+            {"label": "PE e5m2->e6m9 no chunking", "area_um2": 60.0, "critical_path_ns": 2.0},
+            {"label": "PE fp16->fp32 (baseline)", "area_um2": 250.0, "critical_path_ns": 5.0,
+             "best_clock_ns": 4.0},
+            {"label": "MacArray 8x8 e5m2->e6m9 chunk 64", "area_um2": 80.0},
+            {"label": "MacArray 8x8 fp16->fp32 (baseline)", "area_um2": 240.0},
+            {"label": "MacArray 16x16 e5m2->e6m9 chunk 64", "area_um2": 75.0},
+            {"label": "MacArray 16x16 e5m2->e6m9 no chunking", "area_um2": 72.0},
+            {"label": "MacArray 16x16 fp16->fp32 (baseline)", "area_um2": 240.0}]
+    path = tmp_path / "compare.json"
+    path.write_text(json.dumps(rows))
+    cal = calibrate(DesignPoint(synth_json=path))
+    assert cal.area_ratio == 240 / 75 and "MacArray 16x16" in cal.source
+    assert cal.fmax_ratio == 2.0  # best clocks, not critical paths
+    assert cal.chunk_area_ratio == {"chunk 16": 3.2, "chunk 32": 3.2, "chunk 64": 3.2,
+                                    "chunk 256": 3.2, "no chunking": 240 / 72}
+    assert calibrate(DesignPoint(synth_json=path, chunk=None)).area_ratio == 240 / 72
+
+
 def test_report_files(tmp_path):
     dp = DesignPoint(area_ratio=2.4, synth_json=tmp_path / "none.json")
     data = run_project(dp, ["resnet20"], 16, tmp_path)
