@@ -1,4 +1,5 @@
-"""FpAdd on Verilator and Icarus: e6m9 RNE and SR with 10**5 stimuli each; fp16 vs NumPy.
+"""FpAdd on Verilator and Icarus: e6m9 and fp32 in RNE, RTZ and SR with 10**5 stimuli each
+(TestFloat-style operand classes); fp16 vs NumPy.
 
 ``pytest --long`` runs 10**6 stimuli per mode.
 """
@@ -16,11 +17,12 @@ pytestmark = pytest.mark.simulator
 LANES = 16
 
 
-@pytest.mark.parametrize("mode", [Rounding.RNE, Rounding.SR], ids=lambda m: m.name)
-def test_e6m9_stimuli(mode, simulator, request):
+@pytest.mark.parametrize("fmt", ["e6m9", "fp32"])
+@pytest.mark.parametrize("mode", list(Rounding), ids=lambda m: m.name)
+def test_wide_stimuli(fmt, mode, simulator, request):
     count = 10**6 if request.config.getoption("--long") else 10**5
-    unit = Lanes(lambda: FpAdd(PRESETS["e6m9"], rounding=mode, rbits=12), LANES)
-    run_bench("comb", unit, {"op": "add", "fmt": "e6m9", "rounding": mode.name, "rbits": 12,
+    unit = Lanes(lambda: FpAdd(PRESETS[fmt], rounding=mode, rbits=12), LANES)
+    run_bench("comb", unit, {"op": "add", "fmt": fmt, "rounding": mode.name, "rbits": 12,
                              "lanes": LANES, "stimuli": count}, sim=simulator)
 
 

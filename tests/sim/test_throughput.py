@@ -192,14 +192,16 @@ def test_ws_and_is_dataflows_in_the_model():
 
 def test_equal_systems_give_no_speedup():
     """Same area per MAC, FP8 everywhere, unlimited bandwidth, no chunking on either side:
-    identical cycles. With chunk 64 the FP8 PEs have one more cycle of latency than the
-    baseline's single-adder PEs (the outer adder's stage), which costs a little."""
+    identical cycles. With chunk 64 the FP8 arrays have one more cycle of latency (the row-edge
+    outer addition), and a tile whose last chunk is shorter than a segment (here 32 PEs) waits
+    for the edge adders: ResNet-20's K = 144 and 288 end in chunks of 16 and 32. That costs a
+    little, measured here as 1-3 % of the step."""
     dp = DesignPoint(area_ratio=1.0, wide_first_last=False, bandwidth_gbs=INF, chunk=None)
     proj, fp8, base = project(dp, network("resnet20"), 8)
     assert (fp8.rows, fp8.macs) == (base.rows, base.macs)
     assert proj.speedup == 1.0
     chunked, _, _ = project(dp.with_(chunk=64), network("resnet20"), 8)
-    assert 0.99 < chunked.speedup < 1.0
+    assert 0.97 < chunked.speedup < 0.99
 
 
 def test_more_macs_and_fewer_bytes_give_a_speedup():
