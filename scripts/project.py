@@ -121,10 +121,20 @@ def calibrate(dp: DesignPoint) -> Calibration:
     fmax = _fmax_ratio(fp8, base)
     energy = None
     axpy8, axpy32 = rows.get(AXPY_FP8, {}), rows.get(AXPY_BASE, {})
-    if all(r.get("energy_pj") for r in (fp8, base, axpy8, axpy32)):
-        energy = {"fp8": fp8["energy_pj"], "baseline": base["energy_pj"],
+    # Energy per MAC of whole arrays (PEs, row-edge chunk adders, skews, FIFO) when the
+    # comparison simulated them, else of the PEs alone.
+    mac8, mac16 = fp8, base
+    for n in sorted(ARRAY_SIDES + (4,), reverse=True):
+        a8 = rows.get((FP8_ARRAY_NO_CHUNK if dp.chunk is None else FP8_ARRAY).format(n=n), {})
+        a16 = rows.get(BASE_ARRAY.format(n=n), {})
+        if a8.get("energy_pj") and a16.get("energy_pj") and (dp.chunk is None or dp.chunk >= n):
+            mac8, mac16 = a8, a16
+            break
+    if all(r.get("energy_pj") for r in (mac8, mac16, axpy8, axpy32)):
+        energy = {"fp8": mac8["energy_pj"], "baseline": mac16["energy_pj"],
                   "fp8_axpy": axpy8["energy_pj"], "baseline_axpy": axpy32["energy_pj"],
-                  "method": fp8.get("energy_method", "")}
+                  "method": fp8.get("energy_method", ""), "mac_source": mac8["label"]
+                  + " vs " + mac16["label"]}
     area_ratio = base["area_um2"] / fp8["area_um2"]
     source = f"synthesis: {dp.synth_json} ({label} vs {BASE_PE})"
     # The arrays' area per MAC (PEs plus skews, FIFO, row-edge chunk adders and control) is
@@ -143,9 +153,20 @@ def calibrate(dp: DesignPoint) -> Calibration:
         plain = rows.get(FP8_ARRAY_NO_CHUNK.format(n=side))
         if plain:
             chunks["no chunking"] = arr16["area_um2"] / plain["area_um2"]
-    if dp.clock_from_synth and fp8.get("best_area_um2") and base.get("best_area_um2"):
-        # Each at its best clock: the areas of the netlists that meet those clocks (the arrays
-        # are synthesized at the equal clock only).
+    pe8 = rows.get(FP8_PE_NO_CHUNK, {})  # the PE inside an FP8 array (one adder)
+    scalable = all(r.get("best_area_um2") for r in (pe8, base))
+    if dp.clock_from_synth and arr8 and arr16 and scalable and (dp.chunk is None
+                                                                or dp.chunk >= side):
+        # The arrays are synthesized at the equal clock; at each one's best clock their PEs
+        # grow by what the standalone PEs grow (the FP8 one by upsizing for its faster clock).
+        area_ratio = (arr16["area_um2"] / arr8["area_um2"]
+                      * (pe8["area_um2"] / pe8["best_area_um2"])
+                      * (base["best_area_um2"] / base["area_um2"]))
+        source = (f"synthesis: {dp.synth_json} (area per MAC of {fp8_array} vs {base_array}, "
+                  f"scaled to each PE's best clock, {fp8['best_clock_ns']:g} vs "
+                  f"{base['best_clock_ns']:g} ns)")
+    elif dp.clock_from_synth and fp8.get("best_area_um2") and base.get("best_area_um2"):
+        # Each at its best clock: the areas of the netlists that meet those clocks.
         area_ratio = base["best_area_um2"] / fp8["best_area_um2"]
         source = (f"synthesis: {dp.synth_json} ({label} vs {BASE_PE}, each at its best clock, "
                   f"{fp8['best_clock_ns']:g} vs {base['best_clock_ns']:g} ns)")
@@ -389,7 +410,8 @@ def markdown(dp: DesignPoint, cal: Calibration, fp8: System, base: System,
             f"{cal.energy_pj['fp8']:.3g} pJ/MAC FP8, {cal.energy_pj['baseline']:.3g} pJ/MAC "
             f"baseline (also for the FP8 system's 16-bit layers), "
             f"{cal.energy_pj['fp8_axpy']:.3g} / {cal.energy_pj['baseline_axpy']:.3g} pJ per "
-            f"AXPY, from {cal.source}; method: {cal.energy_pj['method']}."
+            f"AXPY; per MAC from {cal.energy_pj.get('mac_source', cal.source)}; method: "
+            f"{cal.energy_pj['method']}."
             if cal.energy_pj else "not modelled: the synthesis results carry no energy."),
         "", "## Model assumptions", "", ASSUMPTIONS, "",
         "## Summary (one training step)", "", summary_markdown(data), "",

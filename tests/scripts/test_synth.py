@@ -287,7 +287,9 @@ def test_array_area_hierarchical_matches_flat(tmp_path, liberty, monkeypatch):
     flat = synthesize(generate_verilog(unit, "unit"), "unit", liberty=liberty, cache_dir=tmp_path)
     assert row["per"] == 4
     assert 4 * row["area_um2"] == pytest.approx(flat.area_um2, rel=0.03)
-    assert 0.02 < row["array_overhead"] < 0.3
+    # skews, FIFO, control and, with a chunk length, one row-edge outer adder per row (a large
+    # share of a 2x2 array: two adders for four PEs)
+    assert 0.02 < row["array_overhead"] < 0.5
 
 
 @pytest.mark.parametrize("content, message", [

@@ -231,9 +231,10 @@ def test_calibration_prefers_the_largest_array(tmp_path):
     chunk length the array's hardware serves (>= its side); the no-chunk array serves None."""
     rows = [{"label": "PE e5m2->e6m9 chunk 64", "area_um2": 100.0, "critical_path_ns": 2.0,
              "best_clock_ns": 2.0},
-            {"label": "PE e5m2->e6m9 no chunking", "area_um2": 60.0, "critical_path_ns": 2.0},
+            {"label": "PE e5m2->e6m9 no chunking", "area_um2": 60.0, "critical_path_ns": 2.0,
+             "best_area_um2": 66.0, "best_clock_ns": 1.5},
             {"label": "PE fp16->fp32 (baseline)", "area_um2": 250.0, "critical_path_ns": 5.0,
-             "best_clock_ns": 4.0},
+             "best_clock_ns": 4.0, "best_area_um2": 250.0},
             {"label": "MacArray 8x8 e5m2->e6m9 chunk 64", "area_um2": 80.0},
             {"label": "MacArray 8x8 fp16->fp32 (baseline)", "area_um2": 240.0},
             {"label": "MacArray 16x16 e5m2->e6m9 chunk 64", "area_um2": 75.0},
@@ -247,6 +248,9 @@ def test_calibration_prefers_the_largest_array(tmp_path):
     assert cal.chunk_area_ratio == {"chunk 16": 3.2, "chunk 32": 3.2, "chunk 64": 3.2,
                                     "chunk 256": 3.2, "no chunking": 240 / 72}
     assert calibrate(DesignPoint(synth_json=path, chunk=None)).area_ratio == 240 / 72
+    # At each one's best clock the FP8 array's PEs grow as the standalone one-adder PE does.
+    fast = calibrate(DesignPoint(synth_json=path, clock_from_synth=True))
+    assert fast.area_ratio == pytest.approx(240 / 75 * 60 / 66) and "best clock" in fast.source
 
 
 def test_report_files(tmp_path):
