@@ -57,12 +57,3 @@ def pytest_report_header(config):
         lines.append(f"simulator {name}: {'found' if missing is None else missing}")
     lines += [f"{job}: {tool}" for job, tool in tools.found_tools().items()]
     return lines
-
-
-#: Test files with tests of minutes (MacArray and adder benches on both simulators): collected
-#: first, so that `pytest -n` workers start them early instead of ending the run on them.
-HEAVY_FILES = ("test_array_cocotb.py", "test_add_cocotb.py", "test_array.py", "test_add.py")
-
-
-def pytest_collection_modifyitems(session, config, items):
-    items.sort(key=lambda item: item.path.name not in HEAVY_FILES)  # stable: order kept
