@@ -102,8 +102,8 @@ class _Core(wiring.Component):
                 f_right = register(m, f_right, f"f_{i}_{j}")
                 b_down[j] = register(m, b_down[j], f"b_{i}_{j}")
                 pes.append(pe)
-                # The frame of the PE's closing addend, aligned with its o_valid.
-                frames.append(register(m, f_right, f"fv_{i}_{j}", arr.stages))
+                if arr.chunk is not None:  # the row edge reads the closing addend's frame
+                    frames.append(register(m, f_right, f"fv_{i}_{j}", arr.stages))
             done, data = (self._hold(m, i, pes) if arr.chunk is None else
                           self._edge(m, i, pes, frames))
             m.d.comb += [self.row_done[i].eq(done),

@@ -32,7 +32,7 @@ FP8_PE_NO_CHUNK = "PE e5m2->e6m9 no chunking"
 BASE_PE = "PE fp16->fp32 (baseline)"
 #: MacArray rows of the comparison, the largest first: the projection's arrays (32x32 and
 #: more) are closest to the largest synthesized one.
-ARRAY_SIDES = (16, 8)
+ARRAY_SIDES = (16, 8, 4)
 FP8_ARRAY = "MacArray {n}x{n} e5m2->e6m9 chunk 64"
 FP8_ARRAY_NO_CHUNK = "MacArray {n}x{n} e5m2->e6m9 no chunking"
 BASE_ARRAY = "MacArray {n}x{n} fp16->fp32 (baseline)"
@@ -124,7 +124,7 @@ def calibrate(dp: DesignPoint) -> Calibration:
     # Energy per MAC of whole arrays (PEs, row-edge chunk adders, skews, FIFO) when the
     # comparison simulated them, else of the PEs alone.
     mac8, mac16 = fp8, base
-    for n in sorted(ARRAY_SIDES + (4,), reverse=True):
+    for n in ARRAY_SIDES:
         a8 = rows.get((FP8_ARRAY_NO_CHUNK if dp.chunk is None else FP8_ARRAY).format(n=n), {})
         a16 = rows.get(BASE_ARRAY.format(n=n), {})
         if a8.get("energy_pj") and a16.get("energy_pj") and (dp.chunk is None or dp.chunk >= n):
