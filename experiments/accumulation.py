@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fp8forge.files import atomic_write
 from fp8forge.golden import PRESETS, Rounding, chunked_sum, decode, quantize
 
 from .plots import lines
@@ -116,7 +117,7 @@ def run(quick: bool, out_dir: Path, *, seed: int = 0, progress=print,
               "errors": length_sweep(lengths, trials, seed, progress),
               "chunk_length": sweep_len, "chunk_sweep": chunk_sweep(sweep_len, trials, seed)}
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "accumulation.json").write_text(json.dumps(result, indent=1))
+    atomic_write(out_dir / "accumulation.json", json.dumps(result, indent=1))
     md = [f"# Accumulation: swamping and chunk size\n\nProduced by `{command}`.\n",
           (__doc__ or "").split("\n\n", 1)[1].strip(), ""]
     for i, (dist, errs) in enumerate(result["errors"].items()):
@@ -139,5 +140,5 @@ def run(quick: bool, out_dir: Path, *, seed: int = 0, progress=print,
            table(["chunk", *sweep], [[c, *(f"{pts[i][1]:.2e}" for pts in sweep.values())]
                                      for i, (c, _) in enumerate(next(iter(sweep.values())))]),
            "", "![chunk sweep](accumulation-chunks.png)", ""]
-    (out_dir / "accumulation.md").write_text("\n".join(md))
+    atomic_write(out_dir / "accumulation.md", "\n".join(md))
     return result

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fp8forge.files import atomic_write
+
 from .datasets import DATASETS, Dataset
 from .nn import Sequential, cnn1d, mlp, softmax_xent
 from .recipes import RECIPES, Arith, Recipe
@@ -151,8 +153,8 @@ def report(runs: list[dict], setups: list[Setup], out_dir: Path, command: str) -
         training_curves([r for r in runs if r["dataset"] == s.dataset], s.dataset, png)
         md.append(f"![{s.dataset}]({png.name})\n")
     text = "\n".join(md)
-    (out_dir / "train.md").write_text(text)
-    (out_dir / "train.json").write_text(json.dumps(
+    atomic_write(out_dir / "train.md", text)
+    atomic_write(out_dir / "train.json", json.dumps(
         {"setups": [asdict(s) for s in setups], "runs": runs, "summary": summary}, indent=1))
     return text
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fp8forge.files import atomic_write
 from fp8forge.golden import PRESETS, Rounding, decode, fma, quantize
 
 from .plots import lines
@@ -84,7 +85,7 @@ def run(quick: bool, out_dir: Path, *, seed: int = 0, progress=print,
     trace = simulate(threshold_lr, steps, weights, seed, record=50)
     result = {"steps": steps, "weights": weights, "seed": seed, "sweep": sweep, "trace": trace}
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "update.json").write_text(json.dumps(result, indent=1))
+    atomic_write(out_dir / "update.json", json.dumps(result, indent=1))
     lines({label: (lrs, [max(p["modes"][label]["drift_error"], 1e-9) for p in sweep])
            for label in MODES}, out_dir / "update-sweep.png",
           title=f"drift error after {steps} updates, weights in [1, 2)",
@@ -103,5 +104,5 @@ def run(quick: bool, out_dir: Path, *, seed: int = 0, progress=print,
           f"Drift error after {steps} steps on {weights} weights (in brackets: weights that "
           "never moved):", "", table(["lr", *MODES], rows), "",
           "![sweep](update-sweep.png)", "", "![trace](update-trace.png)", ""]
-    (out_dir / "update.md").write_text("\n".join(md))
+    atomic_write(out_dir / "update.md", "\n".join(md))
     return result

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .files import atomic_path
+
 __all__ = ["save", "subplots"]
 
 
@@ -25,4 +27,5 @@ def save(fig: Any, path: Path, *, tight: bool = True) -> None:
     """Write ``fig`` as a PNG (no software tag, so reruns give identical files)."""
     if tight:
         fig.tight_layout()
-    fig.savefig(path, dpi=120, metadata={"Software": None})
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, metadata={"Software": None})

@@ -44,7 +44,9 @@ _BLOCK = 1 << 14
 _BLOCK_SIDE = 1 << 18
 
 
-def _check_chunk(chunk: object) -> int | None:
+def check_chunk(chunk: object) -> int | None:
+    """A chunk length: a positive integer (Python or NumPy), or None for no chunking. The one
+    check behind every API and generator that takes a chunk (ValueError otherwise)."""
     if chunk is None:
         return None
     if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer) or chunk < 1:
@@ -186,7 +188,7 @@ def chunked_sum(
     -------
     Bit patterns of ``fmt``, shape ``addends.shape[:-1]``; +0 for K = 0.
     """
-    chunk = _check_chunk(chunk)
+    chunk = check_chunk(chunk)
     fmt = _check_format(fmt, "fmt", "chunked_sum")
     bits = as_bits(addends, fmt, "addends")
     if bits.ndim == 0:
@@ -241,7 +243,7 @@ def gemm(
     once more with ``out_rounding``. SR randomness: ``rand`` (M, N, K), ``rand_outer``
     (M, N, chunks), ``out_rand`` (M, N). Returns bit patterns, shape (M, N).
     """
-    chunk = _check_chunk(chunk)
+    chunk = check_chunk(chunk)
     in_fmt = _check_format(in_fmt, "in_fmt", "gemm")
     acc_fmt = _check_format(acc_fmt, "acc_fmt", "gemm")
     out_fmt = None if out_fmt is None else _check_format(out_fmt, "out_fmt", "")

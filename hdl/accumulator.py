@@ -6,10 +6,10 @@ interval 1):
 * cycle t, inner stage: the addend is added to the running chunk sum by a combinational
   ``FpAdd``-equivalent adder (``+0`` instead of the register on the first addend of a chunk,
   so ``-0`` becomes ``+0`` exactly as ``round(+0 + p)``). When the addend closes a chunk (the
-  chunk is full, or ``last`` is set) the chunk sum moves to the outer stage;
-* cycle t+1, outer stage: a second adder adds the finished chunk to the running outer sum
-  (``+0`` for the first chunk of a dot product) while the inner stage already accumulates the
-  next chunk;
+  chunk is full, or ``last`` is set) the chunk is complete in the inner register at t+1;
+* cycle t+1, outer stage: a second adder adds the finished chunk, read from the inner register
+  in the one cycle it is there, to the running outer sum (``+0`` for the first chunk of a dot
+  product) while the inner stage already restarts from +0 with the next chunk;
 * cycle t+2: the outer-sum register holds the dot product whose ``last`` addend was accepted
   at t, and ``o_valid`` is high for one cycle; ``o_data`` is that register.
 
@@ -25,6 +25,9 @@ This is the fair baseline accumulator: no logic the arithmetic does not need.
 
 ``o_data`` is the accumulating register itself and is the result only while ``o_valid`` is
 high: consumers take it in that cycle (every user here does), which saves an output register.
+
+``interleave=2`` cuts each adder's loop after the exact sum (``running_sum``): two
+independent dot products then alternate cycle by cycle and every latency above doubles.
 
 With ``Rounding.SR`` the inner addition of each addend uses ``rand`` and the outer addition of a
 chunk uses ``rand_outer`` sampled with the addend that closes the chunk, as
@@ -42,10 +45,11 @@ from fp8forge.golden.formats import FloatFormat, Rounding
 
 from .arith import FpMul, _guard_bits
 from .fp import Fields, exact_sum, normalize, product, round_pack, select, unpack
-from .params import check_chunk, check_format, check_int, check_rbits, check_rounding
+from .params import (check_chunk, check_format, check_int, check_interleave, check_rbits,
+                     check_rounding)
 from .pipeline import register, register_fields
 
-__all__ = ["CHUNK_ADDERS", "ChunkAccumulator", "MacPE", "accumulate"]
+__all__ = ["CHUNK_ADDERS", "INTERLEAVES", "ChunkAccumulator", "MacPE", "accumulate", "running_sum"]
 
 #: Values of ``MacPE(chunk_adder=...)``.
 CHUNK_ADDERS = ("dedicated", "shared")
@@ -64,6 +68,9 @@ class ChunkAccumulator(wiring.Component):
         Rounding of every addition (RNE by default).
     rbits : int
         SR random bits per addition.
+    interleave : int
+        1, or 2 independent dot products interleaved by cycle parity (the addend of cycle t
+        continues the dot product of cycle t - 2), for a loop cut once (``running_sum``).
 
     Members
     -------
@@ -82,9 +89,10 @@ class ChunkAccumulator(wiring.Component):
         The dot product, while ``o_valid`` is high.
     """
 
-    def __init__(self, acc_fmt, *, chunk, rounding=Rounding.RNE, rbits=12):
+    def __init__(self, acc_fmt, *, chunk, rounding=Rounding.RNE, rbits=12, interleave=1):
         self._acc_fmt = check_format(acc_fmt, "acc_fmt")
         self._chunk = check_chunk(chunk)
+        self._interleave = check_interleave(interleave)
         self._rounding = check_rounding(rounding)
         self._rbits = check_rbits(rbits) if self._rounding is Rounding.SR else 0
         w = self._acc_fmt.width
@@ -115,10 +123,14 @@ class ChunkAccumulator(wiring.Component):
         return self._rbits
 
     @property
+    def interleave(self) -> int:
+        return self._interleave
+
+    @property
     def latency(self) -> int:
-        """Cycles from accepting a dot product's ``last`` addend to ``o_valid``: 2 with a chunk
-        length (the outer adder's stage), 1 without."""
-        return 1 if self._chunk is None else 2
+        """Cycles from accepting a dot product's ``last`` addend to ``o_valid``: ``interleave``
+        without chunking, twice that with (the outer adder's loop)."""
+        return self._interleave * (1 if self._chunk is None else 2)
 
     @property
     def initiation_interval(self) -> int:
@@ -131,9 +143,10 @@ class ChunkAccumulator(wiring.Component):
         return 1
 
     def cycles(self, k: int) -> int:
-        """Cycles from the first addend of a K-addend dot product to ``o_valid``."""
+        """Cycles from the first addend of a K-addend dot product to ``o_valid`` (with
+        ``interleave`` n: of n interleaved ones, to the last one's ``o_valid``)."""
         check_int(k, "K", 1)
-        return k - 1 + self.latency
+        return self._interleave * k - 1 + self.latency
 
     def elaborate(self, platform):
         m = Module()
@@ -141,7 +154,8 @@ class ChunkAccumulator(wiring.Component):
         o_valid, o_data = accumulate(
             m, self._acc_fmt, self._chunk, self._rounding, self._rbits, addend,
             valid=self.i_valid, first=self.i_first, last=self.i_last,
-            rand=getattr(self, "rand", None), rand_outer=getattr(self, "rand_outer", None))
+            rand=getattr(self, "rand", None), rand_outer=getattr(self, "rand_outer", None),
+            interleave=self._interleave)
         m.d.comb += [self.o_valid.eq(o_valid), self.o_data.eq(o_data)]
         return m
 
@@ -181,9 +195,58 @@ def accumulate_shared(m: Module, fmt: FloatFormat, addend: Fields, *, valid: Val
     return o_valid, outer
 
 
+#: Values of ``interleave``: independent dot products sharing one accumulator, one cut in the
+#: accumulation loop per extra dot product (between the exact sum and the rounding).
+INTERLEAVES = (1, 2)
+
+
+def running_sum(m: Module, fmt: FloatFormat, rounding: Rounding, rbits: int, addend: Fields, *,
+                valid: Value, restart: Value, rand: Value | None, interleave: int,
+                name: str) -> Value:
+    """One adder in a loop: the register it returns holds ``round(partial + addend)``.
+
+    With ``interleave == 1`` the loop is ``register -> exact_sum -> round_pack -> register``
+    and the register is written when ``valid`` (one cycle of latency). With ``interleave == 2``
+    the loop is cut after the exact sum, so it holds two values at once: the pair presented in
+    cycle t continues the sum of the pair of cycle t - 2, i.e. two independent sums interleaved
+    by cycle parity, each in its exact order (two cycles of latency). A cycle without ``valid``
+    passes its sum's value through the cut unchanged (a hold for that stream).
+    ``restart`` starts a sum from +0 (the contract's ``round(+0 + p)``).
+    """
+    partial = Signal(fmt.width, name=f"{name}_sum")
+    start_value = Mux(restart, 0, partial)
+    total = exact_sum(m, unpack(m, start_value, fmt, f"{name}_a"), addend,
+                      _guard_bits(rounding, rbits), name)
+    if interleave == 1:
+        result = round_pack(m, total, fmt, rounding, rand=rand, rbits=rbits, name=name)
+        with m.If(valid):
+            m.d.sync += partial.eq(result)
+        return partial
+    total = register_fields(m, total, f"{name}_cut")
+    cut_valid = register(m, valid, f"{name}_cut_valid")
+    cut_hold = register(m, partial, f"{name}_cut_hold")
+    cut_rand = None if rand is None else register(m, rand, f"{name}_cut_rand")
+    result = round_pack(m, total, fmt, rounding, rand=cut_rand, rbits=rbits, name=name)
+    m.d.sync += partial.eq(Mux(cut_valid, result, cut_hold))
+    return partial
+
+
+def _per_stream(m: Module, width: int, interleave: int, name: str) -> tuple[Signal, Signal]:
+    """State kept per interleaved stream: ``(now, next)``; ``now`` is this cycle's stream's
+    value, ``next`` (assigned by the caller in ``comb``) its value for the stream's next cycle.
+    The values of the streams rotate through ``interleave`` registers."""
+    now, nxt = Signal(width, name=f"{name}"), Signal(width, name=f"{name}_next")
+    ring = [now] + [Signal(width, name=f"{name}_{k}") for k in range(1, interleave)]
+    for a, b in zip(ring, ring[1:], strict=False):
+        m.d.sync += a.eq(b)
+    m.d.sync += ring[-1].eq(nxt)
+    return now, nxt
+
+
 def accumulate(m: Module, fmt: FloatFormat, chunk: int | None, rounding: Rounding, rbits: int,
                addend: Fields, *, valid: Value, first: Value, last: Value,
-               rand: Value | None = None, rand_outer: Value | None = None) -> tuple[Value, Value]:
+               rand: Value | None = None, rand_outer: Value | None = None,
+               interleave: int = 1) -> tuple[Value, Value]:
     """Build a chunk accumulator into ``m`` (the dataflow of the module docstring) and return
     its ``(o_valid, o_data)``.
 
@@ -191,61 +254,39 @@ def accumulate(m: Module, fmt: FloatFormat, chunk: int | None, rounding: Roundin
     ``fmt``: a ``fmt`` bit pattern unpacked (``ChunkAccumulator``), or an exact product that
     fits ``fmt`` fed straight into the adder's alignment (``MacPE``), which saves packing it
     into ``fmt`` only to unpack it again. The two give the same bits.
+
+    ``interleave`` (1 or 2, see ``running_sum``): that many independent dot products by cycle
+    position modulo ``interleave``; each adder's loop gets ``interleave - 1`` cuts and every
+    latency grows by ``interleave - 1`` cycles.
     """
-    w = fmt.width
-    guard = _guard_bits(rounding, rbits)
-
-    def adder(partial: Value, b: Fields, rand_value, name: str) -> Value:
-        s = exact_sum(m, unpack(m, partial, fmt, f"{name}_a"), b, guard, name)
-        return round_pack(m, s, fmt, rounding, rand=rand_value, rbits=rbits, name=name)
-
-    inner = Signal(w)
-    o_valid = Signal()
+    n = interleave
     if chunk is None:  # one adder: the running sum is the result
-        inner_sum = adder(Mux(first, 0, inner), addend, rand, "inner")
-        with m.If(valid):
-            m.d.sync += inner.eq(inner_sum)
-        m.d.sync += o_valid.eq(valid & last)
-        return o_valid, inner
+        inner = running_sum(m, fmt, rounding, rbits, addend, valid=valid, restart=first,
+                            rand=rand, interleave=n, name="inner")
+        return register(m, valid & last, "o_valid", n), inner
 
-    outer = Signal(w)
-    count = Signal(range(chunk))
-    in_first_chunk = Signal()  # the chunk being accumulated holds the dot's first addend
-
-    # Inner stage. pos: index of this addend within its chunk.
+    # Inner stage. pos: index of this addend within its chunk (per stream).
+    count, count_next = _per_stream(m, len(Signal(range(chunk))), n, "count")
+    in_first_chunk, in_first_next = _per_stream(m, 1, n, "in_first_chunk")
     pos = Mux(first, 0, count)
-    start = pos == 0
     closes = last | (pos == chunk - 1)
-    inner_sum = adder(Mux(start, 0, inner), addend, rand, "inner")
     first_chunk_now = first | in_first_chunk
-    done_valid = Signal()
-    done_data = Signal(w)
-    done_first = Signal()
-    done_last = Signal()
-    done_rand = Signal(rbits) if rbits else None
-    m.d.sync += done_valid.eq(valid & closes)
-    with m.If(valid):
-        m.d.sync += [
-            inner.eq(inner_sum),
-            count.eq(Mux(closes, 0, pos + 1)),
-            in_first_chunk.eq(first_chunk_now & ~closes),
-        ]
-        with m.If(closes):
-            m.d.sync += [
-                done_data.eq(inner_sum),
-                done_first.eq(first_chunk_now),
-                done_last.eq(last),
-            ]
-            if done_rand is not None:
-                m.d.sync += done_rand.eq(rand_outer)
+    m.d.comb += [count_next.eq(Mux(valid, Mux(closes, 0, pos + 1), count)),
+                 in_first_next.eq(Mux(valid, first_chunk_now & ~closes, in_first_chunk))]
+    inner = running_sum(m, fmt, rounding, rbits, addend, valid=valid, restart=pos == 0,
+                        rand=rand, interleave=n, name="inner")
+    # The chunk sum is in `inner` n cycles after its closing addend; its framing waits as long.
+    done_valid = register(m, valid & closes, "done_valid", n)
+    done_first = register(m, first_chunk_now, "done_first", n)
+    done_last = register(m, last, "done_last", n)
+    done_rand = None if not rbits else register(m, rand_outer, "done_rand", n)
 
-    # Outer stage.
-    outer_sum = adder(Mux(done_first, 0, outer), unpack(m, done_data, fmt, "outer_b"), done_rand,
-                      "outer")
-    with m.If(done_valid):
-        m.d.sync += outer.eq(outer_sum)
-    m.d.sync += o_valid.eq(done_valid & done_last)
-    return o_valid, outer
+    # Outer stage: the chunk sum, read from `inner` in the one cycle it is there, into the
+    # stream's outer sum. Closes of one stream are >= n cycles apart, so streams stay aligned.
+    outer = running_sum(m, fmt, rounding, rbits, unpack(m, inner, fmt, "outer_b"),
+                        valid=done_valid, restart=done_first, rand=done_rand, interleave=n,
+                        name="outer")
+    return register(m, done_valid & done_last, "o_valid", n), outer
 
 
 class MacPE(wiring.Component):
@@ -269,6 +310,12 @@ class MacPE(wiring.Component):
       operand multiplexers (a fraction of an adder) and one cycle per chunk: a K-term dot
       product takes ``K + ceil(K / chunk)`` cycles instead of ``K``.
 
+    ``interleave=2`` cuts each accumulation loop once (``running_sum``) so the PE meets a
+    shorter clock: it then computes two independent dot products whose pairs alternate cycle by
+    cycle (pair t continues the dot product of pair t - 2; ``first``/``last`` per pair); a cycle
+    without ``i_valid`` is a hold for that cycle's dot product. It costs the cut's registers
+    and one cycle of latency per loop, and no throughput. Not with ``chunk_adder="shared"``.
+
     In a ``MacArray`` neither is used: its PEs sum single chunks and the outer adders sit at
     the row edges, shared by up to ``chunk`` PEs each (see ``hdl/array.py``).
 
@@ -288,7 +335,8 @@ class MacPE(wiring.Component):
         The dot product in ``acc_fmt``.
     """
 
-    def __init__(self, in_fmt, acc_fmt, *, chunk, stages=0, chunk_adder="dedicated"):
+    def __init__(self, in_fmt, acc_fmt, *, chunk, stages=0, chunk_adder="dedicated",
+                 interleave=1):
         self._in_fmt = check_format(in_fmt, "in_fmt")
         self._acc_fmt = check_format(acc_fmt, "acc_fmt")
         self._chunk = check_chunk(chunk)
@@ -297,6 +345,10 @@ class MacPE(wiring.Component):
             raise ValueError(f"chunk_adder must be one of {', '.join(CHUNK_ADDERS)}, "
                              f"not {chunk_adder!r}")
         self._chunk_adder = chunk_adder
+        self._interleave = check_interleave(interleave)
+        if self._interleave > 1 and self._bubbles:
+            raise ValueError("interleave > 1 needs chunk_adder='dedicated' or chunk=None (the "
+                             "shared adder's bubble would fall into another dot product)")
         w_in, w_acc = self._in_fmt.width, self._acc_fmt.width
         super().__init__({
             "i_valid": In(1), "i_ready": Out(1), "i_first": In(1), "i_last": In(1),
@@ -324,14 +376,19 @@ class MacPE(wiring.Component):
         return self._stages
 
     @property
+    def interleave(self) -> int:
+        return self._interleave
+
+    @property
     def _bubbles(self) -> bool:
         return self._chunk is not None and self._chunk_adder == "shared"
 
     @property
     def latency(self) -> int:
-        """Cycles from accepting the last operand pair of a dot product to ``o_valid``: 1
-        without chunking, 2 with (the outer addition), plus ``stages``."""
-        return self._stages + (1 if self._chunk is None else 2)
+        """Cycles from accepting the last operand pair of a dot product to ``o_valid``:
+        ``interleave`` without chunking, twice that with (the outer addition), plus
+        ``stages``."""
+        return self._stages + self._interleave * (1 if self._chunk is None else 2)
 
     @property
     def throughput(self) -> int:
@@ -340,10 +397,11 @@ class MacPE(wiring.Component):
 
     def cycles(self, k: int) -> int:
         """Cycles from the first operand pair of a K-term dot product, presented back to back
-        whenever ``i_ready``, to ``o_valid``."""
+        whenever ``i_ready``, to ``o_valid``. With ``interleave`` n, n K-term dot products
+        presented interleaved: from the first pair to the last dot product's ``o_valid``."""
         check_int(k, "K", 1)
         bubbles = -(-k // self._chunk) - 1 if self._bubbles else 0
-        return k - 1 + bubbles + self.latency
+        return self._interleave * k - 1 + bubbles + self.latency
 
     def elaborate(self, platform):
         m = Module()
@@ -382,7 +440,7 @@ class MacPE(wiring.Component):
                        (("valid", self.i_valid), ("first", self.i_first),
                         ("last", self.i_last))}
             o_valid, o_data = accumulate(m, self._acc_fmt, self._chunk, Rounding.RNE, 0, addend,
-                                         **framing)
+                                         interleave=self._interleave, **framing)
             m.d.comb += ready.eq(1)
         m.d.comb += [self.o_valid.eq(o_valid), self.o_data.eq(o_data), self.i_ready.eq(ready)]
         return m

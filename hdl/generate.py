@@ -52,6 +52,7 @@ class UnitOptions:
     rbits: int = 12
     lanes: int = 1
     stages: int = 0
+    interleave: int = 1  # MacPE / ChunkAccumulator: dot products per accumulation loop
     rounding: Rounding | None = None  # None: the unit's default
     saturate: bool = False
     seed: int = 1
@@ -81,9 +82,10 @@ UNITS = {
                   "conversion acc -> out format"),
     "chunkaccumulator": (lambda o: ChunkAccumulator(o.acc_fmt, chunk=o.chunk,
                                                     rounding=_rounding(o, Rounding.RNE),
-                                                    rbits=o.rbits),
+                                                    rbits=o.rbits, interleave=o.interleave),
                          "chunk-based accumulator"),
-    "macpe": (lambda o: MacPE(o.in_fmt, o.acc_fmt, chunk=o.chunk, stages=o.stages),
+    "macpe": (lambda o: MacPE(o.in_fmt, o.acc_fmt, chunk=o.chunk, stages=o.stages,
+                              interleave=o.interleave),
               "multiplier + chunk accumulator"),
     "lfsr": (lambda o: Lfsr(o.width, seed=o.seed, outputs=o.lanes * o.rbits),
              "maximal-length LFSR, lanes*rbits bits per cycle"),
@@ -109,9 +111,11 @@ def describe(unit: wiring.Component) -> str:
     """``FpMul(in_fmt=e5m2, out_fmt=e6m9, ...)`` from the unit's read-only properties."""
     params = []
     for attr in ("in_fmt", "acc_fmt", "out_fmt", "fmt", "chunk", "rounding", "rbits", "lanes",
-                 "stages", "rows", "cols", "width", "outputs", "seed", "lfsr_width"):
+                 "stages", "interleave", "rows", "cols", "width", "outputs", "seed", "lfsr_width"):
         if isinstance(getattr(type(unit), attr, None), property):
             value = getattr(unit, attr)
+            if attr == "interleave" and value == 1:
+                continue  # the default: named only when it changes the design
             if isinstance(value, Rounding):
                 value = value.name
             params.append(f"{attr}={value}")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import operator
 
+from fp8forge.golden.accumulate import check_chunk
 from fp8forge.golden.arith import MAX_ARITH_PRECISION
 from fp8forge.golden.formats import FloatFormat, Rounding
 from fp8forge.golden.rounding import MAX_RBITS
+
+__all__ = ["MAX_PRECISION", "check_chunk", "check_format", "check_int", "check_interleave",
+           "check_rbits", "check_rounding"]
 
 #: Widest significand the arithmetic generators accept: the golden model's limit (fp32's), so
 #: every unit that can be built has a reference to be checked against.
@@ -47,9 +51,6 @@ def check_rbits(value: object) -> int:
     return check_int(value, "rbits", 1, MAX_RBITS)
 
 
-def check_chunk(value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Chunk length must be a positive integer or None, not {value!r}")
-    return value
+def check_interleave(value: object) -> int:
+    """Independent dot products per accumulator (1: none; 2: the loop cut once)."""
+    return check_int(value, "interleave", 1, 2)

@@ -1,7 +1,8 @@
 """``fp8forge`` command-line tool: parses arguments, calls library code, prints.
 
 Every error ends in a one-line ``fp8forge: error: ...`` message, never a traceback. Exit
-status (``EXIT_STATUS``): 0 done; 1 a tool is missing or a tool run failed; 2 bad input (an
+status (``EXIT_STATUS``): 0 done; 1 a tool is missing or a tool run failed, or the file system
+failed a read or write (a full disk); 2 bad input (an
 unknown format, an impossible or out-of-range option, an unusable file or output path);
 130 interrupted. Output paths are checked before any work starts, and reports are written
 whole or not at all.
@@ -21,10 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from fp8forge import __version__
+from fp8forge.files import atomic_write
 from fp8forge.golden import Rounding, decode, parse_format, quantize
 from fp8forge.golden.formats import FloatFormat
 
-from .synth import TIMING_TOOLS, SynthError, atomic_write
+from .synth import TIMING_TOOLS, SynthError
 from .table import render
 from .tools import ToolMissing
 
@@ -37,8 +39,8 @@ class ToolFailure(Exception):
     """A tool is missing or failed on a valid input; reported in one line with exit status 1."""
 
 
-EXIT_STATUS = ("exit status: 0 done, 1 a tool missing or failed, 2 bad input or output path, "
-               "130 interrupted")
+EXIT_STATUS = ("exit status: 0 done, 1 a tool missing or failed or a file system error (e.g. a "
+               "full disk), 2 bad input or output path, 130 interrupted")
 
 
 def _tool_failure(exc: Exception) -> Exception:
@@ -286,7 +288,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
 def cmd_fpga(args: argparse.Namespace) -> None:
     from fp8forge.golden.formats import parse_format as fmt
 
-    from .fpga import BOARDS, build_pe
+    from .fpga import BOARDS, DoesNotFit, build_pe
 
     if args.board not in BOARDS:
         raise UsageError(f"unknown board {args.board!r}: use one of {', '.join(BOARDS)}")
@@ -301,13 +303,15 @@ def cmd_fpga(args: argparse.Namespace) -> None:
             report = build_pe(args.board, in_fmt, acc_fmt, chunk, out / label)
         except ToolMissing as exc:
             raise ToolFailure(str(exc)) from None
+        except DoesNotFit as exc:
+            raise ToolFailure(f"{label} PE: {exc}") from None
         except Exception as exc:  # toolchain failures are reported, not tracebacks
             raise ToolFailure(f"FPGA build failed for {label}: {exc}") from None
         reports.append(report.as_dict())
         rows.append([report.design, f"{report.logic_cells}/{report.logic_cells_available}",
                      str(report.luts), str(report.flip_flops), str(report.dsps),
                      f"{report.fmax_mhz:.2f}", f"{report.board_clock_mhz:g}"])
-    (out / "fpga.json").write_text(json.dumps(reports, indent=1))
+    atomic_write(out / "fpga.json", json.dumps(reports, indent=1))
     print(render(["design", "logic cells", "LUT4", "FF", "DSP", "fmax MHz", "board clock MHz"],
                  rows))
     print(f"written: {out / 'fpga.json'}")
@@ -454,6 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
                               help="AXPY lanes (default 1)")
     unit_options.add_argument("--stages", type=_int(0, 8), default=0,
                               help="pipeline stages (default 0)")
+    unit_options.add_argument("--interleave", type=_int(1, 2), default=1,
+                              help="macpe / chunkaccumulator: independent dot products per "
+                                   "accumulation loop, 2 cuts the loop once (default 1)")
     unit_options.add_argument("--rounding", type=_rounding, default=None, help="rne, rtz or sr")
     unit_options.add_argument("--saturate", action="store_true", help="overflow to max finite")
     unit_options.add_argument("--seed", type=_int(1, MAX_SEED), default=1,
@@ -589,6 +596,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. fp8forge ... | head: the reader has gone, nothing to say
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 1
+    except OSError as exc:  # a full disk, a folder removed under us: the system's words
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"fp8forge: error: could not write or read{where}: {exc.strerror or exc}",
+              file=sys.stderr)
         return 1
     return 0
 

@@ -21,12 +21,14 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+from fp8forge.files import atomic_write
 from fp8forge.golden import PRESETS, Rounding
 from fp8forge.hdl.accumulator import MacPE
 from fp8forge.hdl.arith import FpFma
 from fp8forge.hdl.array import MacArray
 from fp8forge.hdl.generate import generate_verilog
 from fp8forge.hdl.lfsr import Lfsr
+from fp8forge.plotting import save
 
 from .synth import SynthError, SynthReport, synthesize
 from .table import render
@@ -210,8 +212,8 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
         rows.append(array_row(label, liberty, cache_dir, clock_ns, timing, ge_cell, energy,
                               simulator))
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "compare.json").write_text(json.dumps(rows, indent=1))
-    (out_dir / "compare.md").write_text(compare_markdown(rows))
+    atomic_write(out_dir / "compare.json", json.dumps(rows, indent=1))
+    atomic_write(out_dir / "compare.md", compare_markdown(rows))
     _chart(rows, out_dir / "compare.png")
     return rows
 
@@ -345,5 +347,4 @@ def _chart(rows: list[dict], path: Path) -> None:
     ax.set_title("fp8forge: FP8 datapath vs FP16 baseline (SKY130 HD, Yosys + ABC)")
     for y, r in enumerate(rows):
         ax.text(r["ge"], y, f" {r['ge']:.0f}", va="center", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, metadata={"Software": None})
+    save(fig, path)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from fp8forge.files import atomic_write
+
 from .formats_table import formats_table
 from .generate import write_default_units
 from .swamping import swamping_example
@@ -78,7 +80,7 @@ def run_demo(build: Path, *, length: int = 4096, rtl: bool = True, synth: bool =
         emit("## 6. How fast it would train", "",
              "Skipped: the projection needs the synthesis comparison (section 5).", "")
     report = build / "report.md"
-    report.write_text("\n".join(sections) + "\n")
+    atomic_write(report, "\n".join(sections) + "\n")
     echo(f"\nreport: {report}")
     return report
 

@@ -14,6 +14,7 @@ import importlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +27,13 @@ from fp8forge.hdl.accumulator import MacPE
 from fp8forge.hdl.lfsr import Lfsr
 
 from .tools import PIP_FPGA, ToolMissing
+
+__all__ = ["BOARDS", "DoesNotFit", "FpgaReport", "PeTestTop", "build_pe", "place_and_route"]
+
+
+class DoesNotFit(RuntimeError):
+    """The design needs more of a resource than the device has (the design's fault, not the
+    toolchain's)."""
 
 #: board -> (module, platform class, toolchain variable -> yowasp command, nextpnr arch)
 BOARDS = {
@@ -63,6 +71,38 @@ class PeTestTop(Elaboratable):
         m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
         m.d.comb += led.o.eq(checksum.xor())
         return m
+
+
+def place_and_route(platform, top: Elaboratable, board: str, build_dir: Path) -> None:
+    """Build ``top`` for ``platform`` in ``build_dir`` (``top.tim``: nextpnr's log).
+
+    Raises ``DoesNotFit`` naming the resource and both counts when nextpnr's utilisation table
+    shows the design needs more than the device has; other tool failures propagate."""
+    try:
+        platform.build(top, name="top", build_dir=str(build_dir), do_program=False,
+                       nextpnr_opts="--timing-allow-fail")
+    except subprocess.CalledProcessError:
+        log = build_dir / "top.tim"
+        over = _overused(log.read_text(errors="replace")) if log.exists() else []
+        if over:
+            needs = ", ".join(f"{used:,} {_RESOURCE_NAMES.get(kind, kind)} ({kind}), the device "
+                              f"has {available:,}" for kind, used, available in over)
+            raise DoesNotFit(f"the design does not fit the {board}: it needs {needs}") from None
+        raise
+
+
+#: Words for nextpnr's resource names in the "does not fit" message.
+_RESOURCE_NAMES = {"ICESTORM_LC": "logic cells", "TRELLIS_COMB": "logic cells",
+                   "TRELLIS_FF": "flip-flops", "ICESTORM_DSP": "DSP blocks",
+                   "MULT18X18D": "DSP multipliers", "ICESTORM_RAM": "block RAMs",
+                   "DP16KD": "block RAMs"}
+
+
+def _overused(log: str) -> list[tuple[str, int, int]]:
+    """``(resource, used, available)`` for every line of nextpnr's device utilisation table
+    that uses more than the device has."""
+    rows = re.findall(r"^Info:\s+([A-Z][A-Z0-9_]+):\s+(\d+)/\s*(\d+)", log, re.M)
+    return [(kind, int(used), int(avail)) for kind, used, avail in rows if int(used) > int(avail)]
 
 
 @dataclass(frozen=True)
@@ -103,8 +143,7 @@ def build_pe(board: str, in_fmt: FloatFormat, acc_fmt: FloatFormat, chunk: int |
         raise ToolMissing(f"{', '.join(missing)} not found: {PIP_FPGA}")
     os.environ.update(_tool_env(tools))
     build_dir = Path(build_dir)
-    platform.build(PeTestTop(in_fmt, acc_fmt, chunk), name="top", build_dir=str(build_dir),
-                   do_program=False, nextpnr_opts="--timing-allow-fail")
+    place_and_route(platform, PeTestTop(in_fmt, acc_fmt, chunk), board, build_dir)
     log = (build_dir / "top.tim").read_text()
     report = (build_dir / "top.rpt").read_text()
     cell = "ICESTORM_LC" if arch == "ice40" else "TRELLIS_COMB"

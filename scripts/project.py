@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from fp8forge.files import atomic_write
 from fp8forge.golden import PRESETS
 from fp8forge.plotting import save, subplots
 from fp8forge.sim import throughput as model
@@ -519,7 +520,7 @@ def run_project(dp: DesignPoint, nets: Sequence[str], batch: int, out_dir: Path,
         if p.net in sweeps:
             plot_sensitivity(p.net, sweeps[p.net], out_dir / f"{p.net}-sensitivity.png")
     data = to_json(dp, cal, fp8, base, projections, sweeps)
-    (out_dir / "project.json").write_text(json.dumps(data, indent=1))
-    (out_dir / "project.md").write_text(markdown(dp, cal, fp8, base, projections, sweeps,
+    atomic_write(out_dir / "project.json", json.dumps(data, indent=1))
+    atomic_write(out_dir / "project.md", markdown(dp, cal, fp8, base, projections, sweeps,
                                                  command, data))
     return data

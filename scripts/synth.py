@@ -48,6 +48,8 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from fp8forge.files import atomic_write
+
 from . import tools
 from .liberty_cells import LibertyError, driver_cell, ge_cell
 
@@ -257,17 +259,6 @@ def _synthesize_once(verilog: str, top: str, liberty: str | os.PathLike | None,
         shutil.rmtree(work, ignore_errors=True)
         raise
     return report, final
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: readers see the old
-    file or the whole new one, never a part."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def publish(work: Path, final: Path) -> None:

@@ -96,3 +96,57 @@ def run_dot_products(dut, dots, *, data=("i_data",), rand=None, rand_outer=None,
     sim.add_testbench(bench)
     sim.run()
     return np.array(results, dtype=np.uint64), out_cycles, first_cycles
+
+
+def run_interleaved(dut, streams, *, data=("i_data",), stall=0.0, rng=None):
+    """Drive a unit with ``interleave`` n: cycle t serves stream ``t % n``, which presents its
+    next pair (or, with probability ``stall``, nothing). ``streams[s]`` is stream s's list of
+    dot products (tuples of arrays, one per port in ``data``). Returns each stream's results in
+    order, and the cycle from the first pair to the last result (inclusive).
+
+    Each result is matched to the pair that must have produced it: the one presented exactly
+    ``dut.latency`` cycles earlier, which must be a ``last`` pair, so the latency is checked
+    too."""
+    n = dut.interleave
+    assert len(streams) == n
+    schedule, todo = [], [[0, 0] for _ in streams]  # per stream: (dot index, k)
+    while any(todo[s][0] < len(streams[s]) for s in range(n)):
+        s = len(schedule) % n
+        d, k = todo[s]
+        if d >= len(streams[s]) or (stall and rng.random() < stall):
+            schedule.append(None)
+            continue
+        schedule.append((s, d, k))
+        last = k == len(streams[s][d][0]) - 1
+        todo[s] = [d + 1, 0] if last else [d, k + 1]
+    results = [[] for _ in streams]
+    ports = [getattr(dut, name) for name in data]
+    last_cycle = 0
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+
+    async def bench(ctx):
+        nonlocal last_cycle
+        for cycle in range(len(schedule) + dut.latency + 2):
+            slot = schedule[cycle] if cycle < len(schedule) else None
+            ctx.set(dut.i_valid, slot is not None)
+            if slot is not None:
+                s, d, k = slot
+                operands = streams[s][d]
+                for port, values in zip(ports, operands, strict=True):
+                    ctx.set(port, int(values[k]))
+                ctx.set(dut.i_first, k == 0)
+                ctx.set(dut.i_last, k == len(operands[0]) - 1)
+            await ctx.tick()
+            if ctx.get(dut.o_valid):
+                source = schedule[cycle + 1 - dut.latency]
+                assert source is not None, f"result at cycle {cycle + 1} from an empty slot"
+                s, d, k = source
+                assert k == len(streams[s][d][0]) - 1, "result not latency after a last pair"
+                assert len(results[s]) == d, "results out of order"
+                results[s].append(ctx.get(dut.o_data))
+                last_cycle = cycle + 1
+
+    sim.add_testbench(bench)
+    sim.run()
+    return [np.array(r, dtype=np.uint64) for r in results], last_cycle

@@ -11,7 +11,7 @@ from fp8forge.golden import PRESETS, Rounding, chunked_sum, gemm, quantize
 from fp8forge.hdl.accumulator import ChunkAccumulator, MacPE
 
 from ..conftest import assert_bits_equal
-from .simkit import run_dot_products
+from .simkit import run_dot_products, run_interleaved
 
 pytestmark = pytest.mark.simulator
 E5M2, E6M9 = PRESETS["e5m2"], PRESETS["e6m9"]
@@ -134,3 +134,74 @@ def test_parameter_errors():
         ChunkAccumulator(E6M9, chunk=0)
     with pytest.raises(TypeError, match=r"^acc_fmt must be a FloatFormat, not 'e6m9'$"):
         MacPE(E5M2, "e6m9", chunk=4)
+
+
+# -- interleave=2: the accumulation loop cut once, two dot products alternating ---------------
+
+@pytest.mark.parametrize("chunk", [1, 4, None])
+@pytest.mark.parametrize("stall", [0.0, 0.3], ids=["nostall", "stall"])
+def test_interleaved_accumulator_matches_chunked_sum(chunk, stall, rng):
+    dut = ChunkAccumulator(E6M9, chunk=chunk, interleave=2)
+    streams = [[(addends(rng, n, E6M9),) for n in lengths(chunk)[::step]] for step in (1, -1)]
+    got, _ = run_interleaved(dut, streams, stall=stall, rng=rng)
+    for stream, results in zip(streams, got, strict=True):
+        want = np.array([int(chunked_sum(d[0][None, :], E6M9, chunk)[0]) for d in stream])
+        assert_bits_equal(results, want, E6M9)
+
+
+def test_interleaved_accumulator_sr_matches_golden(rng):
+    """SR: each addition uses the random integer presented with its addend, also across the
+    loop cut (inner and outer)."""
+    chunk, rbits = 4, 10
+    dut = ChunkAccumulator(E6M9, chunk=chunk, rounding=Rounding.SR, rbits=rbits, interleave=2)
+    streams = []
+    for step in (1, -1):
+        stream = []
+        for n in lengths(chunk)[::step]:
+            stream.append((addends(rng, n, E6M9, 0.0), rng.integers(0, 1 << rbits, n),
+                           rng.integers(0, 1 << rbits, n)))
+        streams.append(stream)
+    got, _ = run_interleaved(dut, streams, data=("i_data", "rand", "rand_outer"), stall=0.2,
+                             rng=rng)
+    for stream, results in zip(streams, got, strict=True):
+        want = []
+        for values, r, ro in stream:
+            closing = [k for k in range(len(values))
+                       if (k + 1) % chunk == 0 or k == len(values) - 1]
+            want.append(int(chunked_sum(values[None], E6M9, chunk, Rounding.SR, rand=r[None],
+                                        rand_outer=ro[closing][None], rbits=rbits)[0]))
+        assert_bits_equal(results, np.array(want), E6M9)
+
+
+@pytest.mark.parametrize("chunk", [4, None])
+@pytest.mark.parametrize("stages", [0, 1])
+def test_interleaved_macpe_matches_gemm(chunk, stages, rng):
+    dut = MacPE(E5M2, E6M9, chunk=chunk, stages=stages, interleave=2)
+    assert dut.latency == stages + 2 * (1 if chunk is None else 2)
+    streams = [[(addends(rng, n, E5M2, 0.05), addends(rng, n, E5M2, 0.0))
+                for n in lengths(chunk)[::step]] for step in (1, -1)]
+    got, _ = run_interleaved(dut, streams, data=("a", "b"), stall=0.3, rng=rng)
+    for stream, results in zip(streams, got, strict=True):
+        want = np.array([int(gemm(a[None, :], b[:, None], E5M2, E6M9, chunk=chunk)[0, 0])
+                         for a, b in stream])
+        assert_bits_equal(results, want, E6M9)
+
+
+@pytest.mark.parametrize("chunk", [4, None])
+def test_interleaved_cycles_formula_is_exact(chunk, rng):
+    """``cycles(K)``: two K-term dot products presented interleaved without stalls, from the
+    first pair to the second result, inclusive of the first pair's cycle."""
+    for k in (1, 3, 9):
+        dut = MacPE(E5M2, E6M9, chunk=chunk, stages=1, interleave=2)
+        streams = [[tuple(rng.integers(0, 256, (2, k)).astype(np.uint64))] for _ in range(2)]
+        _, last_cycle = run_interleaved(dut, streams, data=("a", "b"))
+        assert last_cycle == dut.cycles(k)
+
+
+def test_interleave_errors():
+    with pytest.raises(ValueError, match=r"interleave must be in 1..2, not 3"):
+        MacPE(E5M2, E6M9, chunk=4, interleave=3)
+    with pytest.raises(TypeError, match="interleave must be an integer"):
+        ChunkAccumulator(E6M9, chunk=4, interleave=1.5)
+    with pytest.raises(ValueError, match="interleave > 1 needs chunk_adder='dedicated'"):
+        MacPE(E5M2, E6M9, chunk=4, chunk_adder="shared", interleave=2)

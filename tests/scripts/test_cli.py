@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import subprocess
@@ -231,7 +232,9 @@ def test_unusable_output_paths_fail_before_any_work(argv, tmp_path):
 def test_exit_status_is_documented(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
-    assert "exit status: 0 done, 1 a tool missing or failed, 2 bad input" in capsys.readouterr().out
+    text = " ".join(capsys.readouterr().out.split())
+    assert ("exit status: 0 done, 1 a tool missing or failed or a file system error (e.g. a full "
+            "disk), 2 bad input or output path, 130 interrupted") in text
 
 
 def test_missing_tool_exits_1(tmp_path):
@@ -242,3 +245,64 @@ def test_missing_tool_exits_1(tmp_path):
                           cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr == "fp8forge: error: Yosys build 'system' is not installed\n"
+
+
+def _no_space(self, path, *args, **kwargs):
+    """``Figure.savefig`` on a full disk: a few bytes land, then ENOSPC."""
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG")
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+
+def test_full_disk_is_one_line_exit_1_and_leaves_no_partial_file(monkeypatch, tmp_path, capsys):
+    """Out of space in the middle of a figure: one line naming the error, exit 1, and no
+    temporary or half-written file in the output folder (files already written are whole)."""
+    from matplotlib.figure import Figure
+
+    monkeypatch.setattr(Figure, "savefig", _no_space)
+    out = tmp_path / "out"
+    assert main(["project", "--net", "resnet20", "--no-sweep", "--area-ratio", "2",
+                 "-o", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fp8forge: error: could not write or read ")
+    assert err[0].endswith(": No space left on device")
+    assert not [p.name for p in out.iterdir() if p.suffix in (".png", ".tmp")]
+
+
+_FULL_AND_READ_ONLY = """
+set -u
+mount -t tmpfs -o size=64k tmpfs "$1/full"
+mount -t tmpfs -o ro,size=64k tmpfs "$1/ro"
+"$2" -m fp8forge project --net resnet20 --area-ratio 2 -o "$1/full/out" >/dev/null 2>"$1/full.err"
+echo "full $?"
+ls -A "$1/full/out"
+"$2" -m fp8forge project --net resnet20 --area-ratio 2 -o "$1/ro/out" >/dev/null 2>"$1/ro.err"
+echo "ro $?"
+"""
+
+
+def test_real_full_and_read_only_file_systems(tmp_path):
+    """The same on real file systems: a 64 KiB tmpfs (fills during the report) and a read-only
+    one, mounted in a private user and mount namespace (no root needed)."""
+    for name in ("full", "ro"):
+        (tmp_path / name).mkdir()
+    probe = subprocess.run(["unshare", "--map-root-user", "--mount", "true"],
+                           capture_output=True)
+    if probe.returncode:
+        pytest.skip("user namespaces unavailable here (unshare failed); the in-process "
+                    "full-disk test above still runs")
+    proc = subprocess.run(["unshare", "--map-root-user", "--mount", "sh", "-c",
+                           _FULL_AND_READ_ONLY, "sh", str(tmp_path), sys.executable],
+                          capture_output=True, text=True, timeout=300)
+    lines = proc.stdout.split()
+    assert lines[:2] == ["full", "1"], proc.stdout + proc.stderr
+    written = lines[2:lines.index("ro")]
+    assert not [n for n in written if n.endswith(".tmp")], written
+    full_err = (tmp_path / "full.err").read_text()  # progress lines, then the error
+    assert "Traceback" not in full_err
+    last = full_err.strip().splitlines()[-1]
+    assert last.startswith("fp8forge: error: could not write or read"), full_err
+    assert last.endswith(": No space left on device"), full_err
+    assert lines[lines.index("ro") + 1] == "2"
+    assert (tmp_path / "ro.err").read_text().strip() == (
+        f"fp8forge: error: output {tmp_path}/ro/out: {tmp_path}/ro is not writable")

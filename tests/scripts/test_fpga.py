@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 
 import pytest
+from amaranth.hdl import Cat, Elaboratable, Module, Signal
+from amaranth.lib import io
 
 from fp8forge.golden import PRESETS
 from fp8forge.scripts.fpga import build_pe
@@ -29,3 +33,36 @@ def test_unknown_board_is_one_line_exit_2():
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("fp8forge: error: unknown board 'de10': use one of "
                                    "icebreaker, ulx3s")
+
+
+class _Filler(Elaboratable):
+    """An ``n``-bit ring of flip-flops, each fed by an XOR of two neighbours: about ``n`` iCE40
+    logic cells that Yosys maps quickly and cannot share or remove (every bit reaches the
+    LED through the ring)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def elaborate(self, platform):
+        m = Module()
+        bits = Signal(self.n, init=1)
+        m.d.sync += bits.eq(Cat(bits[-1], bits[:-1] ^ bits[1:]))
+        m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
+        m.d.comb += led.o.eq(bits[0])
+        return m
+
+
+def test_design_that_does_not_fit_says_so_in_words(tmp_path):
+    """A real nextpnr run on a design larger than the iCE40UP5K: the error names the resource
+    and both counts, not an exit status."""
+    from amaranth_boards.icebreaker import ICEBreakerPlatform
+
+    from fp8forge.scripts.fpga import BOARDS, DoesNotFit, _tool_env, place_and_route
+
+    os.environ.update(_tool_env(BOARDS["icebreaker"][2]))
+    with pytest.raises(DoesNotFit) as err:
+        place_and_route(ICEBreakerPlatform(), _Filler(5400), "icebreaker", tmp_path)
+    message = str(err.value)
+    used = int(re.search(r"needs ([\d,]+) logic cells", message).group(1).replace(",", ""))
+    assert used > 5280, message
+    assert message.endswith("logic cells (ICESTORM_LC), the device has 5,280")
