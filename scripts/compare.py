@@ -46,6 +46,13 @@ CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
     "PE e5m2->e6m9 chunk 64, shared adder": (
         "PE chunk", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=64, chunk_adder="shared"), 1),
     "PE fp16->fp32 (baseline)": ("PE", lambda: MacPE(P["fp16"], P["fp32"], chunk=None), 1),
+    # Pipelined for a short clock: the product registered and the accumulation loop(s) cut once,
+    # two dot products interleaved (MacPE stages=1, interleave=2); the same options for both.
+    **{f"{label}, pipelined": ("PE pipelined", lambda i=i, a=a, c=c: MacPE(
+        P[i], P[a], chunk=c, stages=1, interleave=2), 1)
+       for label, i, a, c in (("PE e5m2->e6m9 chunk 64", "e5m2", "e6m9", 64),
+                              ("PE e5m2->e6m9 no chunking", "e5m2", "e6m9", None),
+                              ("PE fp16->fp32 (baseline)", "fp16", "fp32", None))},
     "PE e4m3fn->e6m9 chunk 64": ("PE", lambda: MacPE(P["e4m3fn"], P["e6m9"], chunk=64), 1),
     "PE bf16->fp32": ("PE", lambda: MacPE(P["bf16"], P["fp32"], chunk=None), 1),
     "AXPY lane e6m9 SR 12b": ("AXPY", lambda: FpFma(P["e6m9"], rounding=Rounding.SR), 1),
@@ -59,9 +66,22 @@ CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
 }
 
 
+#: Rows whose label ends so are synthesized with integrated clock-gating cells
+#: (``synthesize(clock_gating=True)``): flip-flops sharing an enable get one gated clock.
+GATED = ", clock-gated"
+CONFIGS.update({label + GATED: CONFIGS[label] for label in (
+    "PE e5m2->e6m9 chunk 64", "PE e5m2->e6m9 no chunking", "PE fp16->fp32 (baseline)")})
+
+
+def clock_gated(label: str) -> bool:
+    return label.endswith(GATED)
+
+
 #: The fair baseline PE, and the PEs compared at equal and at best clocks.
 BASELINE_PE = "PE fp16->fp32 (baseline)"
-CLOCKED = ("PE e5m2->e6m9 chunk 64", "PE e5m2->e6m9 no chunking", BASELINE_PE)
+CLOCKED = ("PE e5m2->e6m9 chunk 64", "PE e5m2->e6m9 no chunking", BASELINE_PE,
+           "PE e5m2->e6m9 chunk 64, pipelined", "PE e5m2->e6m9 no chunking, pipelined",
+           f"{BASELINE_PE}, pipelined")
 
 #: ABC's delay target when looking for a design's fastest netlist (no library design reaches
 #: it, so ABC maps, buffers and sizes for minimum delay).
@@ -102,6 +122,9 @@ ARRAYS = {f"MacArray {n}x{n} {name}": (i, a, c, n)
           for name, i, a, c in (("e5m2->e6m9 chunk 64", "e5m2", "e6m9", 64),
                                 ("e5m2->e6m9 no chunking", "e5m2", "e6m9", None),
                                 ("fp16->fp32 (baseline)", "fp16", "fp32", None))}
+#: Clock gating where it can pay most: the hold and outer-sum registers of whole arrays.
+ARRAYS.update({label + GATED: ARRAYS[label] for label in (
+    "MacArray 4x4 e5m2->e6m9 chunk 64", "MacArray 4x4 fp16->fp32 (baseline)")})
 
 
 #: Array sides whose energy per MAC is measured (a flat synthesis and a gate-level simulation
@@ -122,15 +145,17 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
     get the energy per MAC of the whole array, synthesized flat and simulated at gate level
     (one beat per cycle, ``stimulus_for``)."""
     in_fmt, acc_fmt, chunk, side = ARRAYS[label]
+    gating = clock_gated(label)
     unit = MacArray(P[in_fmt], P[acc_fmt], rows=side, cols=side, chunk=chunk)
     verilog = generate_verilog(unit, "unit")
     pe_module = f"\\unit.core.pe_{side - 1}_{side - 1}"
     if pe_module + " " not in verilog:
         raise SynthError(f"{label}: PE module {pe_module} not found in the array's Verilog")
     pe = synthesize(verilog.replace(pe_module, "\\pe_rep"), "pe_rep", liberty=liberty,
-                    cache_dir=cache_dir, clock_ns=clock_ns, timing=timing, ge_cell=ge_cell)
+                    cache_dir=cache_dir, clock_ns=clock_ns, timing=timing, ge_cell=ge_cell,
+                    clock_gating=gating)
     rest = synthesize(verilog, "unit", liberty=liberty, cache_dir=cache_dir, clock_ns=clock_ns,
-                      blackbox="unit.core.pe_*", ge_cell=ge_cell)
+                      blackbox="unit.core.pe_*", ge_cell=ge_cell, clock_gating=gating)
     n = side * side
     area = rest.area_um2 + n * pe.area_um2
     out = {"label": label, "group": "MacArray", "per": n, "area_um2": area / n,
@@ -144,12 +169,13 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
 
         e = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=cache_dir,
                             clock_ns=clock_ns, timing=timing, simulator=simulator,
-                            cycles=ARRAY_ENERGY_CYCLES)
+                            cycles=ARRAY_ENERGY_CYCLES, clock_gating=gating)
         out.update(energy_pj=e.energy_pj_per_op, energy_method=METHOD, energy_stimulus=e.stimulus,
-                   energy_clock_ns=e.clock_ns, energy_simulator=e.simulator)
+                   energy_clock_ns=e.clock_ns, energy_simulator=e.simulator,
+                   clock_energy_pj=e.clock_pj_per_op)
         # The flat netlist simulated (a cache hit): its timing covers the row-edge adders too.
         flat = synthesize(verilog, "unit", liberty=liberty, cache_dir=cache_dir,
-                          clock_ns=clock_ns, timing=timing, ge_cell=ge_cell)
+                          clock_ns=clock_ns, timing=timing, ge_cell=ge_cell, clock_gating=gating)
         out.update(flat_area_um2=flat.area_um2 / n, critical_path_ns=flat.critical_path_ns,
                    slack_ns=flat.slack_ns)
     return out
@@ -178,34 +204,39 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
     if clock_ns is None and BASELINE_PE in best:
         clock_ns = best[BASELINE_PE][0]
 
-    def energy_of(unit, verilog: str, clock: float | None, per: int) -> dict:
+    def energy_of(unit, verilog: str, clock: float | None, per: int, gating: bool) -> dict:
         e = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=cache_dir,
-                            clock_ns=clock, timing=timing, simulator=simulator)
+                            clock_ns=clock, timing=timing, simulator=simulator,
+                            clock_gating=gating)
         return dict(energy_pj=e.energy_pj_per_op / per, energy_method=METHOD,
                     energy_stimulus=e.stimulus, energy_clock_ns=e.clock_ns,
-                    energy_simulator=e.simulator)
+                    energy_simulator=e.simulator, clock_energy_pj=e.clock_pj_per_op / per)
 
     rows = []
     for i, (label, (group, build, per)) in enumerate(CONFIGS.items(), 1):
         progress(f"[{i}/{len(CONFIGS)}] {label}")
         unit = build()
         verilog = generate_verilog(unit, "unit")
-        report: SynthReport = synthesize(verilog, "unit", clock_ns=clock_ns, **kw)
+        gating = clock_gated(label)
+        report: SynthReport = synthesize(verilog, "unit", clock_ns=clock_ns, clock_gating=gating,
+                                         **kw)
         row = {"label": label, "group": group, "per": per,
                "area_um2": report.area_um2 / per, "ge": report.gate_equivalents / per,
                "transistors": report.transistors / per,
                "critical_path_ns": report.critical_path_ns,
                "timing_source": report.timing_source, "clock_ns": clock_ns,
                "slack_ns": report.slack_ns, "paths_ns": report.paths_ns, "energy_pj": None,
+               "clock_gates": report.clock_gates,
                "yosys": report.yosys}
         if energy:
-            row.update(energy_of(unit, verilog, clock_ns, per))
+            row.update(energy_of(unit, verilog, clock_ns, per, gating))
         if label in best:
             period, fast = best[label]
             row.update(best_clock_ns=period, best_area_um2=fast.area_um2,
                        best_slack_ns=fast.slack_ns)
             if energy:
-                row["best_energy_pj"] = energy_of(unit, verilog, period, per)["energy_pj"]
+                row["best_energy_pj"] = energy_of(unit, verilog, period, per,
+                                                  gating)["energy_pj"]
         rows.append(row)
     for i, label in enumerate(ARRAYS, 1):
         progress(f"[array {i}/{len(ARRAYS)}] {label} (hierarchical)")
@@ -239,6 +270,30 @@ def ratios(rows: list[dict]) -> dict[str, float]:
             if row.get("best_energy_pj") and base.get("best_energy_pj"):
                 out[f"PE{name} best clocks: energy per MAC baseline / FP8"] = (
                     base["best_energy_pj"] / row["best_energy_pj"])
+    # Each side at its best clock with the better of its plain and pipelined PE (the
+    # baseline gets the same choice).
+    def best_rate(label: str) -> float | None:
+        rates = [gmacs_per_mm2(r["best_clock_ns"], r["best_area_um2"])
+                 for r in (by.get(label), by.get(label + ", pipelined"))
+                 if r and r.get("best_clock_ns")]
+        return max(rates) if rates else None
+
+    base_rate = best_rate(BASELINE_PE)
+    for name, label in (("", "PE e5m2->e6m9 chunk 64"),
+                        (" no chunking", "PE e5m2->e6m9 no chunking")):
+        rate = best_rate(label)
+        if rate and base_rate and by.get(label + ", pipelined"):
+            out[f"PE{name} best clocks, pipelined or not: MAC/s per µm² FP8 / baseline"] = (
+                rate / base_rate)
+    for label, row in by.items():
+        plain = by.get(label[:-len(GATED)]) if clock_gated(label) else None
+        if plain and row.get("energy_pj") and plain.get("energy_pj"):
+            out[f"clock gating: energy change of {plain['label']}"] = (
+                row["energy_pj"] / plain["energy_pj"] - 1)
+    gated8, gated16 = by.get("PE e5m2->e6m9 chunk 64" + GATED), by.get(BASELINE_PE + GATED)
+    if gated8 and gated16 and gated8.get("energy_pj") and gated16.get("energy_pj"):
+        out["PE energy per MAC baseline / FP8, both clock-gated"] = (gated16["energy_pj"]
+                                                                     / gated8["energy_pj"])
     if not base.get("best_clock_ns") and fp8["critical_path_ns"] and base["critical_path_ns"]:
         out["PE fmax FP8 / baseline"] = base["critical_path_ns"] / fp8["critical_path_ns"]
     if fp8.get("energy_pj") and base.get("energy_pj"):
@@ -336,8 +391,8 @@ def sources_note(rows: list[dict]) -> str:
 def _chart(rows: list[dict], path: Path) -> None:
     from matplotlib.figure import Figure
 
-    colors = {"PE": "#4c72b0", "PE chunk": "#8fa8d8", "MacArray": "#8172b2", "AXPY": "#dd8452",
-              "LFSR": "#55a868"}
+    colors = {"PE": "#4c72b0", "PE chunk": "#8fa8d8", "PE pipelined": "#64b5cd",
+              "MacArray": "#8172b2", "AXPY": "#dd8452", "LFSR": "#55a868"}
     fig = Figure(figsize=(9, 4.5))
     ax = fig.subplots()
     ax.barh([r["label"] for r in rows], [r["ge"] for r in rows],

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from . import tools
+from .liberty_cells import clock_gate_models
 from .liberty_power import netlist_energy
 from .synth import (
     NOMINAL_CLOCK_NS,
@@ -57,7 +58,7 @@ from .synth import (
 METHOD = ("zero-delay gate-level simulation of the mapped netlist with realistic operands -> "
           "per-net toggles -> liberty internal-power tables + C V^2/2 of pin loads (no wires, no "
           "glitches) + leakage")
-ENERGY_VERSION = 6
+ENERGY_VERSION = 7
 
 #: Values of ``estimate_energy(simulator=...)``.
 SIMULATORS = ("auto", "icarus", "verilator")
@@ -94,6 +95,10 @@ class EnergyReport:
     stimulus: str
     simulator: str = ""
     method: str = METHOD
+    #: Flip-flop clock energy, and the upper bound on what clock gating could save of it
+    #: (``liberty_power.NetlistEnergy``).
+    clock_pj_per_op: float = 0.0
+    gating_bound_pj_per_op: float = 0.0
 
 
 def input_ports(netlist: str, top: str) -> list[tuple[str, int]]:
@@ -120,13 +125,15 @@ def stimulus_for(unit, ports: list[tuple[str, int]], cycles: int, seed: int = 1)
     wide = any(w > 62 for _, w in driven)
     if isinstance(unit, MacPE):
         length = 4 * (unit.chunk or 64)
-        k = np.arange(cycles) % length
+        # With interleave n, pair t belongs to dot product t mod n: frame each of them.
+        k = (np.arange(cycles) // unit.interleave) % length
         columns = {"i_valid": np.ones(cycles, np.int64), "i_first": (k == 0).astype(np.int64),
                    "i_last": (k == length - 1).astype(np.int64),
                    "a": quantize(rng.standard_normal(cycles), unit.in_fmt).astype(np.int64),
                    "b": quantize(rng.standard_normal(cycles), unit.in_fmt).astype(np.int64)}
         what = (f"one MAC per cycle, operands N(0,1) quantized to {unit.in_fmt.name}, dot "
-                f"products of length {length}")
+                f"products of length {length}"
+                + (f", {unit.interleave} interleaved" if unit.interleave > 1 else ""))
         if unit.chunk is not None and unit.chunk_adder == "shared":
             # a pair is offered every cycle; the one offered in a chunk's bubble is not taken
             ops_per_cycle = unit.chunk / (unit.chunk + 1)
@@ -182,6 +189,12 @@ def simulation_model(work: Path, lib_file: Path, top: str) -> Path:
     if proc.returncode != 0:
         raise SynthError(f"yosys could not build a simulation model of {top}: see "
                          f"{work / 'sim_yosys.log'}")
+    # Clock-gating cells have no liberty function: add their models (see clock_gate_models).
+    used = set(re.findall(r"^\s*(\S+)\s+\S+\s*\(", (work / "mapped.v").read_text(), re.M))
+    gates = clock_gate_models(lib_file.read_text(errors="replace"), used)
+    if gates:
+        with open(work / "sim.v", "a") as f:
+            f.write(gates)
     return work / "sim.v"
 
 
@@ -404,14 +417,16 @@ def read_activity(path: Path, netlist: str) -> tuple[dict[str, tuple], int]:
 def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
                     clock_ns: float | None = None, cycles: int = 2000,
                     activity_vcd: Path | None = None, simulator: str = "auto",
-                    timing: str = "auto") -> EnergyReport:
+                    timing: str = "auto", clock_gating: bool = False) -> EnergyReport:
     """Energy per operation of ``unit`` (its Verilog ``verilog``, module ``top``); cached next
     to the synthesis results (made with ``timing`` and ``clock_ns``, see ``synthesize``) by
     stimulus, clock and simulator (``SIMULATORS``; see ``energy_simulator``). Leakage is charged
-    for one clock period per cycle (``NOMINAL_CLOCK_NS`` when the mapping had no clock)."""
+    for one clock period per cycle (``NOMINAL_CLOCK_NS`` when the mapping had no clock).
+    ``clock_gating``: of the netlist synthesized with clock-gating cells (see ``synthesize``)."""
     if not liberty:
         raise SynthError("energy needs a liberty file (--liberty or FP8FORGE_LIBERTY)")
-    _, work = _synthesize(verilog, top, liberty, Path(cache_dir), clock_ns, timing=timing)
+    _, work = _synthesize(verilog, top, liberty, Path(cache_dir), clock_ns, timing=timing,
+                          clock_gating=clock_gating)
     mapped = (work / "mapped.v").read_text()
     ports = input_ports(mapped, top)
     stim = stimulus_for(unit, ports, cycles + WARMUP)
@@ -450,6 +465,8 @@ def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
         leakage_pj_per_op=energy.leakage_w * period * to_pj,
         internal_pj_per_op=energy.internal_j * to_pj,
         switching_pj_per_op=energy.switching_j * to_pj, clock_ns=period_ns, cycles=periods,
+        clock_pj_per_op=energy.clock_j * to_pj,
+        gating_bound_pj_per_op=energy.gating_bound_j * to_pj,
         nets=len(nets), mean_activity=float(np.mean(nets)) if nets else 0.0,
         stimulus=description,
         simulator={"icarus": "Icarus", "verilator": "Verilator"}.get(used, used))

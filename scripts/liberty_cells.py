@@ -16,7 +16,8 @@ import itertools
 import re
 from dataclasses import dataclass
 
-__all__ = ["Cell", "LibertyError", "cells", "evaluate", "ge_cell", "parse_function"]
+__all__ = ["Cell", "LibertyError", "cells", "clock_gate_models", "evaluate", "ge_cell",
+           "parse_function"]
 
 
 class LibertyError(ValueError):
@@ -202,3 +203,37 @@ def ge_cell(text: str, name: str | None = None) -> tuple[str, float]:
                            "name one with --ge-cell")
     best = min(nands, key=lambda cell: (cell.area, cell.name))
     return best.name, best.area
+
+
+def clock_gate_models(text: str, used: set[str]) -> str:
+    """Verilog models of the library's integrated clock-gating cells among ``used``.
+
+    Liberty describes these cells by attributes (``clock_gating_integrated_cell :
+    "latch_posedge"``, ``clock_gate_{clock,enable,test,out}_pin``) and a state table, not by a
+    ``function``, so Yosys's ``read_liberty`` cannot model them. The model is the cell's
+    definition: a latch, transparent while the clock is low, holds enable (or test enable);
+    the gated clock is the clock AND the latch. Only ``latch_posedge`` cells are modelled; a
+    used cell of another kind is an error (``LibertyError``)."""
+    out = []
+    for name, body in _sections(_CELL, text):
+        kind = re.search(r"clock_gating_integrated_cell\s*:\s*\"?(\w+)", body)
+        if name not in used or kind is None:
+            continue
+        if kind.group(1) != "latch_posedge":
+            raise LibertyError(f"clock-gating cell {name} is {kind.group(1)!r}; only "
+                               "latch_posedge cells can be simulated")
+        role = {}
+        for pin, pin_text in _sections(_PIN, body):
+            for what in ("clock", "enable", "test", "out"):
+                if re.search(rf"clock_gate_{what}_pin\s*:\s*\"?true", pin_text):
+                    role[what] = pin
+        if not {"clock", "enable", "out"} <= role.keys():
+            raise LibertyError(f"clock-gating cell {name} lacks a clock, enable or out pin")
+        enable = role["enable"] + (f" | {role['test']}" if "test" in role else "")
+        ports = [role["clock"], role["enable"], *([role["test"]] if "test" in role else [])]
+        out.append(f"module {name}({', '.join(ports)}, {role['out']});\n"
+                   + "".join(f"  input {p};\n" for p in ports)
+                   + f"  output {role['out']};\n  reg open;\n"
+                   + f"  always @(*) if (!{role['clock']}) open = {enable};\n"
+                   + f"  assign {role['out']} = {role['clock']} & open;\nendmodule\n")
+    return "".join(out)

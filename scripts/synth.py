@@ -75,6 +75,16 @@ ABC_DELAY_SCRIPT = ("+strash;&get,-n;&fraig,-x;&put;scorr;dc2;dretime;strash;&ge
 #: for any period).
 NOMINAL_CLOCK_NS = 10.0
 
+#: Flip-flop types kept by ``clock_gating``'s first step (reset values 0 and 1; ``dfflegalize``
+#: rewrites every other rising-edge type into these with logic).
+_LEGALIZE_FOR_GATING = "dfflegalize " + " ".join(
+    f"-cell {cell} 01" for cell in ("$_DFF_P_", "$_DFFE_PP_", "$_SDFF_PP0_", "$_SDFF_PP1_",
+                                    "$_SDFFCE_PP0P_", "$_SDFFCE_PP1P_"))
+
+#: Least number of flip-flops sharing an enable that get a clock-gating cell (``clock_gating``):
+#: below it the gate's own clock load costs about what it saves.
+CLOCK_GATE_MIN = 4
+
 #: Path groups OpenSTA times separately: label -> (from, to) in OpenSTA's Tcl.
 PATH_GROUPS = {
     "reg->reg": ("[all_registers -clock_pins]", "[all_registers -data_pins]"),
@@ -119,6 +129,10 @@ class SynthReport:
     mapping: str = "area"
     #: ABC's delay target (``clock_ns``, or tighter after a miss: see ``_synthesize``)
     abc_target_ns: float | None = None
+    #: flip-flops sharing an enable were given one integrated clock-gating cell (``clockgate``)
+    clock_gating: bool = False
+    #: integrated clock-gating cells inserted (with ``clock_gating``)
+    clock_gates: int = 0
     cached: bool = False
 
     def to_json(self) -> str:
@@ -143,6 +157,8 @@ class SynthReport:
                     mapping += f"; ABC target tightened to {self.abc_target_ns:g} ns after a miss"
                 mapping += ")"
             rows += [("mapping", mapping)]
+            if self.clock_gating:
+                rows += [("integrated clock-gating cells (Yosys clockgate)", str(self.clock_gates))]
         if self.critical_path_ns is not None:
             rows += [(f"critical path (ns, {self.timing_source})", f"{self.critical_path_ns:.3f}"),
                      ("fmax (MHz)", f"{self.fmax_mhz:.0f}")]
@@ -184,7 +200,8 @@ def _prepare_liberty(liberty: Path, work: Path) -> Path:
 def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = None,
                cache_dir: str | os.PathLike = "build/synth/cache",
                clock_ns: float | None = None, blackbox: str | None = None,
-               timing: str = "auto", ge_cell: str | None = None) -> SynthReport:
+               timing: str = "auto", ge_cell: str | None = None,
+               clock_gating: bool = False) -> SynthReport:
     """Synthesize ``verilog`` (module ``top``); see the module docstring for the flow.
 
     With a liberty file, also area, gate equivalents (per ``ge_cell``, default the smallest
@@ -192,15 +209,19 @@ def synthesize(verilog: str, top: str, *, liberty: str | os.PathLike | None = No
     path and the resulting fmax. ``clock_ns`` (a period in ns) makes the mapping timing-driven
     and adds the worst slack against it; None maps for area. ``blackbox`` (a
     Yosys module pattern) leaves those modules out: their instances count no area and timing is
-    not run (hierarchical estimates).
+    not run (hierarchical estimates). ``clock_gating`` gives every set of at least
+    ``CLOCK_GATE_MIN`` flip-flops sharing an enable one integrated clock-gating cell of the
+    library (Yosys ``clockgate``), after the synchronous resets are turned into logic so
+    their enables are visible.
     """
     return _synthesize(verilog, top, liberty, Path(cache_dir), clock_ns, blackbox, timing,
-                       ge_cell)[0]
+                       ge_cell, clock_gating)[0]
 
 
 def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache_dir: Path,
                 clock_ns: float | None, blackbox: str | None = None, timing: str = "auto",
-                ge_cell_name: str | None = None) -> tuple[SynthReport, Path]:
+                ge_cell_name: str | None = None,
+                clock_gating: bool = False) -> tuple[SynthReport, Path]:
     """``synthesize``, also returning the work directory that holds the flow's files.
 
     Timing-closure step: ABC's delay model leaves out clock-to-Q, setup and wire loads, so a
@@ -208,7 +229,8 @@ def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache
     is mapped once more with the target tightened by the miss, and the better netlist is
     kept (the one that meets the clock, else the one with more slack; ``abc_target_ns`` in
     the report says which)."""
-    args = (verilog, top, liberty, cache_dir, clock_ns, blackbox, timing, ge_cell_name)
+    args = (verilog, top, liberty, cache_dir, clock_ns, blackbox, timing, ge_cell_name,
+            clock_gating)
     report, work = _synthesize_once(*args, clock_ns)
     if report.slack_ns is not None and report.slack_ns < 0:
         tighter = round(max(clock_ns + report.slack_ns, 0.01), 3)  # type: ignore[operator]
@@ -220,7 +242,7 @@ def _synthesize(verilog: str, top: str, liberty: str | os.PathLike | None, cache
 
 def _synthesize_once(verilog: str, top: str, liberty: str | os.PathLike | None,
                      cache_dir: Path, clock_ns: float | None, blackbox: str | None,
-                     timing: str, ge_cell_name: str | None,
+                     timing: str, ge_cell_name: str | None, clock_gating: bool,
                      target_ns: float | None) -> tuple[SynthReport, Path]:
     """One run of the flow (or its cached result), ABC's delay target ``target_ns``."""
     if clock_ns is not None and not (0 < clock_ns < 1e6):
@@ -236,6 +258,8 @@ def _synthesize_once(verilog: str, top: str, liberty: str | os.PathLike | None,
         lib_key = hashlib.sha256(lib_path.read_bytes()).hexdigest()
     timing_tool = _timing_tool(timing, yosys) if lib_path is not None and not blackbox else None
     extra = f"{clock_ns}/{target_ns}/{timing_tool}/{blackbox}/{ge_cell_name}"
+    if clock_gating:  # (absent from the keys of ungated runs, so their entries stay valid)
+        extra += f"/clockgate {CLOCK_GATE_MIN} {_LEGALIZE_FOR_GATING}"
     final = Path(cache_dir) / _cache_key(verilog, top, lib_key + extra,
                                          f"{yosys.build} {yosys.version}")
     if (final / "report.json").exists():
@@ -247,7 +271,7 @@ def _synthesize_once(verilog: str, top: str, liberty: str | os.PathLike | None,
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=cache_dir))
     try:
         report = _run_flow(work, verilog, top, yosys, lib_path, timing_tool, clock_ns,
-                           target_ns, blackbox, ge_cell_name)
+                           target_ns, blackbox, ge_cell_name, clock_gating)
         atomic_write(work / "report.json", report.to_json())
         publish(work, final)
     except InputError:
@@ -274,8 +298,8 @@ def publish(work: Path, final: Path) -> None:
 
 def _run_flow(work: Path, verilog: str, top: str, yosys: tools.Yosys, lib_path: Path | None,
               timing_tool: str | None, clock_ns: float | None, target_ns: float | None,
-              blackbox: str | None,
-              ge_cell_name: str | None) -> SynthReport:
+              blackbox: str | None, ge_cell_name: str | None,
+              clock_gating: bool = False) -> SynthReport:
     """The Yosys flow (and timing) in ``work``; see the module docstring."""
     (work / "design.v").write_text(verilog)
     script = ["read_verilog design.v", *([f"blackbox {blackbox}"] if blackbox else []),
@@ -294,6 +318,12 @@ def _run_flow(work: Path, verilog: str, top: str, yosys: tools.Yosys, lib_path: 
             target = max(1, round((target_ns or clock_ns) * 1000))
             abc = (f"abc -liberty {lib_file.name} -constr abc.constr -D {target} -script "
                    + ABC_DELAY_SCRIPT.replace("{D}", str(target)))
+        if clock_gating:
+            # Amaranth's registers have synchronous resets over their enables, which hide the
+            # enables from clockgate: make the enable win (enable := enable | reset), turn the
+            # reset into logic, merge the identical enables, then gate each set of flip-flops.
+            script += [_LEGALIZE_FOR_GATING, "dffunmap -srst-only", "opt_merge", "opt_clean",
+                       f"clockgate -liberty {lib_file.name} -min_net_size {CLOCK_GATE_MIN}"]
         script += [f"dfflibmap -liberty {lib_file.name}", abc,
                    # -purge drops the debug wires
                    "opt_clean -purge",
@@ -329,7 +359,11 @@ def _run_flow(work: Path, verilog: str, top: str, yosys: tools.Yosys, lib_path: 
                       nand2_cell=cell, nand2_area_um2=area,
                       gate_equivalents=mapped["area"] / area)
         fields.update(mapping="area" if clock_ns is None else "delay", clock_ns=clock_ns,
-                      abc_target_ns=target_ns)
+                      abc_target_ns=target_ns, clock_gating=clock_gating)
+        if clock_gating:
+            icg = re.search(r"Selected rising edge ICG \\?(\S+) from Liberty", log)
+            fields["clock_gates"] = (mapped["num_cells_by_type"].get(icg.group(1), 0)
+                                     if icg else 0)
         if blackbox is not None:
             fields["timing_source"] = f"not run: {blackbox} left as black boxes"
         elif timing_tool == "opensta":
