@@ -45,8 +45,14 @@ from fp8forge.golden.formats import FloatFormat, Rounding
 
 from .arith import FpMul, _guard_bits
 from .fp import Fields, exact_sum, normalize, product, round_pack, select, unpack
-from .params import (check_chunk, check_format, check_int, check_interleave, check_rbits,
-                     check_rounding)
+from .params import (
+    check_chunk,
+    check_format,
+    check_int,
+    check_interleave,
+    check_rbits,
+    check_rounding,
+)
 from .pipeline import register, register_fields
 
 __all__ = ["CHUNK_ADDERS", "INTERLEAVES", "ChunkAccumulator", "MacPE", "accumulate", "running_sum"]

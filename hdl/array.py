@@ -53,12 +53,13 @@ from fp8forge.golden.formats import FloatFormat, Rounding
 from .accumulator import MacPE
 from .arith import Quantizer, _guard_bits
 from .fp import exact_sum, round_pack, unpack
-from .params import check_chunk, check_format, check_int, check_rounding
-from .pipeline import register
+from .params import check_chunk, check_format, check_int, check_interleave, check_rounding
+from .pipeline import register, register_fields
 
 #: Framing bits that travel with A: beat valid; first / last addend of a chunk; the chunk is
-#: the dot product's first; the beat is the dot product's last.
-_VALID, _START, _CLOSE, _FIRST_CHUNK, _LAST = range(5)
+#: the dot product's first; the beat is the dot product's last; with ``interleave`` 2, the
+#: interleaved dot product (slot) the cycle carries.
+_VALID, _START, _CLOSE, _FIRST_CHUNK, _LAST, _SLOT = range(6)
 
 __all__ = ["MacArray"]
 
@@ -72,8 +73,8 @@ class _Core(wiring.Component):
         rows, cols = array.rows, array.cols
         w_in, w_acc = array.in_fmt.width, array.acc_fmt.width
         super().__init__({
-            "frame": In(5), "a": In(rows * w_in), "b": In(cols * w_in),
-            "row_done": Out(rows), "row_data": Out(rows * cols * w_acc),
+            "frame": In(6), "a": In(rows * w_in), "b": In(cols * w_in),
+            "row_done": Out(rows), "row_data": Out(rows * array.tile_cols * w_acc),
         })
 
     def elaborate(self, platform):
@@ -92,7 +93,8 @@ class _Core(wiring.Component):
             for j in range(cols):
                 # One chunk per accumulation: the PE restarts at a chunk's first addend and its
                 # result is ready one cycle after the chunk's last (o_valid).
-                pe = MacPE(arr.in_fmt, arr.acc_fmt, chunk=None, stages=arr.stages)
+                pe = MacPE(arr.in_fmt, arr.acc_fmt, chunk=None, stages=arr.stages,
+                           interleave=arr.interleave)
                 m.submodules[f"pe_{i}_{j}"] = pe
                 m.d.comb += [
                     pe.a.eq(a_right), pe.b.eq(b_down[j]), pe.i_valid.eq(f_right[_VALID]),
@@ -102,56 +104,100 @@ class _Core(wiring.Component):
                 f_right = register(m, f_right, f"f_{i}_{j}")
                 b_down[j] = register(m, b_down[j], f"b_{i}_{j}")
                 pes.append(pe)
-                if arr.chunk is not None:  # the row edge reads the closing addend's frame
-                    frames.append(register(m, f_right, f"fv_{i}_{j}", arr.stages))
-            done, data = (self._hold(m, i, pes) if arr.chunk is None else
+                if arr.chunk is not None or arr.interleave > 1:
+                    # the row edge reads the frame of the addend whose result it takes
+                    frames.append(register(m, f_right, f"fv_{i}_{j}",
+                                           arr.stages + arr.interleave - 1))
+            done, data = (self._hold(m, i, pes, frames) if arr.chunk is None else
                           self._edge(m, i, pes, frames))
+            width = arr.tile_cols * w_acc
             m.d.comb += [self.row_done[i].eq(done),
-                         self.row_data[i * cols * w_acc:(i + 1) * cols * w_acc].eq(data)]
+                         self.row_data[i * width:(i + 1) * width].eq(data)]
         return m
 
-    def _hold(self, m: Module, i: int, pes: list[MacPE]):
-        """Without chunking: each PE's accumulator is its result; hold them until the row's
-        last PE finishes."""
+    def _hold(self, m: Module, i: int, pes: list[MacPE], frames: list):
+        """Without chunking: each PE's accumulator is its result (one per interleaved slot);
+        hold them until the row's last PE finishes its last slot."""
+        n = self._array.interleave
         held = []
-        for j, pe in enumerate(pes[:-1]):
-            reg = Signal(len(pe.o_data), name=f"c_{i}_{j}")
-            with m.If(pe.o_valid):
-                m.d.sync += reg.eq(pe.o_data)
-            held.append(reg)
-        return pes[-1].o_valid, Cat(*held, pes[-1].o_data)
+        for s in range(n):
+            for j, pe in enumerate(pes):
+                if s == n - 1 and j == len(pes) - 1:
+                    held.append(pe.o_data)  # the last result: read as it appears
+                    continue
+                reg = Signal(len(pe.o_data), name=f"c_{i}_{j}" + (f"_{s}" if n > 1 else ""))
+                with m.If(pe.o_valid & _in_slot(frames, j, s, n)):
+                    m.d.sync += reg.eq(pe.o_data)
+                held.append(reg)
+        return pes[-1].o_valid & _in_slot(frames, len(pes) - 1, n - 1, n), Cat(*held)
 
     def _edge(self, m: Module, i: int, pes: list[MacPE], frames: list):
-        """Row i's outer accumulators: one adder and a ring of outer sums per segment."""
+        """Row i's outer accumulators: one adder and a ring of outer sums per segment and
+        interleaved slot."""
         arr = self._array
-        fmt, seg = arr.acc_fmt, arr.segment
+        seg, n = arr.segment, arr.interleave
         outs = []
-        for s0 in range(0, len(pes), seg):
-            group = list(range(s0, min(s0 + seg, len(pes))))
-            name = f"edge_{i}_{s0 // seg}"
-            ring = [Signal(fmt.width, name=f"{name}_outer{k}") for k in range(len(group))]
-            event = Signal(name=f"{name}_event")
-            chunk_sum = Signal(fmt.width, name=f"{name}_chunk")
-            first_chunk = Signal(name=f"{name}_first")
-            # At most one PE of the segment closes per cycle (the controller's spacing).
-            m.d.comb += [
-                event.eq(Cat(*(pes[j].o_valid for j in group)).any()),
-                chunk_sum.eq(_or_all([Mux(pes[j].o_valid, pes[j].o_data, 0) for j in group])),
-                first_chunk.eq(_or_all([pes[j].o_valid & frames[j][_FIRST_CHUNK]
-                                        for j in group])),
-            ]
-            total = exact_sum(m, unpack(m, Mux(first_chunk, 0, ring[0]), fmt, f"{name}_a"),
-                              unpack(m, chunk_sum, fmt, f"{name}_b"),
-                              _guard_bits(Rounding.RNE, 0), name)
+        for s in range(n):
+            for s0 in range(0, len(pes), seg):
+                group = list(range(s0, min(s0 + seg, len(pes))))
+                name = f"edge_{i}_{s0 // seg}" + (f"_{s}" if n > 1 else "")
+                outs += self._segment(m, name, [(pes[j], frames[j], _in_slot(frames, j, s, n))
+                                                for j in group])
+        last = pes[-1]
+        done = Signal(name=f"row_done_{i}")
+        m.d.comb += done.eq(register(m, last.o_valid & frames[-1][_LAST]
+                                     & _in_slot(frames, len(pes) - 1, n - 1, n),
+                                     f"row_done_{i}", self._array.edge_latency))
+        return done, Cat(*outs)
+
+    def _segment(self, m: Module, name: str, members: list) -> list[Signal]:
+        """One segment's outer adder and ring; ``members``: (PE, its frame, the PE's result is
+        this slot's). Returns the ring (outer sums in PE order once the ring is at rest)."""
+        fmt = self._array.acc_fmt
+        ring = [Signal(fmt.width, name=f"{name}_outer{k}") for k in range(len(members))]
+        event = Signal(name=f"{name}_event")
+        chunk_sum = Signal(fmt.width, name=f"{name}_chunk")
+        first_chunk = Signal(name=f"{name}_first")
+        # At most one PE of the segment closes per cycle (the controller's spacing).
+        takes = [pe.o_valid & mine for pe, _, mine in members]
+        m.d.comb += [
+            event.eq(Cat(*takes).any()),
+            chunk_sum.eq(_or_all([Mux(t, pe.o_data, 0) for t, (pe, _, _) in zip(
+                takes, members, strict=True)])),
+            first_chunk.eq(_or_all([t & f[_FIRST_CHUNK] for t, (_, f, _) in zip(
+                takes, members, strict=True)])),
+        ]
+        total = exact_sum(m, unpack(m, Mux(first_chunk, 0, ring[0]), fmt, f"{name}_a"),
+                          unpack(m, chunk_sum, fmt, f"{name}_b"),
+                          _guard_bits(Rounding.RNE, 0), name)
+        if self._array.edge_latency == 1:
             new = round_pack(m, total, fmt, Rounding.RNE, name=name)
             with m.If(event):
                 m.d.sync += [ring[k].eq(ring[k + 1]) for k in range(len(ring) - 1)]
                 m.d.sync += ring[-1].eq(new)
-            outs += ring
-        last = pes[-1]
-        done = Signal(name=f"row_done_{i}")
-        m.d.sync += done.eq(last.o_valid & frames[-1][_LAST])
-        return done, Cat(*outs)
+            return ring
+        # Pipelined (interleave 2): the sum is rounded one cycle later. The ring rotates when
+        # the head is read; the rounded sum lands at the tail then, or one place before it if
+        # the ring rotated again meanwhile (the next PE's close, the cycle after).
+        cut = register_fields(m, total, f"{name}_cut")
+        cut_event = register(m, event, f"{name}_cut_event")
+        new = round_pack(m, cut, fmt, Rounding.RNE, name=name)
+        with m.If(event):
+            m.d.sync += [ring[k].eq(ring[k + 1]) for k in range(len(ring) - 1)]
+        with m.If(cut_event):
+            if len(ring) > 1:
+                with m.If(event):
+                    m.d.sync += ring[-2].eq(new)
+                with m.Else():
+                    m.d.sync += ring[-1].eq(new)
+            else:
+                m.d.sync += ring[0].eq(new)
+        return ring
+
+
+def _in_slot(frames: list, j: int, s: int, n: int):
+    """PE j's result this cycle belongs to interleaved slot s (always, without interleave)."""
+    return 1 if n == 1 else frames[j][_SLOT] == s
 
 
 def _or_all(values: list):
@@ -178,6 +224,12 @@ class MacArray(wiring.Component):
         ``out_rounding`` (RNE or RTZ).
     stages : int
         Pipeline register between multiplier and accumulator in each PE (0 or 1).
+    interleave : int
+        1, or 2: every accumulation loop (PEs and row-edge adders) is cut once for a shorter
+        clock, and each PE computes two outputs, C[i, j] and C[i, j + cols], in alternate
+        cycles. A tile is then ``rows x (2 cols)``, a beat carries row k of that B
+        (``tile_cols`` values) and is taken every other cycle (``rows x cols`` MACs per cycle,
+        as without interleaving).
 
     Members
     -------
@@ -189,13 +241,13 @@ class MacArray(wiring.Component):
         The ``a`` beat is taken this cycle.
     b_valid : In(1)
         Row k of B is presented.
-    b_data : In(cols * in_fmt.width)
+    b_data : In(tile_cols * in_fmt.width)
         ``B[k, j]`` in bits ``[j*w, (j+1)*w)``.
     b_ready : Out(1)
         The ``b`` beat is taken this cycle (with the matching ``a`` beat).
     c_valid : Out(1)
         A row of C is presented.
-    c_data : Out(cols * out width)
+    c_data : Out(tile_cols * out width)
         ``C[i, j]`` in bits ``[j*w, (j+1)*w)``, rows in order.
     c_last : Out(1)
         The row is the tile's last.
@@ -204,7 +256,7 @@ class MacArray(wiring.Component):
     """
 
     def __init__(self, in_fmt, acc_fmt, *, rows, cols, chunk, out_fmt=None,
-                 out_rounding=Rounding.RNE, stages=0):
+                 out_rounding=Rounding.RNE, stages=0, interleave=1):
         self._in_fmt = check_format(in_fmt, "in_fmt")
         self._acc_fmt = check_format(acc_fmt, "acc_fmt")
         self._rows = check_int(rows, "rows", 1, 64)
@@ -216,11 +268,12 @@ class MacArray(wiring.Component):
         if self._out_rounding is Rounding.SR:
             raise ValueError("out_rounding must be RNE or RTZ (no random source for outputs)")
         self._stages = check_int(stages, "stages", 0, 1)
+        self._interleave = check_interleave(interleave)
         w_in = self._in_fmt.width
         super().__init__({
             "a_valid": In(1), "a_last": In(1), "a_data": In(self._rows * w_in), "a_ready": Out(1),
-            "b_valid": In(1), "b_data": In(self._cols * w_in), "b_ready": Out(1),
-            "c_valid": Out(1), "c_data": Out(self._cols * self.out_width), "c_last": Out(1),
+            "b_valid": In(1), "b_data": In(self.tile_cols * w_in), "b_ready": Out(1),
+            "c_valid": Out(1), "c_data": Out(self.tile_cols * self.out_width), "c_last": Out(1),
             "c_ready": In(1),
         })
 
@@ -259,6 +312,20 @@ class MacArray(wiring.Component):
         return self._stages
 
     @property
+    def interleave(self) -> int:
+        return self._interleave
+
+    @property
+    def tile_cols(self) -> int:
+        """Columns of a C tile: ``cols x interleave``."""
+        return self._cols * self._interleave
+
+    @property
+    def edge_latency(self) -> int:
+        """Cycles of a row-edge outer addition: 1, or 2 when its loop is cut (interleave 2)."""
+        return self._interleave
+
+    @property
     def segment(self) -> int | None:
         """PEs of a row that share one outer (chunk) adder: ``min(cols, chunk)``; None without
         chunking."""
@@ -267,13 +334,14 @@ class MacArray(wiring.Component):
     @property
     def pe_latency(self) -> int:
         """Cycles from a PE's last addend to its result in the row: the PE's accumulator
-        (1 + stages) plus, with chunking, the row-edge outer addition (1)."""
-        return self._stages + (1 if self._chunk is None else 2)
+        (``interleave`` + stages) plus, with chunking, the row-edge outer addition
+        (``edge_latency``)."""
+        return self._stages + self._interleave * (1 if self._chunk is None else 2)
 
     @property
     def latency(self) -> int:
         """Cycles from the last input beat of a tile to its first output row."""
-        return self.pe_latency + self._cols
+        return self.pe_latency + self._cols + self._interleave - 1
 
     @property
     def throughput(self) -> int:
@@ -283,23 +351,27 @@ class MacArray(wiring.Component):
     @property
     def min_tile_spacing(self) -> int:
         """Least number of cycles between the last beats of consecutive tiles."""
-        return max(self._rows, self._cols)
+        return max(self._rows, self._cols) * self._interleave
 
     def cycles(self, k: int, tiles: int = 1) -> int:
         """Exact cycles from the first input beat to the last output beat (inclusive) for
         ``tiles`` back-to-back tiles of length ``k``, with no stalls on any stream."""
         check_int(k, "K", 1)
         check_int(tiles, "tiles", 1)
+        # The controller counts in beat slots of `interleave` cycles (see elaborate); a beat's
+        # last slot enters the array interleave - 1 cycles after the beat.
+        n = self._interleave
         first = self._last_beat(k, None)
         period = self._last_beat(k, 0)  # every later tile starts from the same state
-        return first + (tiles - 1) * period + self._rows + self._cols + self.pe_latency
+        return (n * (first + (tiles - 1) * period) + n - 1 + self._rows + self._cols
+                + self.pe_latency)
 
     def _last_beat(self, k: int, previous: int | None) -> int:
-        """Cycle of a tile's last beat when its first beat is offered the cycle after
+        """Beat slot of a tile's last beat when its first beat is offered the slot after
         ``previous`` (the previous tile's last beat; None: the array was idle), applying the
         controller's rules (see the module docstring)."""
         start = 0 if previous is None else previous + 1
-        spacing = self.min_tile_spacing
+        spacing = max(self._rows, self._cols)
         if self._chunk is None:
             return start + k - 1 if previous is None else max(start + k - 1, previous + spacing)
         cl, seg = self._chunk, self.segment
@@ -319,16 +391,29 @@ class MacArray(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        rows, cols = self._rows, self._cols
-        w_acc, w_out = self._acc_fmt.width, self.out_width
-        m.submodules.fifo = fifo = SyncFIFO(width=cols * w_out + 1, depth=rows)
+        rows, cols, n = self._rows, self._cols, self._interleave
+        w_in, w_acc, w_out = self._in_fmt.width, self._acc_fmt.width, self.out_width
+        # Depth rows holds a whole tile; at least 2, since a full one-entry FIFO cannot take a
+        # row in the cycle it gives one (a one-row array would stall once per tile).
+        m.submodules.fifo = fifo = SyncFIFO(width=self.tile_cols * w_out + 1,
+                                            depth=max(rows, 2))
         run = fifo.w_rdy  # freeze everything while the output FIFO is full
         core = _Core(self)
         m.submodules.core = EnableInserter(run)(core)
 
+        # With interleave 2 a beat slot is two cycles: a beat is taken in the first (phase 0,
+        # slot 0: columns j of B) and replayed from registers in the second (slot 1: columns
+        # cols + j). The controller's counters count beat slots.
+        phase = Signal(range(n), name="phase")
+        slot_start = Signal()
+        m.d.comb += slot_start.eq(phase == 0)
+        if n > 1:
+            with m.If(run):
+                m.d.sync += phase.eq(Mux(phase == n - 1, 0, phase + 1))
+
         # Results appear a fixed time after a tile's last beat, so the last beats of consecutive
-        # tiles are kept at least max(rows, cols) advancing cycles apart.
-        spacing = self.min_tile_spacing
+        # tiles are kept at least max(rows, cols) advancing beat slots apart.
+        spacing = max(rows, cols)
         since_last = Signal(range(spacing + 1), init=spacing)
         in_tile = Signal()  # a tile has started and its last beat is not yet taken
         may_close = Signal(init=1)
@@ -343,11 +428,12 @@ class MacArray(wiring.Component):
             start = pos == 0
             m.d.comb += may_close.eq((since_close >= self.segment)
                                      & (later_chunk | (since_last >= self._cols)))
-        can_take = run & (~self.a_last | (since_last >= spacing)) & (~closes | may_close)
+        can_take = (run & slot_start & (~self.a_last | (since_last >= spacing))
+                    & (~closes | may_close))
         take = self.a_valid & self.b_valid & can_take
         m.d.comb += [self.a_ready.eq(self.b_valid & can_take),
                      self.b_ready.eq(self.a_valid & can_take)]
-        with m.If(run):
+        with m.If(run & slot_start):
             with m.If(take & self.a_last):
                 m.d.sync += since_last.eq(1)
             with m.Elif(since_last < spacing):
@@ -362,23 +448,40 @@ class MacArray(wiring.Component):
                     m.d.sync += since_close.eq(1)
                 with m.Elif(since_close < self.segment):
                     m.d.sync += since_close.eq(since_close + 1)
-        frame = Signal(5)
+        frame = Signal(6)
         m.d.comb += [
             frame[_VALID].eq(take), frame[_START].eq(start), frame[_CLOSE].eq(closes),
             frame[_FIRST_CHUNK].eq(~later_chunk), frame[_LAST].eq(self.a_last),
-            core.frame.eq(frame), core.a.eq(self.a_data), core.b.eq(self.b_data),
         ]
+        slot_width = cols * w_in
+        if n == 1:
+            m.d.comb += [core.frame.eq(frame), core.a.eq(self.a_data), core.b.eq(self.b_data)]
+        else:
+            # (interleave is at most 2: one slot to replay)
+            a_hold, frame_hold = Signal.like(self.a_data), Signal.like(frame)
+            b_hold = Signal(slot_width)
+            with m.If(run & slot_start):
+                m.d.sync += [a_hold.eq(self.a_data), b_hold.eq(self.b_data[slot_width:]),
+                             frame_hold.eq(frame)]
+            with m.If(slot_start):
+                m.d.comb += [core.frame.eq(frame), core.a.eq(self.a_data),
+                             core.b.eq(self.b_data[:slot_width])]
+            with m.Else():
+                m.d.comb += [core.frame.eq(frame_hold), core.frame[_SLOT].eq(phase),
+                             core.a.eq(a_hold),
+                             core.b.eq(b_hold)]
 
         # One row of C completes per cycle at most (tile spacing >= rows): select it, quantize
         # it with one Quantizer per column, push it.
-        row_acc = Signal(cols * w_acc)
+        tile_cols = self.tile_cols
+        row_acc = Signal(tile_cols * w_acc)
         row_last = Signal()
         for i in range(rows):
             with m.If(core.row_done[i]):
-                m.d.comb += [row_acc.eq(core.row_data[i * cols * w_acc:(i + 1) * cols * w_acc]),
+                m.d.comb += [row_acc.eq(core.row_data.word_select(i, tile_cols * w_acc)),
                              row_last.eq(i == rows - 1)]
         values = []
-        for j in range(cols):
+        for j in range(tile_cols):
             acc = row_acc[j * w_acc:(j + 1) * w_acc]
             if self._out_fmt is None:
                 values.append(acc)
@@ -392,8 +495,8 @@ class MacArray(wiring.Component):
             fifo.w_en.eq(run & (core.row_done != 0)),
             fifo.w_data.eq(row_out),
             self.c_valid.eq(fifo.r_rdy),
-            self.c_data.eq(fifo.r_data[:cols * w_out]),
-            self.c_last.eq(fifo.r_data[cols * w_out]),
+            self.c_data.eq(fifo.r_data[:tile_cols * w_out]),
+            self.c_last.eq(fifo.r_data[tile_cols * w_out]),
             fifo.r_en.eq(self.c_ready),
         ]
         return m

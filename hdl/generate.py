@@ -91,7 +91,7 @@ UNITS = {
              "maximal-length LFSR, lanes*rbits bits per cycle"),
     "macarray": (lambda o: MacArray(o.in_fmt, o.acc_fmt, rows=o.rows, cols=o.cols, chunk=o.chunk,
                                     out_fmt=o.out_fmt if o.quantize_out else None,
-                                    stages=o.stages),
+                                    stages=o.stages, interleave=o.interleave),
                  "output-stationary systolic GEMM array"),
     "axpyunit": (lambda o: AxpyUnit(o.acc_fmt, lanes=o.lanes, rounding=_rounding(o, Rounding.SR),
                                     rbits=o.rbits, seed=o.seed, stages=o.stages),

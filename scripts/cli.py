@@ -459,8 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
     unit_options.add_argument("--stages", type=_int(0, 8), default=0,
                               help="pipeline stages (default 0)")
     unit_options.add_argument("--interleave", type=_int(1, 2), default=1,
-                              help="macpe / chunkaccumulator: independent dot products per "
-                                   "accumulation loop, 2 cuts the loop once (default 1)")
+                              help="macpe / chunkaccumulator / macarray: independent dot "
+                                   "products per accumulation loop, 2 cuts every loop once "
+                                   "(default 1)")
     unit_options.add_argument("--rounding", type=_rounding, default=None, help="rne, rtz or sr")
     unit_options.add_argument("--saturate", action="store_true", help="overflow to max finite")
     unit_options.add_argument("--seed", type=_int(1, MAX_SEED), default=1,

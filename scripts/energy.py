@@ -151,11 +151,13 @@ def stimulus_for(unit, ports: list[tuple[str, int]], cycles: int, seed: int = 1)
         columns = {"a_valid": np.ones(cycles, np.int64), "b_valid": np.ones(cycles, np.int64),
                    "a_last": (k == length - 1).astype(np.int64),
                    "c_ready": np.ones(cycles, np.int64),
-                   "a_data": packed(unit.rows), "b_data": packed(unit.cols)}
+                   "a_data": packed(unit.rows), "b_data": packed(unit.tile_cols)}
         wide = True
         ops_per_cycle = float(unit.rows * unit.cols)
         what = (f"one beat per cycle ({unit.rows * unit.cols} MACs), operands N(0,1) quantized "
                 f"to {unit.in_fmt.name}, tiles of K = {length}")
+        if unit.interleave > 1:  # a beat (rows x tile_cols MACs) is taken every other cycle
+            what = what.replace("one beat per cycle", f"one beat per {unit.interleave} cycles")
     elif isinstance(unit, FpFma):
         fmt = unit.fmt
         columns = {name: quantize(rng.standard_normal(cycles) * scale, fmt).astype(np.int64)

@@ -83,6 +83,9 @@ class System:
     energy_pj_per_mac: float | None = None  # reported by the projection, not used for time
     energy_pj_per_axpy: float | None = None
     wide: System | None = None
+    #: MacArray ``interleave``: 2 cuts every accumulation loop (a shorter clock) and makes a
+    #: tile ``rows x (2 cols)`` at the same ``rows x cols`` MACs per cycle.
+    interleave: int = 1
 
     def __post_init__(self):
         if not 1 <= self.rows <= MAX_ARRAY_SIDE or not 1 <= self.cols <= MAX_ARRAY_SIDE:
@@ -102,20 +105,26 @@ class System:
         return self.arrays * self.rows * self.cols
 
     @property
+    def tile_cols(self) -> int:
+        """Columns of one output tile (``cols x interleave``)."""
+        return self.cols * self.interleave
+
+    @property
     def bytes_per_cycle(self) -> float:
         return self.bandwidth_gbs / self.clock_ghz
 
     def macarray(self) -> MacArray:
         """The RTL generator of one array (its ``cycles`` is the compute model)."""
-        return _macarray(self.in_fmt, self.acc_fmt, self.rows, self.cols, self.chunk)
+        return _macarray(self.in_fmt, self.acc_fmt, self.rows, self.cols, self.chunk,
+                         self.interleave)
 
     def replace(self, **changes) -> System:
         return dataclasses.replace(self, **changes)
 
 
 @cache
-def _macarray(in_fmt, acc_fmt, rows, cols, chunk) -> MacArray:
-    array = MacArray(in_fmt, acc_fmt, rows=rows, cols=cols, chunk=chunk)
+def _macarray(in_fmt, acc_fmt, rows, cols, chunk, interleave=1) -> MacArray:
+    array = MacArray(in_fmt, acc_fmt, rows=rows, cols=cols, chunk=chunk, interleave=interleave)
     array._MustUse__silence = True  # only its cycle formula is used; never elaborated
     return array
 
@@ -167,7 +176,7 @@ def gemm_bytes(system: System, gemm: Gemm) -> tuple[int, int]:
     """(total off-chip bytes, bytes of the first tile's panels) of one GEMM (assumption 2)."""
     a, b = nbytes(system.in_fmt), nbytes(system.in_fmt)
     c = nbytes(system.acc_fmt if gemm.pass_ == "wgrad" else system.act_fmt)
-    m, n, k, rows, cols = gemm.m, gemm.n, gemm.k, system.rows, system.cols
+    m, n, k, rows, cols = gemm.m, gemm.n, gemm.k, system.rows, system.tile_cols
     row_tiles, col_tiles = ceil(m / rows), ceil(n / cols)
     usable = system.buffer_bytes // 2 if system.double_buffer else system.buffer_bytes
     a_panel, b_panel = min(rows, m) * k * a, k * min(cols, n) * b
@@ -184,7 +193,7 @@ def gemm_bytes(system: System, gemm: Gemm) -> tuple[int, int]:
 
 def compute_cycles(system: System, gemm: Gemm) -> int:
     """Cycles of the busiest array with unlimited bandwidth (assumption 1)."""
-    tiles = ceil(gemm.m / system.rows) * ceil(gemm.n / system.cols)
+    tiles = ceil(gemm.m / system.rows) * ceil(gemm.n / system.tile_cols)
     per_array = ceil(tiles / system.arrays)
     if system.dataflow == "os":
         return system.macarray().cycles(gemm.k, per_array)

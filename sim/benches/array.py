@@ -3,7 +3,7 @@
 Phase 1 streams GEMMs with no stalls and checks the measured cycles, first input beat to last
 output beat, against ``MacArray.cycles(K, tiles)``; phase 2 streams every shape with random
 valid stalls on A/B and random ready stalls on C. Parameters: in_fmt, acc_fmt, out_fmt, rows,
-cols, chunk, shapes [[M, N, K], ...], cycle_shapes, stall, specials;
+cols, chunk, interleave (optional, 1), shapes [[M, N, K], ...], cycle_shapes, stall, specials;
 the measured cycles go to the runner's summary file.
 """
 
@@ -60,7 +60,7 @@ class ArrayHarness:
     async def run(self, a, b, stall):
         """Stream one GEMM; return (C bits, cycles from first beat to last C beat, tiles)."""
         dut, p = self.dut, self.p
-        rows, cols = p["rows"], p["cols"]
+        rows, cols = p["rows"], p["cols"] * p.get("interleave", 1)  # cols of a C tile
         tiles = list(_tiles(a, b, rows, cols))
         marks: dict[str, int] = {}
         coin = self.coin
@@ -105,7 +105,8 @@ async def gemms(dut):
                        harness.out_fmt.width, seed)
     from fp8forge.hdl.array import MacArray
 
-    model = MacArray(in_fmt, acc_fmt, rows=rows, cols=cols, chunk=p["chunk"], out_fmt=out_fmt)
+    model = MacArray(in_fmt, acc_fmt, rows=rows, cols=cols, chunk=p["chunk"], out_fmt=out_fmt,
+                     interleave=p.get("interleave", 1))
     measured = []
     import time
 

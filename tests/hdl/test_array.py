@@ -21,7 +21,7 @@ def pack(values, bits):
 
 def run_tiles(dut, tiles, rng, stall_in=0.0, stall_out=0.0):
     """Stream tiles (A, B) through the array; return C rows and cycles first-in..last-out."""
-    w, wo, cols = dut.in_fmt.width, dut.out_width, dut.cols
+    w, wo, cols = dut.in_fmt.width, dut.out_width, dut.tile_cols
     beats = [(a[:, k], b[k], k == a.shape[1] - 1) for a, b in tiles for k in range(a.shape[1])]
     rows_out, cycles = [], {}
     sim = Simulator(dut)
@@ -79,7 +79,8 @@ def test_single_tile_and_exact_cycles(rows, cols, chunk, out, k, rng):
 
 
 @pytest.mark.parametrize("rows, cols, chunk, stages", [(4, 3, 4, 1), (2, 5, 2, 0), (3, 3, 8, 0),
-                                                       (2, 2, None, 1)])
+                                                       (2, 2, None, 1), (1, 2, 3, 0),
+                                                       (1, 1, None, 0)])
 @pytest.mark.parametrize("k", [1, 2, 6, 11])
 def test_back_to_back_tiles_cycles(rows, cols, chunk, stages, k, rng):
     """Short tiles and short last chunks make the controller wait; cycles() counts it."""
@@ -106,6 +107,29 @@ def test_stalls_with_segments_and_pipelined_pes(rng):
     got, _ = run_tiles(dut, tiles, rng, 0.3, 0.3)
     want = np.concatenate([gemm(a, b, E5M2, E6M9, chunk=2) for a, b in tiles])
     assert_bits_equal(got, want, E6M9)
+
+
+@pytest.mark.parametrize("rows, cols, chunk, stages", [(2, 2, None, 0), (3, 2, 2, 1),
+                                                       (2, 3, 4, 0), (2, 5, 2, 0), (1, 1, 3, 0)])
+@pytest.mark.parametrize("k", [1, 2, 5, 9])
+def test_interleaved_tiles_and_exact_cycles(rows, cols, chunk, stages, k, rng):
+    """interleave=2: tiles of rows x (2 cols), every loop cut once; three tiles back to back
+    and cycles() exact."""
+    dut = MacArray(E5M2, E6M9, rows=rows, cols=cols, chunk=chunk, stages=stages, interleave=2)
+    assert dut.tile_cols == 2 * cols
+    tiles = [random_tile(rng, rows, k, 2 * cols) for _ in range(3)]
+    got, cycles = run_tiles(dut, tiles, rng)
+    want = np.concatenate([gemm(a, b, E5M2, E6M9, chunk=chunk) for a, b in tiles])
+    assert_bits_equal(got, want, E6M9)
+    assert cycles == dut.cycles(k, tiles=3)
+
+
+def test_interleaved_stalls_and_mixed_lengths(rng):
+    dut = MacArray(E5M2, E6M9, rows=3, cols=4, chunk=2, out_fmt=E5M2, interleave=2)
+    tiles = [random_tile(rng, 3, k, 8) for k in (5, 1, 2, 9, 3)]
+    got, _ = run_tiles(dut, tiles, rng, 0.3, 0.3)
+    want = np.concatenate([gemm(a, b, E5M2, E6M9, chunk=2, out_fmt=E5M2) for a, b in tiles])
+    assert_bits_equal(got, want, E5M2)
 
 
 def test_parameter_errors():
