@@ -404,12 +404,14 @@ class MacArray(wiring.Component):
         # With interleave 2 a beat slot is two cycles: a beat is taken in the first (phase 0,
         # slot 0: columns j of B) and replayed from registers in the second (slot 1: columns
         # cols + j). The controller's counters count beat slots.
-        phase = Signal(range(n), name="phase")
         slot_start = Signal()
-        m.d.comb += slot_start.eq(phase == 0)
         if n > 1:
+            phase = Signal(range(n), name="phase")
+            m.d.comb += slot_start.eq(phase == 0)
             with m.If(run):
                 m.d.sync += phase.eq(Mux(phase == n - 1, 0, phase + 1))
+        else:
+            m.d.comb += slot_start.eq(1)
 
         # Results appear a fixed time after a tile's last beat, so the last beats of consecutive
         # tiles are kept at least max(rows, cols) advancing beat slots apart.
