@@ -52,6 +52,7 @@ from fp8forge.golden.formats import FloatFormat, Rounding
 
 from .accumulator import MacPE
 from .arith import Quantizer, _guard_bits
+from .array_timing import ArrayTiming
 from .fp import exact_sum, round_pack, unpack
 from .params import check_chunk, check_format, check_int, check_interleave, check_rounding
 from .pipeline import register, register_fields
@@ -269,6 +270,8 @@ class MacArray(wiring.Component):
             raise ValueError("out_rounding must be RNE or RTZ (no random source for outputs)")
         self._stages = check_int(stages, "stages", 0, 1)
         self._interleave = check_interleave(interleave)
+        self._timing = ArrayTiming(self._rows, self._cols, self._chunk, self._stages,
+                                   self._interleave)
         w_in = self._in_fmt.width
         super().__init__({
             "a_valid": In(1), "a_last": In(1), "a_data": In(self._rows * w_in), "a_ready": Out(1),
@@ -316,76 +319,47 @@ class MacArray(wiring.Component):
         return self._interleave
 
     @property
-    def tile_cols(self) -> int:
-        """Columns of a C tile: ``cols x interleave``."""
-        return self._cols * self._interleave
+    def timing(self) -> ArrayTiming:
+        """The array's cycle timing (``hdl/array_timing.py``)."""
+        return self._timing
 
     @property
-    def edge_latency(self) -> int:
-        """Cycles of a row-edge outer addition: 1, or 2 when its loop is cut (interleave 2)."""
-        return self._interleave
+    def tile_cols(self) -> int:
+        """Columns of a C tile: ``cols x interleave``."""
+        return self._timing.tile_cols
 
     @property
     def segment(self) -> int | None:
         """PEs of a row that share one outer (chunk) adder: ``min(cols, chunk)``; None without
         chunking."""
-        return None if self._chunk is None else min(self._cols, self._chunk)
+        return self._timing.segment
+
+    @property
+    def edge_latency(self) -> int:
+        return self._timing.edge_latency
 
     @property
     def pe_latency(self) -> int:
-        """Cycles from a PE's last addend to its result in the row: the PE's accumulator
-        (``interleave`` + stages) plus, with chunking, the row-edge outer addition
-        (``edge_latency``)."""
-        return self._stages + self._interleave * (1 if self._chunk is None else 2)
+        return self._timing.pe_latency
 
     @property
     def latency(self) -> int:
         """Cycles from the last input beat of a tile to its first output row."""
-        return self.pe_latency + self._cols + self._interleave - 1
+        return self._timing.latency
 
     @property
     def throughput(self) -> int:
         """Multiply-accumulates per cycle at full occupancy."""
-        return self._rows * self._cols
+        return self._timing.throughput
 
     @property
     def min_tile_spacing(self) -> int:
-        """Least number of cycles between the last beats of consecutive tiles."""
-        return max(self._rows, self._cols) * self._interleave
+        return self._timing.min_tile_spacing
 
     def cycles(self, k: int, tiles: int = 1) -> int:
         """Exact cycles from the first input beat to the last output beat (inclusive) for
         ``tiles`` back-to-back tiles of length ``k``, with no stalls on any stream."""
-        check_int(k, "K", 1)
-        check_int(tiles, "tiles", 1)
-        # The controller counts in beat slots of `interleave` cycles (see elaborate); a beat's
-        # last slot enters the array interleave - 1 cycles after the beat.
-        n = self._interleave
-        first = self._last_beat(k, None)
-        period = self._last_beat(k, 0)  # every later tile starts from the same state
-        return (n * (first + (tiles - 1) * period) + n - 1 + self._rows + self._cols
-                + self.pe_latency)
-
-    def _last_beat(self, k: int, previous: int | None) -> int:
-        """Beat slot of a tile's last beat when its first beat is offered the slot after
-        ``previous`` (the previous tile's last beat; None: the array was idle), applying the
-        controller's rules (see the module docstring)."""
-        start = 0 if previous is None else previous + 1
-        spacing = max(self._rows, self._cols)
-        if self._chunk is None:
-            return start + k - 1 if previous is None else max(start + k - 1, previous + spacing)
-        cl, seg = self._chunk, self.segment
-        n_chunks = -(-k // cl)
-        # first close: at position min(CL, K) - 1, at least `cols` after the previous tile
-        close = start + min(cl, k) - 1
-        if previous is not None:
-            close = max(close, previous + self._cols, previous + seg)
-        if n_chunks > 1:
-            close += (n_chunks - 2) * max(cl, seg)  # full chunks: CL >= segment apart
-            close += max(k - (n_chunks - 1) * cl, seg)  # the last chunk (possibly short)
-        if previous is not None:
-            close = max(close, previous + spacing)
-        return close
+        return self._timing.cycles(k, tiles)
 
     # -- hardware --------------------------------------------------------------------------------
 

@@ -30,6 +30,11 @@ from .synth import TIMING_TOOLS, SynthError
 from .table import render
 from .tools import ToolMissing
 
+#: ``hdl.generate.UNITS``' names, for the help text: reading them there would import Amaranth
+#: (half a second) into every command (a test keeps the two equal).
+UNIT_NAMES = ("fpmul", "fpadd", "fpfma", "quantizer", "chunkaccumulator", "macpe", "lfsr",
+              "macarray", "axpyunit")
+
 
 class UsageError(Exception):
     """A problem with the user's input; reported in one line with exit status 2."""
@@ -439,8 +444,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SR random seed (default 0)")
     p.set_defaults(func=cmd_quantize)
 
-    from fp8forge.hdl.generate import UNITS
-
     unit_options = _Parser(add_help=False)
     unit_options.add_argument("--in", dest="in_fmt", type=_format, default=parse_format("e5m2"),
                               help="operand format (default e5m2)")
@@ -476,14 +479,14 @@ def build_parser() -> argparse.ArgumentParser:
                               help="MacArray: quantize results to --out")
 
     p = sub.add_parser("generate", parents=[unit_options], help="write the Verilog of one unit")
-    p.add_argument("unit", help=f"one of {', '.join(UNITS)}")
+    p.add_argument("unit", help=f"one of {', '.join(UNIT_NAMES)}")
     p.add_argument("-o", "--output", required=True, help="Verilog file to write")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("synth", parents=[unit_options],
                        help="synthesize one unit with Yosys: cells, transistors, area, GE")
     p.add_argument("unit", nargs="?", default=None,
-                   help=f"one of {', '.join(UNITS)} (not with --compare)")
+                   help=f"one of {', '.join(UNIT_NAMES)} (not with --compare)")
     _liberty_options(p)
     p.add_argument("--ge-cell", default=None, metavar="CELL",
                    help="cell whose area is one gate equivalent (default: the smallest cell "

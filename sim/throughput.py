@@ -41,7 +41,7 @@ from functools import cache
 from math import ceil
 
 from fp8forge.golden import FloatFormat
-from fp8forge.hdl.array import MacArray
+from fp8forge.hdl.array_timing import ArrayTiming
 
 from .networks import Gemm, Network
 from .scalesim import DATAFLOWS
@@ -113,20 +113,23 @@ class System:
     def bytes_per_cycle(self) -> float:
         return self.bandwidth_gbs / self.clock_ghz
 
-    def macarray(self) -> MacArray:
-        """The RTL generator of one array (its ``cycles`` is the compute model)."""
-        return _macarray(self.in_fmt, self.acc_fmt, self.rows, self.cols, self.chunk,
-                         self.interleave)
+    def array_timing(self) -> ArrayTiming:
+        """The cycle timing of one array (its ``cycles`` is the compute model): the same
+        formulas ``MacArray`` delegates to, without building the array."""
+        return _timing(self.rows, self.cols, self.chunk, self.interleave)
 
     def replace(self, **changes) -> System:
         return dataclasses.replace(self, **changes)
 
 
 @cache
-def _macarray(in_fmt, acc_fmt, rows, cols, chunk, interleave=1) -> MacArray:
-    array = MacArray(in_fmt, acc_fmt, rows=rows, cols=cols, chunk=chunk, interleave=interleave)
-    array._MustUse__silence = True  # only its cycle formula is used; never elaborated
-    return array
+def _timing(rows: int, cols: int, chunk: int | None, interleave: int) -> ArrayTiming:
+    return ArrayTiming(rows, cols, chunk, interleave=interleave)
+
+
+@cache  # a projection asks for the same GEMM shapes many times
+def _array_cycles(timing: ArrayTiming, k: int, tiles: int) -> int:
+    return timing.cycles(k, tiles)
 
 
 def array_shape(macs: int) -> tuple[int, int]:
@@ -196,7 +199,7 @@ def compute_cycles(system: System, gemm: Gemm) -> int:
     tiles = ceil(gemm.m / system.rows) * ceil(gemm.n / system.tile_cols)
     per_array = ceil(tiles / system.arrays)
     if system.dataflow == "os":
-        return system.macarray().cycles(gemm.k, per_array)
+        return _array_cycles(system.array_timing(), gemm.k, per_array)
     # ws / is: SCALE-Sim folds; a GEMM split over arrays by its output columns.
     n = ceil(gemm.n / system.arrays)
     return scalesim_cycles(gemm.m, n, gemm.k, system.rows, system.cols, system.dataflow)

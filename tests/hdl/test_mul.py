@@ -22,7 +22,9 @@ def all_pairs(fmt):
     return a.ravel(), b.ravel()
 
 
-@pytest.mark.parametrize("out", ["e6m9", "e5m2"])
+# e5m2 -> e6m9 on all pairs runs on both simulators (tests/sim/test_mul_cocotb.py); here the
+# rounded product, which only this test covers exhaustively.
+@pytest.mark.parametrize("out", ["e5m2"])
 def test_e5m2_all_pairs(out):
     out_fmt = PRESETS[out]
     a, b = all_pairs(E5M2)

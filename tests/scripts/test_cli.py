@@ -306,3 +306,21 @@ def test_real_full_and_read_only_file_systems(tmp_path):
     assert lines[lines.index("ro") + 1] == "2"
     assert (tmp_path / "ro.err").read_text().strip() == (
         f"fp8forge: error: output {tmp_path}/ro/out: {tmp_path}/ro is not writable")
+
+
+def test_unit_names_in_the_help_are_the_generators():
+    from fp8forge.hdl.generate import UNITS
+    from fp8forge.scripts.cli import UNIT_NAMES
+
+    assert UNIT_NAMES == tuple(UNITS)
+
+
+def test_projection_does_not_import_the_hdl_toolkit(tmp_path):
+    """The throughput model reads the array's timing (hdl/array_timing.py) without Amaranth."""
+    code = ("import sys; from fp8forge.scripts.cli import main; "
+            "main(['project', '--net', 'resnet20', '--no-plots', '--no-sweep', "
+            "'--area-ratio', '2', '-o', sys.argv[1]]); "
+            "assert 'amaranth' not in sys.modules, 'amaranth imported'")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "proj")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
