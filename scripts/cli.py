@@ -15,6 +15,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -69,9 +70,19 @@ def _output_dir(path: str | Path) -> Path:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise UsageError(f"output {folder}: {ancestor} is a file, not a folder")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
+    if not os.access(ancestor, os.W_OK | os.X_OK) or not _can_create_in(ancestor):
         raise UsageError(f"output {folder}: {ancestor} is not writable")
     return folder
+
+
+def _can_create_in(folder: Path) -> bool:
+    """A file can really be created in ``folder`` (``os.access`` says yes to root even on
+    ``/proc``); the probe file is removed at once."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def _output_file(path: str | Path) -> Path:

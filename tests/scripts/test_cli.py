@@ -324,3 +324,11 @@ def test_projection_does_not_import_the_hdl_toolkit(tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "proj")],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_output_where_nothing_can_be_created_fails_before_work(capsys):
+    """os.access says yes to root on /proc; a real probe file says no, before any work."""
+    assert main(["project", "--net", "resnet20", "--area-ratio", "2", "-o", "/proc/out"]) == 2
+    assert capsys.readouterr().err.strip() == ("fp8forge: error: output /proc/out: /proc is "
+                                               "not writable")
