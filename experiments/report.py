@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fp8forge.scripts.table import render
+from fp8forge.table import render
 
 
 def table(header: list[str], rows: list[list]) -> str:

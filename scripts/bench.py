@@ -18,8 +18,7 @@ from typing import TextIO
 import numpy as np
 
 from fp8forge.golden import PRESETS, decode, gemm, quantize
-
-from .table import render
+from fp8forge.table import render
 
 
 def _median_seconds(fns: list[Callable[[], object]], repeats: int) -> list[float]:

@@ -26,10 +26,10 @@ from fp8forge import __version__
 from fp8forge.files import atomic_write
 from fp8forge.golden import Rounding, decode, parse_format, quantize
 from fp8forge.golden.formats import FloatFormat
+from fp8forge.table import render
+from fp8forge.tools import ToolMissing
 
 from .synth import TIMING_TOOLS, SynthError
-from .table import render
-from .tools import ToolMissing
 
 #: ``hdl.generate.UNITS``' names, for the help text: reading them there would import Amaranth
 #: (half a second) into every command (a test keeps the two equal).

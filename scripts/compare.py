@@ -29,9 +29,9 @@ from fp8forge.hdl.array import MacArray
 from fp8forge.hdl.generate import generate_verilog
 from fp8forge.hdl.lfsr import Lfsr
 from fp8forge.plotting import save
+from fp8forge.table import render
 
 from .synth import SynthError, SynthReport, synthesize
-from .table import render
 
 P = PRESETS
 

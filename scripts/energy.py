@@ -43,7 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import tools
+from fp8forge import tools
+
 from .liberty_cells import clock_gate_models
 from .liberty_power import netlist_energy
 from .synth import (

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from fp8forge.golden.formats import PRESET_ROLES, PRESETS, FloatFormat
-
-from .table import render
+from fp8forge.table import render
 
 HEADERS = ["name", "(s,e,m)", "width", "bias", "specials", "subnormals", "max finite",
            "min normal", "min subnormal", "eps", "role"]

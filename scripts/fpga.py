@@ -25,8 +25,7 @@ from amaranth.lib import io
 from fp8forge.golden.formats import FloatFormat
 from fp8forge.hdl.accumulator import MacPE
 from fp8forge.hdl.lfsr import Lfsr
-
-from .tools import PIP_FPGA, ToolMissing
+from fp8forge.tools import PIP_FPGA, ToolMissing
 
 __all__ = ["BOARDS", "DoesNotFit", "FpgaReport", "PeTestTop", "build_pe", "place_and_route"]
 

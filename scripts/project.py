@@ -25,8 +25,7 @@ from fp8forge.plotting import save, subplots
 from fp8forge.sim import throughput as model
 from fp8forge.sim.networks import Network, network
 from fp8forge.sim.throughput import LayerPass, System, array_shape
-
-from .table import render
+from fp8forge.table import render
 
 FP8_PE = "PE e5m2->e6m9 chunk {chunk}"
 FP8_PE_NO_CHUNK = "PE e5m2->e6m9 no chunking"

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fp8forge.golden import PRESETS, decode, gemm, quantize
-
-from .table import render
+from fp8forge.table import render
 
 
 @dataclass(frozen=True)

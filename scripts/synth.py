@@ -48,9 +48,9 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from fp8forge import tools
 from fp8forge.files import atomic_write
 
-from . import tools
 from .liberty_cells import LibertyError, driver_cell, ge_cell
 
 __all__ = ["TIMING_TOOLS", "InputError", "SynthError", "SynthReport", "synthesize"]

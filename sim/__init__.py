@@ -1,4 +1,5 @@
-"""cocotb benches (``sim/benches``), their runner and stream helpers; later the throughput model.
+"""cocotb benches (``sim/benches``), their runner and stream helpers, and the cycle-level
+throughput model (``networks``, ``throughput``, ``scalesim``).
 
 Contract: ``docs/contract.md`` sections 4 and 6.
 """

@@ -20,8 +20,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from fp8forge import tools
 from fp8forge.hdl.generate import generate_verilog
-from fp8forge.scripts import tools
 
 __all__ = ["BenchFailed", "SIMULATORS", "available_simulators", "run_bench"]
 

@@ -49,7 +49,7 @@ def assert_bits_equal(got, expected, fmt, **inputs) -> None:
 
 def pytest_report_header(config):
     """Say which simulators and synthesis tools were found (optional ones are skipped)."""
-    from fp8forge.scripts import tools
+    from fp8forge import tools
     from fp8forge.sim.runner import available_simulators
 
     lines = []

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
+from fp8forge import tools
 from fp8forge.golden import PRESETS
 from fp8forge.hdl.generate import UNITS, UnitOptions, build_unit, generate_verilog
-from fp8forge.scripts import tools
 
 #: One configuration per unit plus the baseline and pipelined variants.
 CONFIGS = {

