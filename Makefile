@@ -31,10 +31,10 @@ test: lint pytest
 pytest: $(DEV_STAMP)
 	$(PY) -m pytest -n auto
 
-## lint: ruff on everything, mypy on the golden model
+## lint: ruff on everything, mypy on the model, generators, simulation and package root
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy golden
+	$(BIN)/mypy golden hdl sim fp8forge
 
 ## demo: format table and the swamping example (written to build/demo.txt as well)
 demo: $(DEV_STAMP)

@@ -137,6 +137,7 @@ class _Core(wiring.Component):
         interleaved slot."""
         arr = self._array
         seg, n = arr.segment, arr.interleave
+        assert seg is not None  # edges exist only with a chunk length
         outs = []
         for s in range(n):
             for s0 in range(0, len(pes), seg):

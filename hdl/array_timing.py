@@ -92,7 +92,8 @@ class ArrayTiming:
         spacing = max(self.rows, self.cols)
         if self.chunk is None:
             return start + k - 1 if previous is None else max(start + k - 1, previous + spacing)
-        cl, seg = self.chunk, self.segment
+        cl = self.chunk
+        seg = min(self.cols, cl)  # the segment
         n_chunks = -(-k // cl)
         # first close: at position min(CL, K) - 1, at least `cols` after the previous tile
         close = start + min(cl, k) - 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields, is_dataclass, replace
+from typing import Any
 
 from amaranth.hdl import Module, Signal, Value
 
@@ -23,7 +24,7 @@ def register(m: Module, value: Value, name: str, cycles: int = 1) -> Value:
 def register_fields(m: Module, f: Fields, name: str) -> Fields:
     """Register every member of an exact value (one pipeline cut between datapath phases)."""
     assert is_dataclass(f)
-    changes = {}
+    changes: dict[str, Any] = {}
     for field in fields(f):
         member = getattr(f, field.name)
         if isinstance(member, int):  # elaboration-time bounds travel unchanged

@@ -251,9 +251,11 @@ def training_step(system: System, net: Network, batch: int, *,
     on ``system.wide`` (the 16-bit layers of the FP8 recipe) when it is set."""
     rows = []
     for gemm in net.gemms(batch):
-        target = system.wide if gemm.layer.name in wide_layers and system.wide else system
+        assert gemm.layer is not None  # a network's GEMMs belong to its layers
+        name = gemm.layer.name
+        target = system.wide if name in wide_layers and system.wide else system
         wide = target is not system
-        rows.append(LayerPass(gemm.layer.name, gemm.pass_, gemm.m, gemm.n, gemm.k, wide,
+        rows.append(LayerPass(name, gemm.pass_, gemm.m, gemm.n, gemm.k, wide,
                               gemm_cost(target, gemm)))
     for layer in net.layers:  # every master weight is updated by the system's AXPY unit
         rows.append(LayerPass(layer.name, "update", layer.weights, 1, 1, False,
