@@ -458,10 +458,12 @@ def plot_speedup(p: Projection, path: Path) -> None:
     ax.bar(range(len(layers)), [r["speedup"] for r in layers], color=colors)
     ax.axhline(p.speedup, color="#c44e52", lw=1, label=f"whole step {p.speedup:.2f}x")
     ax.set_xticks(range(len(layers)), [r["layer"] for r in layers], rotation=90, fontsize=6)
-    ax.set_ylabel("speedup FP8 / baseline (fwd+dgrad+wgrad+update)")
-    ax.set_title(f"{p.net}, batch {p.batch} (grey: 16-bit layers)")
+    ax.set_ylabel("speedup FP8 / baseline")
+    ax.set_title(f"{p.net}, batch {p.batch}: per layer, fwd + dgrad + wgrad + update\n"
+                 "(grey: 16-bit layers)", fontsize=9)
     ax.legend()
-    save(fig, path)
+    width = fig.get_figwidth()
+    save(fig, path, margins=dict(left=0.9 / width, right=1 - 0.2 / width, top=0.88, bottom=0.3))
 
 
 def plot_roofline(p: Projection, fp8: System, base: System, path: Path) -> None:
@@ -481,7 +483,7 @@ def plot_roofline(p: Projection, fp8: System, base: System, path: Path) -> None:
     ax.set_ylabel("GMAC/s")
     ax.set_title(f"{p.net}, batch {p.batch}: every GEMM of a training step")
     ax.legend(fontsize=8)
-    save(fig, path)
+    save(fig, path, margins=dict(left=0.13, right=0.97, top=0.92, bottom=0.12))
 
 
 def plot_sensitivity(net: str, sweeps: dict[str, list], path: Path) -> None:
@@ -494,7 +496,9 @@ def plot_sensitivity(net: str, sweeps: dict[str, list], path: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("speedup FP8 / baseline")
     fig.suptitle(f"{net}: sensitivity of the training-step speedup")
-    save(fig, path)
+    width = fig.get_figwidth()
+    save(fig, path, margins=dict(left=0.6 / width, right=1 - 0.1 / width, top=0.86,
+                                 bottom=0.2, wspace=0.08))
 
 
 def run_project(dp: DesignPoint, nets: Sequence[str], batch: int, out_dir: Path, *,
