@@ -268,7 +268,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
     try:
         report = synthesize(generate_verilog(unit, args.unit), args.unit, liberty=liberty,
                             cache_dir=cache, clock_ns=args.clock_ns, timing=args.timing,
-                            ge_cell=args.ge_cell)
+                            ge_cell=args.ge_cell, clock_gating=args.clock_gating)
     except (SynthError, ToolMissing) as exc:
         raise _tool_failure(exc) from None
     energy = None
@@ -279,6 +279,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
             energy = estimate_energy(unit, generate_verilog(unit, args.unit), args.unit,
                                      liberty=liberty, cache_dir=cache,
                                      clock_ns=args.clock_ns, timing=args.timing,
+                                     clock_gating=args.clock_gating,
                                      activity_vcd=None if args.activity == "auto"
                                      else Path(args.activity))
         except (SynthError, ToolMissing) as exc:
@@ -289,7 +290,8 @@ def cmd_synth(args: argparse.Namespace) -> None:
         data["energy"] = asdict(energy)
         text += (f"| energy per operation (pJ, {energy.clock_ns:g} ns clock, "
                  f"{energy.simulator}) | {energy.energy_pj_per_op:.3f} |\n"
-                 f"| of which leakage (pJ) | {energy.leakage_pj_per_op:.2g} |\n\n"
+                 f"| of which leakage (pJ) | {energy.leakage_pj_per_op:.2g} |\n"
+                 f"| of which flip-flop clocks (pJ) | {energy.clock_pj_per_op:.3f} |\n\n"
                  f"Energy method: {energy.method}, simulated on {energy.simulator}. "
                  f"Stimulus: {energy.stimulus}; {energy.cycles} cycles, mean activity "
                  f"{energy.mean_activity:.3f} toggles per net per cycle.\n")
@@ -517,6 +519,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "Verilator), FILE is a VCD of that netlist's nets")
     p.add_argument("-o", "--output", default=None, help="report directory "
                    "(default build/synth/UNIT)")
+    p.add_argument("--clock-gating", action="store_true",
+                   help="give flip-flops sharing an enable an integrated clock-gating cell "
+                        "(Yosys clockgate; energy simulated with the cell's model)")
     p.add_argument("--cache", default="build/synth/cache", metavar="DIR",
                    help="synthesis cache (default build/synth/cache of the working directory)")
     p.set_defaults(func=cmd_synth)

@@ -97,6 +97,23 @@ def test_cli_synth_writes_reports(tmp_path, liberty):
                                    "NAND2X1 not found in the liberty file\n")
 
 
+def test_cli_synth_clock_gating(tmp_path, liberty):
+    """--clock-gating: the chunk PE's enabled registers (chunk sum framing, outer sum) get
+    gating cells, which replace their enable multiplexers; without it there are none."""
+    reports = {}
+    for flag in ([], ["--clock-gating"]):
+        out = tmp_path / ("gated" if flag else "plain")
+        proc = subprocess.run([sys.executable, "-m", "fp8forge", "synth", "macpe", "--chunk", "8",
+                               "--liberty", str(liberty), "--clock-ns", "24.7", *flag,
+                               "--cache", str(tmp_path / "cache"), "-o", str(out)],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        reports[bool(flag)] = json.loads((out / "report.json").read_text())
+    assert reports[False]["clock_gates"] == 0 and not reports[False]["clock_gating"]
+    assert reports[True]["clock_gates"] >= 2 and reports[True]["clock_gating"]
+    assert "integrated clock-gating cells" in (tmp_path / "gated" / "report.md").read_text()
+
+
 def test_cli_synth_defaults_to_the_shipped_liberty(tmp_path, monkeypatch):
     from fp8forge.pdk import DEFAULT_LIBERTY
 
