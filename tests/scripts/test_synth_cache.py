@@ -17,10 +17,17 @@ import pytest
 pytestmark = pytest.mark.simulator  # runs Yosys
 
 
+def _interruptible() -> None:
+    """In the child: SIGINT as at a terminal. A suite started in the background by a shell
+    without job control inherits SIGINT ignored, and Python then leaves it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _synth(cache: Path, out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "fp8forge", "synth", "fpmul", "--cache",
                              str(cache), "-o", str(out), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_interruptible)
 
 
 def _report(out: Path) -> dict:
@@ -73,7 +80,8 @@ def test_interrupted_run_then_rerun(tmp_path, reference, sig, moment):
     os.kill(proc.pid, sig)
     code = proc.wait(timeout=60)
     if sig == signal.SIGINT:
-        assert code == 130 and proc.stderr.read().strip().endswith("fp8forge: interrupted")
+        err = proc.stderr.read()
+        assert code == 130 and err.strip().endswith("fp8forge: interrupted"), (code, err)
         assert _entries(cache) == ([], [])  # cleaned up on the way out
     published, _ = _entries(cache)
     assert published == []  # nothing half-made was published
