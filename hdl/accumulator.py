@@ -36,7 +36,7 @@ chunk uses ``rand_outer`` sampled with the addend that closes the chunk, as
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, Value
+from amaranth.hdl import Module, Mux, Shape, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -55,7 +55,7 @@ from .params import (
 )
 from .pipeline import register, register_fields
 
-__all__ = ["CHUNK_ADDERS", "INTERLEAVES", "ChunkAccumulator", "MacPE", "accumulate", "running_sum"]
+__all__ = ["CHUNK_ADDERS", "ChunkAccumulator", "MacPE", "accumulate", "running_sum"]
 
 #: Values of ``MacPE(chunk_adder=...)``.
 CHUNK_ADDERS = ("dedicated", "shared")
@@ -201,11 +201,6 @@ def accumulate_shared(m: Module, fmt: FloatFormat, addend: Fields, *, valid: Val
     return o_valid, outer
 
 
-#: Values of ``interleave``: independent dot products sharing one accumulator, one cut in the
-#: accumulation loop per extra dot product (between the exact sum and the rounding).
-INTERLEAVES = (1, 2)
-
-
 def running_sum(m: Module, fmt: FloatFormat, rounding: Rounding, rbits: int, addend: Fields, *,
                 valid: Value, restart: Value, rand: Value | None, interleave: int,
                 name: str) -> Value:
@@ -272,7 +267,7 @@ def accumulate(m: Module, fmt: FloatFormat, chunk: int | None, rounding: Roundin
         return register(m, valid & last, "o_valid", n), inner
 
     # Inner stage. pos: index of this addend within its chunk (per stream).
-    count, count_next = _per_stream(m, len(Signal(range(chunk))), n, "count")
+    count, count_next = _per_stream(m, Shape.cast(range(chunk)).width, n, "count")
     in_first_chunk, in_first_next = _per_stream(m, 1, n, "in_first_chunk")
     pos = Mux(first, 0, count)
     closes = last | (pos == chunk - 1)

@@ -52,5 +52,6 @@ def check_rbits(value: object) -> int:
 
 
 def check_interleave(value: object) -> int:
-    """Independent dot products per accumulator (1: none; 2: the loop cut once)."""
+    """Independent dot products per accumulation loop: 1, or 2 (the loop cut once, between the
+    exact sum and the rounding; see ``accumulator.running_sum``)."""
     return check_int(value, "interleave", 1, 2)

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from fp8forge import tools
+from fp8forge.files import atomic_write
 
 from .liberty_cells import clock_gate_models
 from .liberty_power import netlist_energy
@@ -53,7 +54,6 @@ from .synth import (
     SynthError,
     _prepare_liberty,
     _synthesize,
-    atomic_write,
 )
 
 METHOD = ("zero-delay gate-level simulation of the mapped netlist with realistic operands -> "

@@ -189,6 +189,7 @@ def netlist_energy(netlist: str, liberty: str, toggles: dict[str, float], *,
     internal = switching = leakage = clock = gateable = 0.0
     for kind, pins in insts:
         cell = cells[kind]
+        leakage += cell.leakage
         clk = cell.pins.get("CLK")
         q_net = pins.get("Q") or pins.get("Q_N")
         if clk is not None and "CLK" in pins and q_net is not None:  # a flip-flop
@@ -196,9 +197,6 @@ def netlist_energy(netlist: str, liberty: str, toggles: dict[str, float], *,
             e = t * (clk.energy(slew_ns) + 0.5 * clk.capacitance * v2)
             clock += e
             gateable += e * max(0.0, 1.0 - toggle.get(q_net, 0.0))
-    for kind, pins in insts:
-        cell = cells[kind]
-        leakage += cell.leakage
         for pin, net in pins.items():
             p = cell.pins.get(pin)
             t = toggle.get(net, 0.0)
