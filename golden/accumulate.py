@@ -13,11 +13,15 @@ Contract: ``docs/contract.md`` section 2, "Chunk-based accumulation"::
 ``round(A[i, k] * B[k, j])`` in ``acc_fmt`` (exact for e5m2 -> e6m9 and fp16 -> fp32), in
 index order ``k = 0, 1, ...``: the same order the MAC hardware and the throughput model use.
 
-Speed: with RNE and an accumulator of at most 25 significand bits, the additions run in
-float64 followed by an exact RNE re-rounding to ``fmt``. That equals one rounding of the exact
-sum because double rounding through 53 bits is innocuous for a sum of two p-bit numbers when
-53 >= 2p + 2 (Figueroa, "When is double rounding innocuous?", 1995), and sums landing in the
-subnormal range are exact in float64. Tests compare this path with the integer path bit for bit.
+Speed: three engines compute the same bits (``engine=``): ``"exact"``, the integer path of
+``golden.arith`` that defines every result; ``"numpy"``, for RNE and an accumulator of at most
+25 significand bits, the additions in float64 followed by an exact RNE re-rounding to ``fmt``;
+``"compiled"``, the numba kernels of ``golden.compiled`` (RNE and RTZ, why they are exact is
+stated there). ``"auto"`` (the default) takes the first of compiled, numpy, exact that applies.
+The numpy path's result equals one rounding of the exact sum because double rounding through
+53 bits is innocuous for a sum of two p-bit numbers when 53 >= 2p + 2 (Figueroa, "When is
+double rounding innocuous?", 1995), and sums landing in the subnormal range are exact in
+float64. Tests compare every engine with the integer path bit for bit.
 """
 
 from __future__ import annotations
@@ -27,12 +31,16 @@ from functools import cache
 
 import numpy as np
 
+from . import compiled
 from .arith import _check_format, add_unchecked, is_exact_product, mul, quantize
 from .bits import as_bits, bits_dtype, decode
 from .formats import FloatFormat, Rounding
 from .rounding import check_rand
 
-__all__ = ["chunked_sum", "gemm", "round_float64_rne"]
+__all__ = ["ENGINES", "chunked_sum", "gemm", "round_float64_rne"]
+
+#: Ways to compute a chunked sum or GEMM, all bit-identical (module text).
+ENGINES = ("auto", "compiled", "numpy", "exact")
 
 _SIGN64 = np.uint64(1 << 63)
 _FLOAT64_MAX = float(np.finfo(np.float64).max)
@@ -52,6 +60,26 @@ def check_chunk(chunk: object) -> int | None:
     if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer) or chunk < 1:
         raise ValueError(f"Chunk length must be a positive integer or None, not {chunk!r}")
     return int(chunk)
+
+
+def _pick_engine(engine: object, compiled_applies: bool, numpy_applies: bool) -> str:
+    """The engine that runs: ``engine`` itself when it applies (ValueError when it does
+    not), or for ``"auto"`` the first of compiled, numpy and exact that does."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "auto":
+        return "compiled" if compiled_applies else "numpy" if numpy_applies else "exact"
+    if (engine == "compiled" and not compiled_applies) or (engine == "numpy"
+                                                           and not numpy_applies):
+        why = ("numba is not installed" if engine == "compiled" and not compiled.AVAILABLE
+               else "it does not apply to these formats, rounding or randomness")
+        raise ValueError(f"engine={engine!r} cannot compute this: {why}; use 'auto'")
+    return str(engine)
+
+
+def _compiled_applies(fmt: FloatFormat, rounding: Rounding, rand: object) -> bool:
+    return (rounding in (Rounding.RNE, Rounding.RTZ) and rand is None
+            and compiled.applies(fmt, rounding))
 
 
 def _chunk_bounds(k_len: int, chunk: int | None) -> list[tuple[int, int]]:
@@ -169,6 +197,7 @@ def chunked_sum(
     rand: object = None,
     rand_outer: object = None,
     rbits: int = 0,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Chunk-based sum of ``fmt`` bit patterns over the last axis (contract section 2).
 
@@ -183,6 +212,8 @@ def chunked_sum(
     rand, rand_outer : integer arrays, SR only
         ``rand[..., k]`` rounds the inner addition of addend k; ``rand_outer[..., c]`` the
         outer addition closing chunk c. Values in ``[0, 2**rbits)``.
+    engine : "auto", "compiled", "numpy" or "exact"
+        How to compute it (module text); every engine gives the same bits.
 
     Returns
     -------
@@ -198,8 +229,15 @@ def chunked_sum(
     r_in = check_rand(rounding, rand, rbits, bits.shape)
     r_out = check_rand(rounding, rand_outer, rbits, bits.shape[:-1] + (len(bounds),), "rand_outer")
     if k_len == 0:
+        _pick_engine(engine, True, True)
         return np.zeros(bits.shape[:-1], dtype=bits_dtype(fmt))
-    if _fast_path(fmt, rounding):
+    engine = _pick_engine(engine, _compiled_applies(fmt, rounding, rand),
+                          _fast_path(fmt, rounding) and rand is None)
+    if engine == "compiled":
+        columns = decode(bits, fmt).reshape(-1, k_len).T
+        total = compiled.sum_rows(columns, chunk, fmt, rounding)
+        return quantize(total.reshape(bits.shape[:-1]), fmt)
+    if engine == "numpy":
         values = decode(bits, fmt)
         # the addends are in memory already, so summing the chunks side by side costs one
         # copy of them (elements=0: no working-set limit)
@@ -234,6 +272,7 @@ def gemm(
     rand_outer: object = None,
     out_rand: object = None,
     rbits: int = 0,
+    engine: str = "auto",
 ) -> np.ndarray:
     """``C = A @ B`` with chunk-based accumulation, bit-exact (contract section 2).
 
@@ -241,7 +280,8 @@ def gemm(
     ``round(A[i,k] * B[k,j])`` into ``acc_fmt`` (RNE; exact for the paper's formats), summed by
     ``chunked_sum`` semantics with ``rounding``; with ``out_fmt`` the sums are then rounded
     once more with ``out_rounding``. SR randomness: ``rand`` (M, N, K), ``rand_outer``
-    (M, N, chunks), ``out_rand`` (M, N). Returns bit patterns, shape (M, N).
+    (M, N, chunks), ``out_rand`` (M, N). ``engine`` picks how (module text; same bits).
+    Returns bit patterns, shape (M, N).
     """
     chunk = check_chunk(chunk)
     in_fmt = _check_format(in_fmt, "in_fmt", "gemm")
@@ -255,17 +295,24 @@ def gemm(
         raise ValueError(f"A is {a.shape} and B is {b.shape}: inner dimensions differ")
     m, k_len = a.shape
     n = b.shape[1]
-    if _fast_path(acc_fmt, rounding) and k_len > 0:
-        if rand is not None or rand_outer is not None:
-            raise ValueError("rand is only used with Rounding.SR, not RNE")
+    if rounding is not Rounding.SR and (rand is not None or rand_outer is not None):
+        raise ValueError(f"rand is only used with Rounding.SR, not {rounding.name}")
+    exact = is_exact_product(in_fmt, acc_fmt)
+    # A float64 product of two operands is exact when their significands fit 53 bits
+    # together and the exponents stay inside float64's normal range; rounding it once
+    # into acc_fmt is then the contract's RNE product.
+    in_float64 = exact or (2 * in_fmt.precision <= 53
+                           and 2 * (in_fmt.emin - in_fmt.man_bits) >= -1022
+                           and 2 * (in_fmt.emax + 1) <= 1023)
+    engine = _pick_engine(
+        engine, in_float64 and _compiled_applies(acc_fmt, rounding, rand),
+        k_len > 0 and _fast_path(acc_fmt, rounding))
+    if engine == "compiled":
+        with np.errstate(invalid="ignore", over="ignore"):
+            acc = quantize(compiled.gemm(decode(a, in_fmt), decode(b, in_fmt), chunk, in_fmt,
+                                         acc_fmt, rounding, exact), acc_fmt)
+    elif engine == "numpy":
         out = np.empty((m, n), dtype=np.float64)
-        exact = is_exact_product(in_fmt, acc_fmt)
-        # A float64 product of two operands is exact when their significands fit 53 bits
-        # together and the exponents stay inside float64's normal range; rounding it once
-        # into acc_fmt is then the contract's RNE product.
-        in_float64 = exact or (2 * in_fmt.precision <= 53
-                               and 2 * (in_fmt.emin - in_fmt.man_bits) >= -1022
-                               and 2 * (in_fmt.emax + 1) <= 1023)
         a_val = decode(a, in_fmt) if in_float64 else None
         b_val = decode(b, in_fmt) if in_float64 else None
         side_by_side = _side_by_side(k_len, chunk, m * n)
@@ -285,9 +332,8 @@ def gemm(
         acc = quantize(out, acc_fmt)
     else:
         products = mul(a[:, None, :], b.T[None, :, :], in_fmt, acc_fmt)
-        acc = chunked_sum(
-            products, acc_fmt, chunk, rounding, rand=rand, rand_outer=rand_outer, rbits=rbits
-        )
+        acc = chunked_sum(products, acc_fmt, chunk, rounding, rand=rand,
+                          rand_outer=rand_outer, rbits=rbits, engine="exact")
     if out_fmt is None:
         if out_rand is not None:
             raise ValueError("out_rand is only used with out_fmt and Rounding.SR")

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bits import FLOAT64, Unpacked, as_bits, bits_dtype, unpack
+from . import compiled
+from .bits import FLOAT64, Unpacked, as_bits, bits_dtype, decode, unpack
 from .fastcast import quantize_by_table, table_applies
 from .formats import FloatFormat, Rounding, as_format
 from .rounding import bit_length, check_rand, round_exact
@@ -294,13 +295,32 @@ def fma(
     saturate: bool = False,
     rand: object = None,
     rbits: int = 0,
+    engine: str = "auto",
 ) -> np.ndarray:
-    """Fused AXPY ``round(a * x + y)`` with one rounding; operands and result in ``fmt``."""
+    """Fused AXPY ``round(a * x + y)`` with one rounding; operands and result in ``fmt``.
+
+    ``engine``: ``"exact"`` forms the exact result as integers (the definition);
+    ``"compiled"`` runs ``golden.compiled.fma`` (float64 with round-to-odd, every mode, not
+    with ``saturate``); ``"auto"`` takes the compiled one where it applies. Same bits.
+    """
     fmt = _check_format(fmt, "fmt", "fma")
     a_bits, x_bits, y_bits = _broadcast(
         a=as_bits(a, fmt, "a"), x=as_bits(x, fmt, "x"), y=as_bits(y, fmt, "y")
     )
     r = check_rand(rounding, rand, rbits, a_bits.shape)
+    if engine not in ("auto", "compiled", "exact"):
+        raise ValueError(f"engine must be one of auto, compiled, exact, not {engine!r}")
+    fast = not saturate and compiled.applies(fmt, rounding, rbits)
+    if engine == "compiled" and not fast:
+        raise ValueError("engine='compiled' cannot compute this fma (saturate, or a format, "
+                         "rounding or rbits it does not cover); use 'auto'")
+    if fast and engine != "exact":
+        shape = a_bits.shape
+        a_val, x_val, y_val = (decode(v, fmt).ravel() for v in (a_bits, x_bits, y_bits))
+        with np.errstate(invalid="ignore", over="ignore"):
+            out = compiled.fma(a_val, x_val, y_val, fmt, rounding,
+                               None if r is None else r.ravel(), rbits)
+        return quantize(out.reshape(shape), fmt)
     product = _product(unpack(a_bits, fmt), unpack(x_bits, fmt))
     neg, sig, exp, sticky, nan, inf, inf_neg = _sum_fields(product, _fields(unpack(y_bits, fmt)))
     out = round_exact(

