@@ -30,11 +30,17 @@ computed as:
    zero; results above ``max_finite`` overflow as ``golden.rounding.round_exact`` says
    (infinity, NaN in ``fn`` formats, ``max_finite`` under RTZ); NaN stays NaN.
 
+The hot case, RNE sums into an IEEE-like accumulator of at most 11 significand bits (e6m9,
+bf16; products exact), runs on a float32 carrier instead, eight lanes per AVX2 instruction:
+see ``float32_scale`` for why one float32 add and an RNE of its encoding is the contract's
+addition there.
+
 Signed zeros follow IEEE 754 float64 addition, as the contract asks (``x + (-x)`` is +0, -0
 only from -0 + -0, a result rounded to zero keeps its sign). The callers canonicalize NaN when
 they encode the float64 results into bit patterns.
 
-``set_threads`` sets how many threads the kernels run on (rows of a GEMM, blocks of sums).
+``set_threads`` sets how many threads the kernels run on (the rows of a GEMM and the elements
+of an ``fma`` are split among them; a ``chunked_sum`` runs as one row, on one thread).
 """
 
 from __future__ import annotations

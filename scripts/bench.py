@@ -8,6 +8,7 @@ in the same process so machine noise hits both alike. Figures printed:
   and none), MAC/s (bit-exact) side by side with the NumPy float64 engine (the previous golden
   path), sequential accumulation rounding with pychop after every add (a user's alternative)
   and numpy's float32 matmul (not bit-exact: the one-core limit);
+* one epoch of training with the compiled engine and with numba hidden;
 * RTL simulation speed on every simulator found.
 
 The header line names the date, the machine, its load and the tool versions.
@@ -176,6 +177,35 @@ def bench_rtl() -> list[list[str]]:
     return rows
 
 
+def bench_training(repeats: int, train_limit: int = 512) -> list[list[str]]:
+    """One epoch of the MNIST-1D network with the paper's recipe (every GEMM and update
+    through the golden model), with the compiled engine and with numba hidden (the NumPy and
+    exact engines), alternating after one untimed warm-up each; results must be identical."""
+    from fp8forge.experiments.recipes import RECIPES
+    from fp8forge.experiments.train import Setup, train_run
+    from fp8forge.golden import compiled
+
+    setup = Setup("mnist1d", epochs=1, lr=0.05, train_limit=train_limit)
+    results: dict[bool, dict] = {}
+
+    def run(available: bool) -> None:
+        saved = compiled.AVAILABLE
+        compiled.AVAILABLE = available and saved
+        try:
+            results[available] = train_run(setup, RECIPES["fp8"], 0)
+        finally:
+            compiled.AVAILABLE = saved
+
+    run(True), run(False)  # warm-up: the data set and the kernels' first call
+    fast, slow = _median_seconds([lambda: run(True), lambda: run(False)], min(repeats, 3))
+    same = results[True]["accuracy"] == results[False]["accuracy"] and \
+        results[True]["loss"] == results[False]["loss"]
+    name = f"train MNIST-1D, fp8 recipe, 1 epoch on {train_limit} samples"
+    return [[f"{name} (compiled engine)", f"{fast:.2f} s", f"{slow / fast:.1f}x",
+             "same loss and accuracy" if same else "DIFFERENT"],
+            [f"{name} (numba hidden)", f"{slow:.2f} s", "1.0x", "reference"]]
+
+
 def machine_header(repeats: int) -> str:
     """Date, machine, load and tool versions, printed above the figures."""
     import datetime
@@ -199,7 +229,7 @@ def machine_header(repeats: int) -> str:
 
 
 def run_benchmarks(repeats: int = 5, out: TextIO | None = None, rtl: bool = True,
-                   gemm_shapes=GEMM_SHAPES) -> dict[str, list[list[str]]]:
+                   gemm_shapes=GEMM_SHAPES, train_limit: int = 512) -> dict[str, list[list[str]]]:
     """Every table of ``fp8forge bench``; printed to ``out`` as they finish."""
     def show(title: str, header: list[str], rows: list[list[str]]) -> list[list[str]]:
         if out is not None:
@@ -217,6 +247,8 @@ def run_benchmarks(repeats: int = 5, out: TextIO | None = None, rtl: bool = True
                      bench_gemm(repeats, gemm_shapes)),
         "pychop": show("chunk 1 against pychop", ["check", "result"],
                        [bench_chunk1_vs_pychop()]),
+        "training": show("training step time", ["benchmark", "time (median)", "speedup",
+                                                "check"], bench_training(repeats, train_limit)),
     }
     if rtl:
         tables["rtl"] = show("RTL simulation", ["benchmark", "speed (median)", "detail",

@@ -27,10 +27,11 @@ def test_without_pychop_the_column_says_so(monkeypatch):
 
 def test_header_names_machine_and_versions():
     out = io.StringIO()
-    tables = bench.run_benchmarks(repeats=1, out=out, rtl=False, gemm_shapes=[(2, 16, 3, 4)])
+    tables = bench.run_benchmarks(repeats=1, out=out, rtl=False, gemm_shapes=[(2, 16, 3, 4)],
+                                  train_limit=64)
     text = out.getvalue()
     first = text.splitlines()[0]
     for word in ("cores", "load", "Python", "numpy", "numba", "medians of 1 runs"):
         assert word in first
-    assert set(tables) == {"quantize", "gemm", "pychop"}
+    assert set(tables) == {"quantize", "gemm", "pychop", "training"}
     assert "DIFFERENT" not in text
