@@ -373,7 +373,7 @@ def cmd_project(args: argparse.Namespace) -> None:
 def _print_scalesim(dp, nets: list[str], batch: int) -> None:
     """Per-GEMM stall-free compute cycles of the FP8 system's array, SCALE-Sim convention."""
     from fp8forge.sim.networks import network
-    from fp8forge.sim.scalesim import DATAFLOWS, compute_cycles
+    from fp8forge.sim.scalesim import DATAFLOWS, report_total_cycles
     from fp8forge.sim.throughput import compute_cycles as rtl_cycles
 
     from .project import DesignError, build_systems, calibrate
@@ -383,15 +383,18 @@ def _print_scalesim(dp, nets: list[str], batch: int) -> None:
     except DesignError as exc:
         raise UsageError(str(exc)) from None
     one = fp8.replace(arrays=1)
-    print(f"# one {one.rows}x{one.cols} array; SCALE-Sim: folds serialised, no stalls; "
-          "RTL: MacArray.cycles (tiles back to back)")
+    print(f"# one {one.rows}x{one.cols} array; SCALE-Sim: folds serialised, no stalls, as its "
+          "COMPUTE_REPORT.csv prints \"Total Cycles\" (the index of the last cycle: the cycle "
+          "count minus 1); RTL: MacArray.cycles (tiles back to back), a cycle count")
     for name in nets:
         rows = [[g.layer.name, g.pass_, g.m, g.n, g.k,
-                 *(compute_cycles(g.m, g.n, g.k, one.rows, one.cols, d) for d in DATAFLOWS),
+                 *(report_total_cycles(g.m, g.n, g.k, one.rows, one.cols, d)
+                   for d in DATAFLOWS),
                  rtl_cycles(one, g)] for g in network(name).gemms(batch)]
         print(f"## {name}, batch {batch}")
-        print(render(["layer", "pass", "M", "N", "K", *(f"SCALE-Sim {d}" for d in DATAFLOWS),
-                      "RTL os"], rows))
+        print(render(["layer", "pass", "M", "N", "K",
+                      *(f"SCALE-Sim {d} Total Cycles" for d in DATAFLOWS), "RTL os cycles"],
+                     rows))
 
 
 EXPERIMENTS = ("accumulation", "update", "train")

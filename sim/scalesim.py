@@ -16,6 +16,11 @@ other, no memory stalls ("stall-free compute cycles"). These are the lengths of 
 compute demand matrices (``systolic_compute_{os,ws,is}``); ``tests/sim/test_throughput.py``
 runs SCALE-Sim's own code, when installed, to check every formula.
 
+SCALE-Sim's own report (``COMPUTE_REPORT.csv``, "Total Cycles") is one less: it records the
+0-based index of the cycle that serves the last output (``max(ofmap_serviced_cycles)`` in its
+scratchpad model), so stall-free it is the demand rows minus one (``report_total_cycles``).
+This project counts cycles; ``fp8forge project --scalesim`` prints SCALE-Sim's report figure.
+
 The RTL MacArray (output stationary) differs from SCALE-Sim's ``os`` in two ways: it overlaps
 the drain of one tile with the next (tiles back to back, ``MacArray.cycles``), and its PEs add
 ``pe_latency`` cycles of pipeline. ``fp8forge project --scalesim`` prints both side by side.
@@ -44,3 +49,9 @@ def compute_cycles(m: int, n: int, k: int, rows: int, cols: int, dataflow: str) 
     count, t = folds(m, n, k, rows, cols, dataflow)
     per_fold = t + rows + cols - 2 if dataflow == "os" else 2 * rows + cols + t - 2
     return count * per_fold
+
+
+def report_total_cycles(m: int, n: int, k: int, rows: int, cols: int, dataflow: str) -> int:
+    """What SCALE-Sim's COMPUTE_REPORT.csv calls "Total Cycles" for one stall-free GEMM: the
+    index of its last compute cycle, ``compute_cycles - 1`` (module text)."""
+    return compute_cycles(m, n, k, rows, cols, dataflow) - 1
