@@ -45,33 +45,23 @@ of an ``fma`` are split among them; a ``chunked_sum`` runs as one row, on one th
 
 from __future__ import annotations
 
+import importlib.util
 from fractions import Fraction
 
 import numpy as np
 
-try:
-    import numba
-    from numba import njit, prange, types
-    from numba.extending import intrinsic
-except ImportError:  # pragma: no cover - numba is a dependency; the NumPy path stays
-    numba = None  # type: ignore[assignment]
-
 from .formats import FloatFormat, Rounding
 
-__all__ = ["AVAILABLE", "applies", "float32_scale", "fma", "gemm", "set_threads", "sum_rows"]
+__all__ = ["AVAILABLE", "applies", "float32_scale", "fma", "gemm", "set_threads", "sum_rows",
+           "threads"]
 
-#: Whether the compiled kernels can run (numba imported).
-AVAILABLE = numba is not None
+#: Whether the compiled kernels can run (numba is installed; it is imported on first use).
+AVAILABLE = importlib.util.find_spec("numba") is not None
 
 #: Rounding mode codes passed to the kernels.
 MODES = {Rounding.RNE: 0, Rounding.RTZ: 1, Rounding.SR: 2}
 
 _MAX_PRECISION = 24
-
-#: numba's on-disk cache (compiling the kernels takes seconds) is keyed by source file and
-#: pickles this module's name; it is used only under the installed name, so a copy imported
-#: another way (``golden.compiled`` from the source tree) cannot load the other's entries.
-_CACHE = __name__ == "fp8forge.golden.compiled"
 
 
 def applies(fmt: FloatFormat, rounding: Rounding, rbits: int = 0) -> bool:
@@ -84,11 +74,24 @@ def applies(fmt: FloatFormat, rounding: Rounding, rbits: int = 0) -> bool:
     return -1000 < fmt.emin - fmt.man_bits and fmt.emax < 1000
 
 
+def _kernels():
+    """The kernel module (``golden._kernels``), imported, with numba, on first use."""
+    from . import _kernels as kernels
+
+    return kernels
+
+
+def threads() -> int:
+    """How many threads the compiled kernels run on."""
+    return 1 if not AVAILABLE else int(_kernels().numba.get_num_threads())
+
+
 def set_threads(n: int) -> None:
     """Run the compiled kernels on ``n`` threads (at most the cores numba found)."""
     if not AVAILABLE:
         raise RuntimeError("numba is not installed: the compiled golden kernels are unavailable")
-    cores = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+    numba = _kernels().numba
+    cores = numba.config.NUMBA_NUM_THREADS
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= cores:
         raise ValueError(f"threads must be an integer in [1, {cores}], not {n!r}")
     numba.set_num_threads(n)
@@ -100,169 +103,6 @@ def _constants(fmt: FloatFormat) -> tuple[int, int, bool, float, float, float]:
     eb_min = fmt.emin + 1023 if fmt.subnormals else fmt.man_bits + 1
     return (fmt.man_bits, eb_min, fmt.subnormals, float(fmt.min_normal),
             float(fmt.max_finite), np.inf if fmt.inf_bits is not None else np.nan)
-
-
-if AVAILABLE:
-    @intrinsic
-    def _to_bits(typingctx, x):
-        """float64 -> its int64 encoding, float32 -> int32 (an LLVM bitcast: free, vectorizes)."""
-        width = {types.float64: types.int64, types.float32: types.int32}[x]
-
-        def codegen(context, builder, signature, args):
-            return builder.bitcast(args[0], context.get_value_type(width))
-        return width(x), codegen
-
-    @intrinsic
-    def _from_bits(typingctx, b):
-        """int64 encoding -> the float64, int32 -> float32."""
-        width = {types.int64: types.float64, types.int32: types.float32}[b]
-
-        def codegen(context, builder, signature, args):
-            return builder.bitcast(args[0], context.get_value_type(width))
-        return width(b), codegen
-
-    _MAG = np.int64((1 << 63) - 1)
-
-    @njit(inline="always")
-    def _round_to_odd(s, e):
-        """``s`` as the round-to-odd image of ``s + e`` (``e`` the exact error of ``s``)."""
-        bits = _to_bits(s)
-        # Magnitude one ulp up when e has the sign of s, else down (sign-magnitude); NaN
-        # errors (inf operands) compare false both ways and leave s alone. Selects, no branch.
-        toward = np.int64(1) if (e > 0.0) == (s > 0.0) else np.int64(-1)
-        inexact = (e > 0.0) | (e < 0.0)
-        return _from_bits(bits + (toward if inexact & ((bits & 1) == 0) else np.int64(0)))
-
-    @njit(inline="always")
-    def _two_sum(x, y):
-        """``s = fl(x + y)`` and the exact error ``e`` (Knuth; no branch)."""
-        s = x + y
-        bb = s - x
-        return s, (x - (s - bb)) + (y - bb)
-
-    @njit(inline="always")
-    def _round(s, mode, r, rbits, man, eb_min, subnormals, min_normal, max_finite, overflow):
-        """Round float64 ``s`` into the format with ``mode`` (0 RNE, 1 RTZ, 2 SR); float64."""
-        bits = _to_bits(s)
-        mag_bits = bits & _MAG
-        absx = _from_bits(mag_bits)
-        eb = max(mag_bits >> 52, eb_min)
-        q = _from_bits((eb - man) << 52)              # the grid step at s: a power of two
-        x = absx * _from_bits((2046 - eb + man) << 52)  # |s| / q, exact
-        # All three computed and one selected: no branch, so the loops vectorize.
-        low = np.floor(x)
-        up = 1.0 if r < np.floor((x - low) * 2.0 ** rbits) else 0.0  # SR: rand < frac bits
-        y = (np.rint(x) if mode == 0 else low if mode == 1 else low + up) * q
-        y = 0.0 if (not subnormals) & (y < min_normal) else y
-        # Overflow: RTZ saturates finite values; else inf (NaN in fn formats).
-        big = max_finite if (mode == 1) & (absx != np.inf) else overflow
-        y = big if y > max_finite else y
-        return -y if bits < 0 else y
-
-    @njit(inline="always")
-    def _add64(acc, p, mode, round_products, man, eb_min, subnormals, min_normal, max_finite,
-               overflow):
-        """``round(acc + round?(p))``: RNE adds skip round-to-odd (Figueroa); products are
-        exact in float64 and, with ``round_products``, rounded once (RNE) into the format."""
-        rounded = _round(p, 0, 0, 0, man, eb_min, subnormals, min_normal, max_finite, overflow)
-        s, e = _two_sum(acc, rounded if round_products else p)
-        s = s if mode == 0 else _round_to_odd(s, e)
-        return _round(s, mode, 0, 0, man, eb_min, subnormals, min_normal, max_finite, overflow)
-
-    # One row function per mode, the mode a literal: each compiles to one branch-free,
-    # vectorized loop (a mode read at run time keeps the loop scalar).
-
-    @njit
-    def _row64_rne(acc, x, scale, round_products, man, eb_min, subnormals, min_normal,
-                   max_finite, overflow):
-        """``acc[j] = round(acc[j] + round?(scale * x[j]))`` over a row, RNE."""
-        for j in range(acc.shape[0]):
-            acc[j] = _add64(acc[j], scale * x[j], 0, round_products, man, eb_min, subnormals,
-                            min_normal, max_finite, overflow)
-
-    @njit
-    def _row64_rtz(acc, x, scale, round_products, man, eb_min, subnormals, min_normal,
-                   max_finite, overflow):
-        """``acc[j] = round(acc[j] + round?(scale * x[j]))`` over a row, RTZ."""
-        for j in range(acc.shape[0]):
-            acc[j] = _add64(acc[j], scale * x[j], 1, round_products, man, eb_min, subnormals,
-                            min_normal, max_finite, overflow)
-
-    @njit(inline="always")
-    def _row64(acc, x, scale, mode, round_products, man, eb_min, subnormals, min_normal,
-               max_finite, overflow):
-        if mode == 0:
-            _row64_rne(acc, x, scale, round_products, man, eb_min, subnormals, min_normal,
-                       max_finite, overflow)
-        else:
-            _row64_rtz(acc, x, scale, round_products, man, eb_min, subnormals, min_normal,
-                       max_finite, overflow)
-
-    @njit(inline="always")
-    def _row32_rne(acc, x, scale, shift, half_minus_one, keep):
-        """The float32 RNE row (see ``float32_scale``): float32 add, then RNE of the float32
-        encoding to the format's significand (add half-ulp-minus-one plus the kept LSB,
-        clear the dropped bits; a carry moves into the exponent, and past the top into
-        float32's infinity, exactly the format's overflow)."""
-        for j in range(acc.shape[0]):
-            bits = _to_bits(acc[j] + scale * x[j])
-            # numba widens int32 arithmetic to int64; the encoding is the low 32 bits
-            acc[j] = _from_bits(np.int32((bits + half_minus_one + ((bits >> shift) & 1)) & keep))
-
-    # The two kernels share their loop: out[i, :] = chunked sum over k of a[i, k] * b[k, :],
-    # rows in parallel; the inner sum restarts from +0 per chunk and is added to the outer sum
-    # when the chunk closes (contract section 2); one row call per k, SIMD across the columns.
-    # (numba caches kernels only when they call global functions, hence two of them.)
-
-    @njit(parallel=True, cache=_CACHE)
-    def _kernel64(a, b, chunk, mode, round_products, man, eb_min, subnormals, min_normal,
-                  max_finite, overflow, out):
-        m, k_len = a.shape
-        n = b.shape[1]
-        for i in prange(m):
-            inner = np.zeros(n)
-            outer = np.zeros(n)
-            left = chunk  # a count-down, not k % chunk: a division per k costs more than
-            for k in range(k_len):  # the row itself when the rows are short
-                _row64(inner, b[k], a[i, k], mode, round_products, man, eb_min, subnormals,
-                       min_normal, max_finite, overflow)
-                left -= 1
-                if left == 0 or k == k_len - 1:
-                    _row64(outer, inner, 1.0, mode, False, man, eb_min, subnormals,
-                           min_normal, max_finite, overflow)
-                    for j in range(n):
-                        inner[j] = 0.0
-                    left = chunk
-            out[i] = outer
-
-    @njit(parallel=True, cache=_CACHE)
-    def _kernel32(a, b, chunk, shift, half_minus_one, keep, out):
-        m, k_len = a.shape
-        n = b.shape[1]
-        one = np.float32(1.0)
-        for i in prange(m):
-            inner = np.zeros(n, np.float32)
-            outer = np.zeros(n, np.float32)
-            left = chunk
-            for k in range(k_len):
-                _row32_rne(inner, b[k], a[i, k], shift, half_minus_one, keep)
-                left -= 1
-                if left == 0 or k == k_len - 1:
-                    _row32_rne(outer, inner, one, shift, half_minus_one, keep)
-                    for j in range(n):
-                        inner[j] = 0.0
-                    left = chunk
-            out[i] = outer
-
-    @njit(parallel=True, cache=_CACHE)
-    def _fma_kernel(a, x, y, rand, mode, rbits, man, eb_min, subnormals, min_normal,
-                    max_finite, overflow, out):
-        for i in prange(out.shape[0]):
-            p = a[i] * x[i]  # exact: at most 2 x 24 significand bits, inside float64's range
-            s, e = _two_sum(p, y[i])
-            s = _round_to_odd(s, e)
-            out[i] = _round(s, mode, rand[i], rbits, man, eb_min, subnormals, min_normal,
-                            max_finite, overflow)
 
 
 def float32_scale(in_fmt: FloatFormat | None, acc_fmt: FloatFormat,
@@ -300,14 +140,15 @@ def _run(a: np.ndarray, b: np.ndarray, chunk: int | None, fmt: FloatFormat,
     # Any chunk of at least K is no chunking (and keeps the count inside int64).
     chunk = max(1, k_len) if chunk is None else min(chunk, max(1, k_len))
     out = np.empty((a.shape[0], b.shape[1]), np.float32 if scale is not None else np.float64)
+    kernels = _kernels()
     if scale is not None:
         shift = 23 - fmt.man_bits
-        _kernel32(np.ascontiguousarray(a * 2.0**scale, np.float32),
-                  np.ascontiguousarray(b, np.float32), chunk, np.int32(shift),
-                  np.int32((1 << (shift - 1)) - 1), np.int32(~((1 << shift) - 1)), out)
+        kernels.kernel32(np.ascontiguousarray(a * 2.0**scale, np.float32),
+                         np.ascontiguousarray(b, np.float32), chunk, np.int32(shift),
+                         np.int32((1 << (shift - 1)) - 1), np.int32(~((1 << shift) - 1)), out)
         return out.astype(np.float64) * 2.0**-scale
-    _kernel64(np.ascontiguousarray(a), np.ascontiguousarray(b), chunk, MODES[rounding],
-              round_products, *_constants(fmt), out)
+    kernels.kernel64(np.ascontiguousarray(a), np.ascontiguousarray(b), chunk, MODES[rounding],
+                     round_products, *_constants(fmt), out)
     return out
 
 
@@ -337,7 +178,7 @@ def fma(a: np.ndarray, x: np.ndarray, y: np.ndarray, fmt: FloatFormat, rounding:
     """Elementwise ``round(a * x + y)`` of float64 ``fmt`` values (1-D, equal lengths)."""
     out = np.empty(a.shape[0])
     r = np.zeros(a.shape[0], dtype=np.int64) if rand is None else rand
-    _fma_kernel(np.ascontiguousarray(a), np.ascontiguousarray(x), np.ascontiguousarray(y),
-                np.ascontiguousarray(r, np.int64), MODES[rounding], rbits, *_constants(fmt),
-                out)
+    _kernels().fma_kernel(np.ascontiguousarray(a), np.ascontiguousarray(x),
+                          np.ascontiguousarray(y), np.ascontiguousarray(r, np.int64),
+                          MODES[rounding], rbits, *_constants(fmt), out)
     return out

@@ -120,7 +120,7 @@ def bench_gemm(repeats: int, shapes=GEMM_SHAPES) -> list[list[str]]:
     except ImportError:  # pragma: no cover - scikit-learn brings it
         threadpool_limits = None
     rng = np.random.default_rng(1)
-    threads = compiled.numba.get_num_threads() if compiled.AVAILABLE else 1
+    threads = compiled.threads()
     if compiled.AVAILABLE:
         compiled.set_threads(1)
     try:
