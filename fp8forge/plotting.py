@@ -34,4 +34,6 @@ def save(fig: Any, path: Path, *, tight: bool = True,
     elif tight:
         fig.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, metadata={"Software": None})
+        # zlib level 1: a third of the time of the default level 6, files about 20 % larger
+        fig.savefig(tmp, format="png", dpi=120, metadata={"Software": None},
+                    pil_kwargs={"compress_level": 1})

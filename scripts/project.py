@@ -479,6 +479,7 @@ def plot_roofline(p: Projection, fp8: System, base: System, path: Path) -> None:
         ax.scatter([r.cost.macs / r.cost.bytes for r in gemms],
                    [r.cost.macs / r.cost.seconds / 1e9 for r in gemms], s=8, color=color,
                    alpha=0.6)
+    ax.minorticks_off()  # log axes draw dozens of minor ticks: most of this figure's time
     ax.set_xlabel("arithmetic intensity (MAC per off-chip byte)")
     ax.set_ylabel("GMAC/s")
     ax.set_title(f"{p.net}, batch {p.batch}: every GEMM of a training step")
