@@ -125,7 +125,7 @@ def bench_gemm(repeats: int, shapes=GEMM_SHAPES) -> list[list[str]]:
         compiled.set_threads(1)
     try:
         with threadpool_limits(1) if threadpool_limits else contextlib.nullcontext():
-            return [_gemm_row(*shape, repeats, rng) for shape in shapes]
+            return [_gemm_row(m, k, n, chunk, repeats, rng) for m, k, n, chunk in shapes]
     finally:
         if compiled.AVAILABLE:
             compiled.set_threads(threads)
@@ -196,7 +196,8 @@ def bench_training(repeats: int, train_limit: int = 512) -> list[list[str]]:
         finally:
             compiled.AVAILABLE = saved
 
-    run(True), run(False)  # warm-up: the data set and the kernels' first call
+    run(True)  # warm-up: the data set and the kernels' first call
+    run(False)
     fast, slow = _median_seconds([lambda: run(True), lambda: run(False)], min(repeats, 3))
     same = results[True]["accuracy"] == results[False]["accuracy"] and \
         results[True]["loss"] == results[False]["loss"]
