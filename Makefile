@@ -31,10 +31,10 @@ test: lint pytest
 pytest: $(DEV_STAMP)
 	$(PY) -m pytest -n auto
 
-## lint: ruff on everything, mypy on the model, generators, simulation and package root
+## lint: ruff and mypy on everything but the tests
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy golden hdl sim fp8forge
+	$(BIN)/mypy golden hdl sim fp8forge scripts experiments
 
 ## demo: format table and the swamping example (written to build/demo.txt as well)
 demo: $(DEV_STAMP)

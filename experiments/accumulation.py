@@ -21,6 +21,7 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -113,7 +114,7 @@ def run(quick: bool, out_dir: Path, *, seed: int = 0, progress=print,
     lengths = [2 ** i for i in range(4, 13 if quick else 21)]
     trials = 2 if quick else 8
     sweep_len = 2 ** 12 if quick else 2 ** 16
-    result = {"lengths": lengths, "trials": trials, "seed": seed,
+    result: dict[str, Any] = {"lengths": lengths, "trials": trials, "seed": seed,
               "errors": length_sweep(lengths, trials, seed, progress),
               "chunk_length": sweep_len, "chunk_sweep": chunk_sweep(sweep_len, trials, seed)}
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -103,7 +103,7 @@ class Conv1d:
         dxp = np.zeros((batch, cin, length + 2 * self.padding), np.float32)
         idx = self._index(length)
         for k in range(self.kernel):  # col2im: a float32 scatter-add, not a GEMM
-            np.add.at(dxp, (slice(None), slice(None), idx[:, k]),
+            np.add.at(dxp, (slice(None), slice(None), idx[:, k]),  # type: ignore[arg-type]
                       dcols[:, :, :, k].transpose(0, 2, 1))
         return dxp[:, :, self.padding:self.padding + length]
 

@@ -148,10 +148,10 @@ def report(runs: list[dict], setups: list[Setup], out_dir: Path, command: str) -
               for s in setups), "",
           "Final test accuracy over seeds (mean, sample std, difference of the mean to fp32):",
           "", table(["dataset", "recipe", "mean", "std", "vs fp32", "per seed"], rows), ""]
-    for s in setups:
-        png = out_dir / f"train-{s.dataset}.png"
-        training_curves([r for r in runs if r["dataset"] == s.dataset], s.dataset, png)
-        md.append(f"![{s.dataset}]({png.name})\n")
+    for setup in setups:
+        png = out_dir / f"train-{setup.dataset}.png"
+        training_curves([r for r in runs if r["dataset"] == setup.dataset], setup.dataset, png)
+        md.append(f"![{setup.dataset}]({png.name})\n")
     text = "\n".join(md)
     atomic_write(out_dir / "train.md", text)
     atomic_write(out_dir / "train.json", json.dumps(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from fp8forge.files import atomic_write
@@ -35,12 +36,19 @@ from .synth import SynthError, SynthReport, synthesize
 
 P = PRESETS
 
+def _value(figure: float | None) -> float:
+    """A liberty figure of a report; every comparison maps with a liberty, so it is set."""
+    if figure is None:
+        raise SynthError("a synthesis report lacks its liberty figures (area, GE)")
+    return figure
+
+
 #: label -> (group, builder, operations per unit for "per lane" normalisation)
 CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
     "PE e5m2->e6m9 chunk 64": ("PE", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=64), 1),
     "PE e5m2->e6m9 no chunking": ("PE", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=None), 1),
     # Other chunk lengths, for the throughput model's chunk-size sensitivity.
-    **{f"PE e5m2->e6m9 chunk {c}": ("PE chunk", lambda c=c: MacPE(P["e5m2"], P["e6m9"], chunk=c),
+    **{f"PE e5m2->e6m9 chunk {c}": ("PE chunk", partial(MacPE, P["e5m2"], P["e6m9"], chunk=c),
                                    1) for c in (16, 32, 256)},
     # One adder for inner and outer sums, a bubble cycle per chunk (64 MACs per 65 cycles).
     "PE e5m2->e6m9 chunk 64, shared adder": (
@@ -48,8 +56,8 @@ CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
     "PE fp16->fp32 (baseline)": ("PE", lambda: MacPE(P["fp16"], P["fp32"], chunk=None), 1),
     # Pipelined for a short clock: the product registered and the accumulation loop(s) cut once,
     # two dot products interleaved (MacPE stages=1, interleave=2); the same options for both.
-    **{f"{label}, pipelined": ("PE pipelined", lambda i=i, a=a, c=c: MacPE(
-        P[i], P[a], chunk=c, stages=1, interleave=2), 1)
+    **{f"{label}, pipelined": ("PE pipelined", partial(
+        MacPE, P[i], P[a], chunk=c, stages=1, interleave=2), 1)
        for label, i, a, c in (("PE e5m2->e6m9 chunk 64", "e5m2", "e6m9", 64),
                               ("PE e5m2->e6m9 no chunking", "e5m2", "e6m9", None),
                               ("PE fp16->fp32 (baseline)", "fp16", "fp32", None))},
@@ -105,6 +113,8 @@ def best_clock(verilog: str, *, liberty, cache_dir: Path, timing: str = "auto",
         report = synthesize(verilog, "unit", clock_ns=period, **kw)
         if report.slack_ns is not None and report.slack_ns >= 0:
             break
+        if report.critical_path_ns is None:
+            return None
         # next: at least 0.1 ns more, and no less than what this mapping achieved
         period = max(round(period + 0.1, 1),
                      math.ceil(round(report.critical_path_ns * 10, 6)) / 10)
@@ -157,13 +167,14 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
     rest = synthesize(verilog, "unit", liberty=liberty, cache_dir=cache_dir, clock_ns=clock_ns,
                       blackbox="unit.core.pe_*", ge_cell=ge_cell, clock_gating=gating)
     n = side * side
-    area = rest.area_um2 + n * pe.area_um2
+    area = _value(rest.area_um2) + n * _value(pe.area_um2)
     out = {"label": label, "group": "MacArray", "per": n, "area_um2": area / n,
-           "ge": (rest.gate_equivalents + n * pe.gate_equivalents) / n,
+           "ge": (_value(rest.gate_equivalents) + n * _value(pe.gate_equivalents)) / n,
            "transistors": (rest.transistors + n * pe.transistors) / n,
            "critical_path_ns": pe.critical_path_ns, "timing_source": pe.timing_source,
            "clock_ns": clock_ns, "slack_ns": pe.slack_ns,
-           "energy_pj": None, "array_overhead": rest.area_um2 / area, "yosys": pe.yosys}
+           "energy_pj": None, "array_overhead": _value(rest.area_um2) / area,
+           "yosys": pe.yosys}
     if energy and side in ARRAY_ENERGY_SIDES:
         from .energy import METHOD, estimate_energy
 
@@ -176,7 +187,7 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
         # The flat netlist simulated (a cache hit): its timing covers the row-edge adders too.
         flat = synthesize(verilog, "unit", liberty=liberty, cache_dir=cache_dir,
                           clock_ns=clock_ns, timing=timing, ge_cell=ge_cell, clock_gating=gating)
-        out.update(flat_area_um2=flat.area_um2 / n, critical_path_ns=flat.critical_path_ns,
+        out.update(flat_area_um2=_value(flat.area_um2) / n, critical_path_ns=flat.critical_path_ns,
                    slack_ns=flat.slack_ns)
     return out
 
@@ -221,7 +232,8 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
         report: SynthReport = synthesize(verilog, "unit", clock_ns=clock_ns, clock_gating=gating,
                                          **kw)
         row = {"label": label, "group": group, "per": per,
-               "area_um2": report.area_um2 / per, "ge": report.gate_equivalents / per,
+               "area_um2": _value(report.area_um2) / per,
+               "ge": _value(report.gate_equivalents) / per,
                "transistors": report.transistors / per,
                "critical_path_ns": report.critical_path_ns,
                "timing_source": report.timing_source, "clock_ns": clock_ns,

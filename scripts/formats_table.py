@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 
 from fp8forge.golden.formats import PRESET_ROLES, PRESETS, FloatFormat
@@ -34,7 +35,7 @@ def format_row(name: str, fmt: FloatFormat) -> list[str]:
     ]
 
 
-def formats_table(extra: list[FloatFormat] = (), *, markdown: bool = False) -> str:
+def formats_table(extra: Sequence[FloatFormat] = (), *, markdown: bool = False) -> str:
     rows = [format_row(n, f) for n, f in PRESETS.items()]
     rows += [format_row(f.name, f) for f in extra if f not in PRESETS.values()]
     return render(HEADERS, rows, markdown=markdown)

@@ -35,7 +35,7 @@ def write_unit(unit_name: str, output: str | os.PathLike, args: object) -> str:
 
 #: The default design point of ``make demo``: the paper's FP8 datapath (e5m2 x e5m2 -> e6m9,
 #: chunk 64, SR weight updates with 12 random bits) plus the FP16 baseline multiplier.
-DEFAULT_UNITS = {
+DEFAULT_UNITS: dict[str, tuple[str, dict[str, object]]] = {
     "fpmul_e5m2_e6m9": ("fpmul", {}),
     "fpadd_e6m9": ("fpadd", {}),
     "chunkaccumulator_e6m9_c64": ("chunkaccumulator", {}),
@@ -56,6 +56,7 @@ def write_default_units(build: str | os.PathLike) -> list[str]:
 
     lines = []
     for name, (unit, overrides) in DEFAULT_UNITS.items():
-        values = {k: parse_format(v) if k.endswith("_fmt") else v for k, v in overrides.items()}
+        values = {k: parse_format(str(v)) if k.endswith("_fmt") else v
+                  for k, v in overrides.items()}
         lines.append(write_unit(unit, Path(build) / "rtl" / f"{name}.v", SimpleNamespace(**values)))
     return lines

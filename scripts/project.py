@@ -145,18 +145,19 @@ def calibrate(dp: DesignPoint) -> Calibration:
     fp8_array = ((FP8_ARRAY_NO_CHUNK if dp.chunk is None else FP8_ARRAY).format(n=side)
                  if side else "")
     arr8, arr16 = rows.get(fp8_array), rows.get(base_array)
+    # For every chunk length >= the array side the row-edge chunk adders are the synthesized ones.
+    chunk_fits = side is not None and (dp.chunk is None or dp.chunk >= side)
     if arr16:
         # In a MacArray the chunk adders sit at the row edges, one per min(cols, CL) PEs: for
         # every chunk length >= the array side the hardware is the synthesized one.
         chunks = {f"chunk {c}": arr16["area_um2"] / rows[FP8_ARRAY.format(n=side)]["area_um2"]
-                  for c in (16, 32, 64, 256) if c >= side}
+                  for c in (16, 32, 64, 256) if side is not None and c >= side}
         plain = rows.get(FP8_ARRAY_NO_CHUNK.format(n=side))
         if plain:
             chunks["no chunking"] = arr16["area_um2"] / plain["area_um2"]
     pe8 = rows.get(FP8_PE_NO_CHUNK, {})  # the PE inside an FP8 array (one adder)
     scalable = all(r.get("best_area_um2") for r in (pe8, base))
-    if dp.clock_from_synth and arr8 and arr16 and scalable and (dp.chunk is None
-                                                                or dp.chunk >= side):
+    if dp.clock_from_synth and arr8 and arr16 and scalable and chunk_fits:
         # The arrays are synthesized at the equal clock; at each one's best clock their PEs
         # grow by what the standalone PEs grow (the FP8 one by upsizing for its faster clock).
         area_ratio = (arr16["area_um2"] / arr8["area_um2"]
@@ -170,7 +171,7 @@ def calibrate(dp: DesignPoint) -> Calibration:
         area_ratio = base["best_area_um2"] / fp8["best_area_um2"]
         source = (f"synthesis: {dp.synth_json} ({label} vs {BASE_PE}, each at its best clock, "
                   f"{fp8['best_clock_ns']:g} vs {base['best_clock_ns']:g} ns)")
-    elif arr8 and arr16 and (dp.chunk is None or dp.chunk >= side):
+    elif arr8 and arr16 and chunk_fits:
         area_ratio = arr16["area_um2"] / arr8["area_um2"]
         source = f"synthesis: {dp.synth_json} (area per MAC of {fp8_array} vs {base_array})"
     return Calibration(area_ratio, fmax, energy, source, chunks)

@@ -486,10 +486,11 @@ def _opensta_timing(work: Path, lib_file: Path, top: str, clock_ns: float | None
     critical = period - float(slack.group(1))
     paths: dict[str, float | None] = {}
     for text in groups:
-        group = text.split("\n", 1)[0].strip()
+        name = text.split("\n", 1)[0].strip()
         # -format end: "endpoint  required  actual  slack (MET|VIOLATED)"
-        end = re.search(r"(-?[0-9.]+)\s+(-?[0-9.]+)\s+(-?[0-9.]+)\s+\((?:MET|VIOLATED)\)", text)
-        paths[group] = float(end.group(2)) if end else None
+        worst = re.search(r"(-?[0-9.]+)\s+(-?[0-9.]+)\s+(-?[0-9.]+)\s+\((?:MET|VIOLATED)\)",
+                          text)
+        paths[name] = float(worst.group(2)) if worst else None
     return {"timing_source": "OpenSTA", "critical_path_ns": critical,
             "fmax_mhz": 1000.0 / critical, "paths_ns": paths}
 
