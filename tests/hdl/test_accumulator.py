@@ -13,7 +13,7 @@ from fp8forge.hdl.accumulator import ChunkAccumulator, MacPE
 from ..conftest import assert_bits_equal
 from .simkit import run_dot_products, run_interleaved
 
-pytestmark = pytest.mark.simulator
+pytestmark = pytest.mark.amaranth_sim
 E5M2, E6M9 = PRESETS["e5m2"], PRESETS["e6m9"]
 
 

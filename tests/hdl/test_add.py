@@ -12,7 +12,7 @@ from fp8forge.hdl.arith import FpAdd
 from ..conftest import assert_bits_equal
 from .simkit import run_vectors
 
-pytestmark = pytest.mark.simulator
+pytestmark = pytest.mark.amaranth_sim
 E5M2 = PRESETS["e5m2"]
 
 

@@ -11,7 +11,7 @@ from fp8forge.hdl.array import MacArray
 
 from ..conftest import assert_bits_equal
 
-pytestmark = pytest.mark.simulator
+pytestmark = pytest.mark.amaranth_sim
 E5M2, E6M9 = PRESETS["e5m2"], PRESETS["e6m9"]
 
 

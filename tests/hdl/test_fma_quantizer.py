@@ -12,7 +12,7 @@ from fp8forge.hdl.arith import FpFma, Quantizer
 from ..conftest import assert_bits_equal
 from .simkit import run_vectors
 
-pytestmark = pytest.mark.simulator
+pytestmark = pytest.mark.amaranth_sim
 
 
 def _sr(mode, rng, n, inputs):

@@ -14,7 +14,7 @@ from fp8forge.hdl.lfsr import Lfsr
 
 from ..conftest import assert_bits_equal
 
-pytestmark = pytest.mark.simulator
+pytestmark = pytest.mark.amaranth_sim
 E6M9, FP32 = PRESETS["e6m9"], PRESETS["fp32"]
 
 

@@ -12,7 +12,7 @@ from fp8forge.hdl.arith import FpMul
 from ..conftest import assert_bits_equal
 from .simkit import run_vectors
 
-pytestmark = pytest.mark.simulator
+pytestmark = pytest.mark.amaranth_sim
 E5M2, E6M9, FP16, FP32 = (PRESETS[n] for n in ("e5m2", "e6m9", "fp16", "fp32"))
 
 

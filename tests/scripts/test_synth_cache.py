@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.simulator  # runs Yosys
+pytestmark = pytest.mark.eda  # runs Yosys
 
 
 def _interruptible() -> None:

@@ -9,7 +9,7 @@ from fp8forge.golden import PRESETS
 from fp8forge.hdl.accumulator import ChunkAccumulator, MacPE
 from fp8forge.sim.runner import run_bench
 
-pytestmark = pytest.mark.simulator
+pytestmark = pytest.mark.rtl_sim
 
 
 def lengths(chunk):

@@ -13,7 +13,7 @@ from fp8forge.hdl.arith import FpAdd
 from fp8forge.hdl.lanes import Lanes
 from fp8forge.sim.runner import run_bench
 
-pytestmark = pytest.mark.simulator
+pytestmark = pytest.mark.rtl_sim
 LANES = 16
 
 

@@ -22,7 +22,7 @@ from fp8forge.sim.throughput import System, gemm_cost
 
 from .conftest import require_simulator
 
-pytestmark = pytest.mark.simulator
+pytestmark = pytest.mark.rtl_sim
 CHUNK = 16
 
 CONFIGS = {

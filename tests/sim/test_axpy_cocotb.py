@@ -9,7 +9,7 @@ from fp8forge.golden import PRESETS
 from fp8forge.hdl.axpy import AxpyUnit
 from fp8forge.sim.runner import run_bench
 
-pytestmark = pytest.mark.simulator
+pytestmark = pytest.mark.rtl_sim
 
 
 def test_axpy_lfsr(simulator):

@@ -14,7 +14,7 @@ from fp8forge.hdl.generate import generate_verilog
 from fp8forge.scripts.synth import synthesized_netlist
 from fp8forge.sim.runner import TOPLEVEL, run_bench
 
-pytestmark = pytest.mark.simulator
+pytestmark = [pytest.mark.rtl_sim, pytest.mark.eda]
 
 
 def test_fp8_pe_netlist_matches_golden(simulator):

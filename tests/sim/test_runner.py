@@ -6,7 +6,7 @@ import pytest
 
 from fp8forge.scripts.rtl_demo import macarray_demo
 
-pytestmark = pytest.mark.simulator
+pytestmark = pytest.mark.rtl_sim
 
 
 def test_demo_rtl_step_builds_once(tmp_path, monkeypatch):
