@@ -1,18 +1,6 @@
 """``fp8forge experiment accumulation``: swamping and chunk-based accumulation (paper Fig. 3).
 
-Addends are e6m9 numbers (what the MAC array's products are) drawn from
-
-- a positive-mean distribution: ``U[0, 1)``, as products after a ReLU;
-- a zero-mean one: ``N(0, 1)``;
-
-each quantized to e6m9 (RNE). Their length-N sum (N = 2^4 .. 2^20) is computed by the golden
-``chunked_sum`` in fp32 (sequential, RNE: the baseline's accumulator), in e6m9 RNE with chunk
-1 (plain sequential), 16, 32, 64 and 256, and in e6m9 with stochastic rounding (chunk 1, 12
-random bits; up to N = 2^16, see ``SR_MAX_LENGTH``), and compared with the exactly rounded
-float64 sum (``math.fsum``). The error is
-``|sum - exact| / sum(|addends|)``: the relative error for positive addends, and the same
-normwise measure for zero-mean ones (whose exact sum may be near zero). Each point is the
-median over independent trials. The chunk sweep fixes N and varies the chunk from 1 to N.
+What it measures and why: ``METHOD`` below (also the report's introduction).
 """
 
 from __future__ import annotations
@@ -30,6 +18,24 @@ from fp8forge.golden import PRESETS, Rounding, chunked_sum, decode, quantize
 
 from .plots import lines
 from .report import table
+
+#: What the experiment measures and why: the report's introduction (a constant, not the
+#: docstring, so it survives ``python -OO``).
+METHOD = """\
+Addends are e6m9 numbers (what the MAC array's products are) drawn from
+
+- a positive-mean distribution: ``U[0, 1)``, as products after a ReLU;
+- a zero-mean one: ``N(0, 1)``;
+
+each quantized to e6m9 (RNE). Their length-N sum (N = 2^4 .. 2^20) is computed by the golden
+``chunked_sum`` in fp32 (sequential, RNE: the baseline's accumulator), in e6m9 RNE with chunk
+1 (plain sequential), 16, 32, 64 and 256, and in e6m9 with stochastic rounding (chunk 1, 12
+random bits; up to N = 2^16, see ``SR_MAX_LENGTH``), and compared with the exactly rounded
+float64 sum (``math.fsum``). The error is
+``|sum - exact| / sum(|addends|)``: the relative error for positive addends, and the same
+normwise measure for zero-mean ones (whose exact sum may be near zero). Each point is the
+median over independent trials. The chunk sweep fixes N and varies the chunk from 1 to N.
+"""
 
 E6M9, FP32 = PRESETS["e6m9"], PRESETS["fp32"]
 DISTRIBUTIONS = {
@@ -120,7 +126,7 @@ def run(quick: bool, out_dir: Path, *, seed: int = 0, progress=print,
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / "accumulation.json", json.dumps(result, indent=1))
     md = [f"# Accumulation: swamping and chunk size\n\nProduced by `{command}`.\n",
-          (__doc__ or "").split("\n\n", 1)[1].strip(), ""]
+          METHOD.strip(), ""]
     for i, (dist, errs) in enumerate(result["errors"].items()):
         png = f"accumulation-{i}.png"
         lines({label: ([n for n, e in zip(lengths, v, strict=True) if e == e],

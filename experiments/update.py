@@ -1,17 +1,6 @@
 """``fp8forge experiment update``: small weight updates in e6m9, RNE vs SR (paper Sec. 4.2).
 
-Weights start at ``w0 ~ U[1, 2)`` (one e6m9 binade: the ulp is 2^-9, half an ulp 2^-10) and
-receive T updates ``w = w - lr * g`` with ``g ~ N(1, 1)`` (a consistent descent direction
-plus noise), each one golden fused AXPY ``round(-lr * g + w)`` in
-
-- e6m9 with RNE, e6m9 with SR (12 random bits), and fp32 with RNE,
-
-against the exact float64 trajectory. ``lr`` sets the update size relative to the weights:
-when ``lr * |g|`` is below half an e6m9 ulp of ``w``, RNE rounds every update away and the
-weights never move, while SR moves each weight by a full ulp with the right probability and so
-tracks the exact trajectory in expectation. The sweep varies ``lr`` from 2^-16 to 2^-4 and
-reports the mean relative drift error after T steps; the trajectory plot follows one ``lr``
-below the half-ulp threshold.
+What it measures and why: ``METHOD`` below (also the report's introduction).
 """
 
 from __future__ import annotations
@@ -27,6 +16,23 @@ from fp8forge.golden import PRESETS, Rounding, decode, fma, quantize
 
 from .plots import lines
 from .report import table
+
+#: What the experiment measures and why: the report's introduction (a constant, not the
+#: docstring, so it survives ``python -OO``).
+METHOD = """\
+Weights start at ``w0 ~ U[1, 2)`` (one e6m9 binade: the ulp is 2^-9, half an ulp 2^-10) and
+receive T updates ``w = w - lr * g`` with ``g ~ N(1, 1)`` (a consistent descent direction
+plus noise), each one golden fused AXPY ``round(-lr * g + w)`` in
+
+- e6m9 with RNE, e6m9 with SR (12 random bits), and fp32 with RNE,
+
+against the exact float64 trajectory. ``lr`` sets the update size relative to the weights:
+when ``lr * |g|`` is below half an e6m9 ulp of ``w``, RNE rounds every update away and the
+weights never move, while SR moves each weight by a full ulp with the right probability and so
+tracks the exact trajectory in expectation. The sweep varies ``lr`` from 2^-16 to 2^-4 and
+reports the mean relative drift error after T steps; the trajectory plot follows one ``lr``
+below the half-ulp threshold.
+"""
 
 E6M9, FP32 = PRESETS["e6m9"], PRESETS["fp32"]
 RBITS = 12
@@ -100,7 +106,7 @@ def run(quick: bool, out_dir: Path, *, seed: int = 0, progress=print,
              *(f"{p['modes'][m]['drift_error']:.2e} ({p['modes'][m]['lost_fraction']:.0%})"
                for m in MODES)] for p in sweep]
     md = [f"# Weight updates: RNE vs SR\n\nProduced by `{command}`.\n",
-          (__doc__ or "").split("\n\n", 1)[1].strip(), "",
+          METHOD.strip(), "",
           f"Drift error after {steps} steps on {weights} weights (in brackets: weights that "
           "never moved):", "", table(["lr", *MODES], rows), "",
           "![sweep](update-sweep.png)", "", "![trace](update-trace.png)", ""]

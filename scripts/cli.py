@@ -46,6 +46,8 @@ class ToolFailure(Exception):
     """A tool is missing or failed on a valid input; reported in one line with exit status 1."""
 
 
+#: The first line of ``fp8forge --help`` (a constant: docstrings are gone under ``python -OO``).
+DESCRIPTION = "fp8forge command-line tool: parses arguments, calls library code, prints."
 EXIT_STATUS = ("exit status: 0 done, 1 a tool missing or failed or a file system error (e.g. a "
                "full disk), 2 bad input or output path, 130 interrupted")
 
@@ -433,7 +435,7 @@ def _liberty_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="fp8forge", description=__doc__.splitlines()[0], epilog=EXIT_STATUS)
+    parser = _Parser(prog="fp8forge", description=DESCRIPTION, epilog=EXIT_STATUS)
     parser.add_argument("--version", action="version", version=f"fp8forge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 

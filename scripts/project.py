@@ -297,7 +297,7 @@ def text_progress(stream=None) -> Callable[[int, int, str], None]:
 
 # -- report -----------------------------------------------------------------------------------
 
-ASSUMPTIONS = model.__doc__.split("Assumptions (also written into every report):")[1].strip()
+ASSUMPTIONS = model.ASSUMPTIONS.strip()
 
 
 def _system_line(s: System) -> str:

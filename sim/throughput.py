@@ -5,8 +5,26 @@ GEMM operand (A and B, ``buffer_bytes`` each), an off-chip memory of ``bandwidth
 per ns shared by everything, an AXPY unit of ``axpy_lanes`` lanes for weight updates, and a
 clock. Element sizes follow the formats (e5m2 = 1 byte, e6m9 / fp16 = 2, fp32 = 4).
 
-Assumptions (also written into every report):
+The model's assumptions are ``ASSUMPTIONS`` below (also written into every report).
+"""
 
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cache
+from math import ceil
+
+from fp8forge.golden import FloatFormat
+from fp8forge.hdl.array_timing import ArrayTiming
+
+from .networks import Gemm, Network
+from .scalesim import DATAFLOWS
+from .scalesim import compute_cycles as scalesim_cycles
+
+#: The model's assumptions, written into every report (a constant, not the docstring, so they
+#: survive ``python -OO``).
+ASSUMPTIONS = """\
 1. **Compute.** A GEMM ``M x N x K`` is cut into ``ceil(M/rows) * ceil(N/cols)`` output tiles
    of length K, dealt round-robin to the arrays. For the RTL's output-stationary dataflow the
    compute cycles of an array running ``t`` tiles are ``MacArray.cycles(K, t)`` — the same
@@ -32,20 +50,6 @@ Assumptions (also written into every report):
 5. Layers run one after the other, each pass (fwd, dgrad, wgrad) one GEMM; non-GEMM work
    (pooling, batch norm, activations) is not modelled.
 """
-
-from __future__ import annotations
-
-import dataclasses
-from dataclasses import dataclass
-from functools import cache
-from math import ceil
-
-from fp8forge.golden import FloatFormat
-from fp8forge.hdl.array_timing import ArrayTiming
-
-from .networks import Gemm, Network
-from .scalesim import DATAFLOWS
-from .scalesim import compute_cycles as scalesim_cycles
 
 #: MacArray's generator limit on rows and cols; bigger budgets use more arrays.
 MAX_ARRAY_SIDE = 64

@@ -332,3 +332,20 @@ def test_output_where_nothing_can_be_created_fails_before_work(capsys):
     assert main(["project", "--net", "resnet20", "--area-ratio", "2", "-o", "/proc/out"]) == 2
     assert capsys.readouterr().err.strip() == ("fp8forge: error: output /proc/out: /proc is "
                                                "not writable")
+
+
+def test_runs_without_docstrings(tmp_path):
+    """Under ``python -OO`` (docstrings stripped) help, the projection report and the
+    experiments' report texts still work: no text is parsed out of a docstring."""
+    code = ("import fp8forge.experiments.accumulation as a, fp8forge.experiments.update as u\n"
+            "assert a.METHOD and u.METHOD\n"
+            "from fp8forge.scripts.cli import main\n"
+            f"raise SystemExit(main(['project', '--net', 'resnet20', '--no-plots', '--no-sweep',"
+            f" '-o', {str(tmp_path)!r}]))\n")
+    proc = subprocess.run([sys.executable, "-OO", "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Model assumptions" in (tmp_path / "project.md").read_text()
+    proc = subprocess.run([sys.executable, "-OO", "-m", "fp8forge", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "fp8forge command-line tool" in proc.stdout
