@@ -102,9 +102,12 @@ def run_bench(bench: str, unit, params: dict, *, sim: str | None = None, seed: i
     if not source.exists() or source.read_text() != verilog:
         source.write_text(verilog)
     waves = os.environ.get("WAVES") == "1"
-    saved = {k: os.environ.get(k) for k in ("PATH", "MAKEFLAGS")}
+    saved = {k: os.environ.get(k) for k in tools.VERILATOR_ENV_KEYS}
     if sim == "verilator":  # cocotb finds verilator through PATH and builds with make
-        os.environ.update({k: tools.verilator_env()[k] for k in saved})
+        # The C++ cache beside the build folders (build/ccache for build/sim): shared by them
+        root = build_dir.parent.parent
+        env = tools.verilator_env(ccache_dir=root.parent / "ccache", basedir=root)
+        os.environ.update({k: env[k] for k in saved if k in env})
     try:
         runner = get_runner(sim)
         build_args = ["-Wno-fatal", "-O1"] if sim == "verilator" else []

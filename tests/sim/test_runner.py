@@ -21,3 +21,50 @@ def test_demo_rtl_step_builds_once(tmp_path, monkeypatch):
     assert list((tmp_path / "build" / "sim").iterdir()) == builds and len(builds) == 1
     assert model.stat().st_mtime_ns == built_at
     assert "bit-exact" in first and first.split("\n")[:2] == second.split("\n")[:2]
+
+
+def _small_adder(fmt_name: str, root):
+    from fp8forge.golden import PRESETS
+    from fp8forge.hdl.arith import FpAdd
+    from fp8forge.hdl.lanes import Lanes
+    from fp8forge.sim.runner import run_bench
+
+    return run_bench("comb", Lanes(lambda: FpAdd(PRESETS[fmt_name]), 2),
+                     {"op": "add", "fmt": fmt_name, "out_fmt": fmt_name, "rounding": "RNE",
+                      "rbits": 0, "lanes": 2, "stimuli": "200"}, sim="verilator",
+                     build_root=root)
+
+
+def test_second_verilator_build_reuses_the_compiled_runtime(tmp_path):
+    """With ccache, a build of another unit compiles only its own model: the Verilator
+    runtime, cocotb's main and the rest come from the first build (ccache reports hits)."""
+    import os
+    import subprocess
+
+    from fp8forge import tools
+
+    if not tools.ccache():
+        if os.environ.get("CI"):
+            pytest.fail("ccache is required in CI (apt-get install ccache)")
+        pytest.skip("ccache not installed: Verilator builds are not cached")
+    root = tmp_path / "build" / "sim"
+    _small_adder("e6m9", root)
+    _small_adder("fp16", root)
+    cache = tmp_path / "build" / "ccache"
+    stats = subprocess.run(["ccache", "--print-stats"], env=dict(os.environ, CCACHE_DIR=str(cache)),
+                           capture_output=True, text=True, check=True).stdout
+    counts = dict(line.split("\t", 1) for line in stats.splitlines() if "\t" in line)
+    assert int(counts["direct_cache_hit"]) + int(counts.get("preprocessed_cache_hit", 0)) >= 3
+    assert sorted(p.name for p in root.iterdir()) == sorted(p.name for p in root.iterdir()
+                                                            if p.name.startswith("comb-"))
+
+
+def test_without_ccache_builds_are_plain(monkeypatch):
+    from fp8forge import tools
+
+    monkeypatch.setattr(tools, "ccache", lambda: None)
+    env = tools.verilator_env(ccache_dir="build/ccache", basedir="build/sim")
+    assert "OBJCACHE" not in env["MAKEFLAGS"] and "CCACHE_DIR" not in env
+    monkeypatch.setattr(tools, "ccache", lambda: "/usr/bin/ccache")
+    env = tools.verilator_env(ccache_dir="build/ccache", basedir="build/sim")
+    assert "OBJCACHE=ccache" in env["MAKEFLAGS"] and env["CCACHE_DIR"].endswith("build/ccache")
