@@ -86,7 +86,7 @@ def run_demo(build: Path, *, length: int = 4096, rtl: bool = True, synth: bool =
 
 
 def _projection(build: Path, synth_json: Path, echo: Callable[[str], None]) -> list[str]:
-    from .project import DesignPoint, run_project, summary_markdown, text_progress
+    from .project import DesignPoint, run_project, summary_markdown, text_progress, why_markdown
 
     out = build / "project"
     command = (f"fp8forge project --net {','.join(DEMO_NETS)} --batch {DEMO_BATCH} "
@@ -100,22 +100,7 @@ def _projection(build: Path, synth_json: Path, echo: Callable[[str], None]) -> l
              "with the same off-chip bandwidth:", "",
              f"- FP8: {data['systems']['fp8']}", f"- baseline: {data['systems']['baseline']}",
              f"- areas: {data['calibration']['source']}", "", table, ""]
-    lines += ["## 7. Why", ""]
-    for net in data["networks"]:
-        by8, by16 = net["fp8"]["total"]["by_pass"], net["baseline"]["total"]["by_pass"]
-        rows8 = net["fp8"]["rows"]
-        mem = sum(r["seconds"] for r in rows8 if r["bound"] == "memory")
-        total = net["fp8"]["total"]["seconds"]
-        lines += [f"**{net['net']}** ({net['speedup']:.2f}x): "
-                  + ", ".join(f"{p} {by16[p] / by8[p]:.2f}x" for p in by8)
-                  + f". {mem / total:.0%} of the FP8 step is in memory-bound GEMMs and updates, "
-                  "which gain from half the bytes per operand; compute-bound GEMMs gain from the "
-                  f"{data['calibration']['area_ratio']:.2f}x MACs per area, less what the "
-                  "larger array loses to edge tiles; the 16-bit first and last layers gain "
-                  "nothing.", "",
-                  f"![speedup per layer](project/{net['net']}-speedup.png)",
-                  f"![roofline](project/{net['net']}-roofline.png)",
-                  f"![sensitivity](project/{net['net']}-sensitivity.png)", ""]
+    lines += ["## 7. Why", "", *why_markdown(data, image_dir="project/")]
     lines += [f"Full per-layer tables and the model's assumptions: `{out}/project.md`.", ""]
     for line in lines:
         echo(line)

@@ -319,6 +319,28 @@ def _totals(rows: list[LayerPass], system: System) -> dict:
                         for p in ("fwd", "dgrad", "wgrad", "update")}}
 
 
+def why_markdown(data: dict, image_dir: str = "") -> list[str]:
+    """Per network of ``run_project``'s result: where the speedup comes from (per pass, the
+    memory-bound share), with its figures from ``image_dir``. Markdown lines."""
+    lines = []
+    for net in data["networks"]:
+        by8, by16 = net["fp8"]["total"]["by_pass"], net["baseline"]["total"]["by_pass"]
+        mem = sum(r["seconds"] for r in net["fp8"]["rows"] if r["bound"] == "memory")
+        total = net["fp8"]["total"]["seconds"]
+        name = net["net"]
+        lines += [f"**{name}** ({net['speedup']:.2f}x): "
+                  + ", ".join(f"{p} {by16[p] / by8[p]:.2f}x" for p in by8)
+                  + f". {mem / total:.0%} of the FP8 step is in memory-bound GEMMs and updates, "
+                  "which gain from half the bytes per operand; compute-bound GEMMs gain from the "
+                  f"{data['calibration']['area_ratio']:.2f}x MACs per area, less what the "
+                  "larger array loses to edge tiles; the 16-bit first and last layers gain "
+                  "nothing.", "",
+                  f"![speedup per layer]({image_dir}{name}-speedup.png)",
+                  f"![roofline]({image_dir}{name}-roofline.png)",
+                  f"![sensitivity]({image_dir}{name}-sensitivity.png)", ""]
+    return lines
+
+
 def step_energy_mj(rows: list[LayerPass], system: System) -> float | None:
     """MAC-array and AXPY energy of a step (off-chip memory not included), or None when the
     synthesis results carry no energy. 16-bit layers use their system's (the baseline's)

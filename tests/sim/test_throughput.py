@@ -14,7 +14,7 @@ import pytest
 
 from fp8forge.golden import PRESETS as P
 from fp8forge.scripts.cli import main
-from fp8forge.scripts.project import DesignPoint, calibrate, project, run_project
+from fp8forge.scripts.project import DesignPoint, calibrate, project, run_project, why_markdown
 from fp8forge.sim import scalesim
 from fp8forge.sim.networks import NETWORKS, Gemm, Layer, network
 from fp8forge.sim.throughput import (
@@ -336,6 +336,11 @@ def test_report_files(tmp_path):
     assert set(net["sensitivity"]) == {"bandwidth_gbs", "baseline_macs", "batch"}
     md = (tmp_path / "project.md").read_text()
     assert "given explicitly" in md and "Model assumptions" in md
+    # The demo's "why" paragraph comes from the module that writes the data.
+    why = why_markdown(data, image_dir="project/")
+    assert why[0].startswith(f"**resnet20** ({net['speedup']:.2f}x): fwd ")
+    assert "dgrad" in why[0] and "update" in why[0] and "memory-bound" in why[0]
+    assert "![roofline](project/resnet20-roofline.png)" in why
 
 
 def test_cli_project(tmp_path, capsys):
