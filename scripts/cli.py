@@ -11,12 +11,13 @@ whole or not at all.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import NoReturn
@@ -60,6 +61,25 @@ def _tool_failure(exc: Exception) -> Exception:
     if isinstance(exc, (InputError, TypeError, ValueError)):
         return UsageError(str(exc))
     return ToolFailure(str(exc))
+
+
+@contextlib.contextmanager
+def _bad_input() -> Iterator[None]:
+    """Library TypeError/ValueError inside: the user's input was wrong (exit status 2)."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _tool_run() -> Iterator[None]:
+    """A synthesis or simulation run inside: a missing or failing tool is exit status 1, an
+    input it rejects 2 (``_tool_failure``)."""
+    try:
+        yield
+    except (SynthError, ToolMissing) as exc:
+        raise _tool_failure(exc) from None
 
 
 def _output_dir(path: str | Path) -> Path:
@@ -182,10 +202,8 @@ def cmd_quantize(args: argparse.Namespace) -> None:
     if args.rounding is Rounding.SR:
         rng = np.random.default_rng(args.seed)
         kwargs.update(rand=rng.integers(0, 1 << args.rbits, len(inputs)), rbits=args.rbits)
-    try:
+    with _bad_input():
         out = quantize(inputs, fmt, args.rounding, src_fmt=args.src, **kwargs)
-    except (TypeError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
     if args.src is None:
         shown = [repr(float(v)) for v in inputs]
     else:
@@ -220,21 +238,17 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     liberty = _liberty(args.liberty)
     build = _output_dir(args.build)
-    try:
+    with _tool_run():
         run_demo(build, length=args.length, rtl=not args.no_rtl, synth=not args.no_synth,
                  liberty=liberty)
-    except (ToolMissing, SynthError) as exc:
-        raise _tool_failure(exc) from None
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
     from .generate import write_unit
 
     output = _output_file(args.output)
-    try:
+    with _bad_input():
         summary = write_unit(args.unit, output, args)
-    except (TypeError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
     print(summary)
 
 
@@ -250,11 +264,9 @@ def cmd_synth(args: argparse.Namespace) -> None:
 
         out = _output_dir(args.output or "build/synth/compare")
         cache = _output_dir(args.cache)
-        try:
+        with _tool_run():
             rows = run_compare(liberty, out, cache_dir=cache, clock_ns=args.clock_ns,
                                timing=args.timing, ge_cell=args.ge_cell)
-        except (SynthError, ToolMissing) as exc:
-            raise _tool_failure(exc) from None
         print(compare_markdown(rows))
         print(f"written: {out / 'compare.md'}, {out / 'compare.json'}, {out / 'compare.png'}")
         return
@@ -262,31 +274,25 @@ def cmd_synth(args: argparse.Namespace) -> None:
         raise UsageError("synth needs a UNIT (or --compare)")
     if args.activity and args.activity != "auto" and not Path(args.activity).is_file():
         raise UsageError(f"activity file not found: {args.activity}")
-    try:
+    with _bad_input():
         unit = build_unit(args.unit, options_from(args))
-    except (TypeError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
     out = _output_dir(args.output or f"build/synth/{args.unit}")
     cache = _output_dir(args.cache)
-    try:
+    with _tool_run():
         report = synthesize(generate_verilog(unit, args.unit), args.unit, liberty=liberty,
                             cache_dir=cache, clock_ns=args.clock_ns, timing=args.timing,
                             ge_cell=args.ge_cell, clock_gating=args.clock_gating)
-    except (SynthError, ToolMissing) as exc:
-        raise _tool_failure(exc) from None
     energy = None
     if args.activity:
         from .energy import estimate_energy
 
-        try:
+        with _tool_run():
             energy = estimate_energy(unit, generate_verilog(unit, args.unit), args.unit,
                                      liberty=liberty, cache_dir=cache,
                                      clock_ns=args.clock_ns, timing=args.timing,
                                      clock_gating=args.clock_gating,
                                      activity_vcd=None if args.activity == "auto"
                                      else Path(args.activity))
-        except (SynthError, ToolMissing) as exc:
-            raise _tool_failure(exc) from None
     data = json.loads(report.to_json())
     text = f"# {describe(unit)}\n\n" + report.markdown()
     if energy is not None:
