@@ -15,6 +15,7 @@ import numpy as np
 
 from fp8forge.files import atomic_write
 from fp8forge.golden import PRESETS, Rounding, chunked_sum, decode, quantize
+from fp8forge.golden.design import PAPER
 
 from .plots import lines
 from .report import table
@@ -42,7 +43,7 @@ DISTRIBUTIONS = {
     "positive mean, U[0,1)": lambda rng, shape: rng.random(shape),
     "zero mean, N(0,1)": lambda rng, shape: rng.standard_normal(shape),
 }
-RBITS = 12
+RBITS = PAPER.rbits
 #: SR runs on the golden model's exact integer path (about 0.2 ms per addition of 8 trials),
 #: so its curve stops at this length in the full setting.
 SR_MAX_LENGTH = 2 ** 16

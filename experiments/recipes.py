@@ -23,9 +23,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fp8forge.golden import PRESETS, FloatFormat, Rounding, decode, fma, gemm, quantize
-
-E5M2, E6M9 = PRESETS["e5m2"], PRESETS["e6m9"]
+from fp8forge.golden import FloatFormat, Rounding, decode, fma, gemm, quantize
+from fp8forge.golden.design import PAPER
 
 
 @dataclass(frozen=True)
@@ -33,13 +32,13 @@ class Recipe:
     """Formats of one training run. ``in_fmt=None`` means fp32 everywhere."""
 
     name: str
-    in_fmt: FloatFormat | None = E5M2
-    acc_fmt: FloatFormat = E6M9
-    chunk: int | None = 64
-    wide_fmt: FloatFormat | None = E6M9  # first and last layer; None: same as in_fmt
-    update_rounding: Rounding | None = Rounding.SR  # None: fp32 update
-    update_fmt: FloatFormat = E6M9
-    rbits: int = 12
+    in_fmt: FloatFormat | None = PAPER.in_fmt
+    acc_fmt: FloatFormat = PAPER.acc_fmt
+    chunk: int | None = PAPER.chunk
+    wide_fmt: FloatFormat | None = PAPER.acc_fmt  # first and last layer; None: as in_fmt
+    update_rounding: Rounding | None = PAPER.update_rounding  # None: fp32 update
+    update_fmt: FloatFormat = PAPER.update_fmt
+    rbits: int = PAPER.rbits
     loss_scale: float = 1024.0
     describe: str = ""
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from fp8forge.files import atomic_write
 from fp8forge.golden import PRESETS, Rounding, decode, fma, quantize
+from fp8forge.golden.design import PAPER
 
 from .plots import lines
 from .report import table
@@ -35,7 +36,7 @@ below the half-ulp threshold.
 """
 
 E6M9, FP32 = PRESETS["e6m9"], PRESETS["fp32"]
-RBITS = 12
+RBITS = PAPER.rbits
 MODES = {"e6m9 RNE": (E6M9, Rounding.RNE), "e6m9 SR": (E6M9, Rounding.SR),
          "fp32 RNE": (FP32, Rounding.RNE)}
 

@@ -7,10 +7,14 @@ and rounds exactly once from the exact result.
 from .accumulate import chunked_sum, gemm
 from .arith import add, fma, is_exact_product, mul, quantize
 from .bits import bits_dtype, decode
+from .design import BASELINE, PAPER, Datapath
 from .formats import PRESETS, FloatFormat, Rounding, Specials, parse_format
 
 __all__ = [
+    "BASELINE",
+    "PAPER",
     "PRESETS",
+    "Datapath",
     "FloatFormat",
     "Rounding",
     "Specials",

@@ -41,6 +41,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from fp8forge.golden.arith import is_exact_product
+from fp8forge.golden.design import DEFAULT_RBITS
 from fp8forge.golden.formats import FloatFormat, Rounding
 
 from .arith import FpMul, _guard_bits
@@ -95,7 +96,8 @@ class ChunkAccumulator(wiring.Component):
         The dot product, while ``o_valid`` is high.
     """
 
-    def __init__(self, acc_fmt, *, chunk, rounding=Rounding.RNE, rbits=12, interleave=1):
+    def __init__(self, acc_fmt, *, chunk, rounding=Rounding.RNE, rbits=DEFAULT_RBITS,
+                 interleave=1):
         self._acc_fmt = check_format(acc_fmt, "acc_fmt")
         self._chunk = check_chunk(chunk)
         self._interleave = check_interleave(interleave)

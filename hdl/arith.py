@@ -18,6 +18,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from fp8forge.golden.arith import is_exact_product
+from fp8forge.golden.design import DEFAULT_RBITS
 from fp8forge.golden.formats import FloatFormat, Rounding
 
 from .fp import exact_sum, product, round_pack, unpack
@@ -102,8 +103,8 @@ class FpMul(_Arith):
         Rounded product, ``latency`` cycles after its operands.
     """
 
-    def __init__(self, in_fmt, out_fmt=None, *, rounding=Rounding.RNE, rbits=12, saturate=False,
-                 stages=0):
+    def __init__(self, in_fmt, out_fmt=None, *, rounding=Rounding.RNE, rbits=DEFAULT_RBITS,
+                 saturate=False, stages=0):
         self._in_fmt = check_format(in_fmt, "in_fmt")
         self._out_fmt = check_format(in_fmt if out_fmt is None else out_fmt, "out_fmt",
                                      arithmetic=False)
@@ -153,7 +154,8 @@ class FpAdd(_Arith):
         Rounded sum, ``latency`` cycles after its operands.
     """
 
-    def __init__(self, fmt, *, rounding=Rounding.RNE, rbits=12, saturate=False, stages=0):
+    def __init__(self, fmt, *, rounding=Rounding.RNE, rbits=DEFAULT_RBITS, saturate=False,
+                 stages=0):
         self._fmt = check_format(fmt, "fmt")
         w = self._fmt.width
         super().__init__({"a": In(w), "b": In(w), "o": Out(w)}, rounding=rounding, rbits=rbits,
@@ -186,7 +188,7 @@ class FpFma(_Arith):
         Rounded result, ``latency`` cycles after its operands.
     """
 
-    def __init__(self, fmt, *, rounding=Rounding.SR, rbits=12, saturate=False, stages=0):
+    def __init__(self, fmt, *, rounding=Rounding.SR, rbits=DEFAULT_RBITS, saturate=False, stages=0):
         self._fmt = check_format(fmt, "fmt")
         w = self._fmt.width
         super().__init__({"a": In(w), "x": In(w), "y": In(w), "o": Out(w)}, rounding=rounding,
@@ -220,8 +222,8 @@ class Quantizer(_Arith):
         Converted value, ``latency`` cycles after its input.
     """
 
-    def __init__(self, in_fmt, out_fmt, *, rounding=Rounding.RNE, rbits=12, saturate=False,
-                 stages=0):
+    def __init__(self, in_fmt, out_fmt, *, rounding=Rounding.RNE, rbits=DEFAULT_RBITS,
+                 saturate=False, stages=0):
         self._in_fmt = check_format(in_fmt, "in_fmt", arithmetic=False)
         self._out_fmt = check_format(out_fmt, "out_fmt", arithmetic=False)
         super().__init__({"i": In(self._in_fmt.width), "o": Out(self._out_fmt.width)},

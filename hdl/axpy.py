@@ -13,6 +13,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from fp8forge.golden.design import DEFAULT_RBITS
 from fp8forge.golden.formats import Rounding
 from fp8forge.golden.lfsr import check_lfsr
 
@@ -61,8 +62,8 @@ class AxpyUnit(wiring.Component):
         The updated vector.
     """
 
-    def __init__(self, fmt, *, lanes=1, rounding=Rounding.SR, rbits=12, rng="lfsr", seed=1,
-                 lfsr_width=None, stages=0):
+    def __init__(self, fmt, *, lanes=1, rounding=Rounding.SR, rbits=DEFAULT_RBITS, rng="lfsr",
+                 seed=1, lfsr_width=None, stages=0):
         self._fmt = check_format(fmt, "fmt")
         self._lanes = check_int(lanes, "lanes", 1, 1024)
         self._rounding = check_rounding(rounding)
@@ -133,7 +134,8 @@ class AxpyUnit(wiring.Component):
         elif self._sr:
             rand = self.rand
         for i in range(self._lanes):
-            lane = FpFma(self._fmt, rounding=self._rounding, rbits=rb or 12, stages=self._stages)
+            lane = FpFma(self._fmt, rounding=self._rounding, rbits=rb or DEFAULT_RBITS,
+                         stages=self._stages)
             m.submodules[f"lane{i}"] = lane
             m.d.comb += [
                 lane.a.eq(self.a),

@@ -17,7 +17,8 @@ from amaranth.hdl import Shape
 from amaranth.lib import wiring
 
 from fp8forge import __version__
-from fp8forge.golden.formats import FloatFormat, Rounding, parse_format
+from fp8forge.golden.design import PAPER
+from fp8forge.golden.formats import FloatFormat, Rounding
 
 from .accumulator import ChunkAccumulator, MacPE
 from .arith import FpAdd, FpFma, FpMul, Quantizer
@@ -45,11 +46,11 @@ LINT_WAIVERS = {
 class UnitOptions:
     """Options of ``fp8forge generate`` (each unit reads the ones it needs)."""
 
-    in_fmt: FloatFormat = parse_format("e5m2")
-    acc_fmt: FloatFormat = parse_format("e6m9")
-    out_fmt: FloatFormat = parse_format("e5m2")
-    chunk: int | None = 64
-    rbits: int = 12
+    in_fmt: FloatFormat = PAPER.in_fmt
+    acc_fmt: FloatFormat = PAPER.acc_fmt
+    out_fmt: FloatFormat = PAPER.in_fmt  # activations leave the array in the operand format
+    chunk: int | None = PAPER.chunk
+    rbits: int = PAPER.rbits
     lanes: int = 1
     stages: int = 0
     interleave: int = 1  # MacPE / ChunkAccumulator: dot products per accumulation loop

@@ -27,6 +27,7 @@ import numpy as np
 from fp8forge import __version__
 from fp8forge.files import atomic_write
 from fp8forge.golden import Rounding, decode, parse_format, quantize
+from fp8forge.golden.design import DEFAULT_RBITS
 from fp8forge.golden.formats import FloatFormat
 from fp8forge.table import render
 from fp8forge.tools import ToolMissing
@@ -464,7 +465,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rounding", type=_rounding, default=Rounding.RNE, help="rne, rtz or sr")
     p.add_argument("--saturate", action="store_true", help="overflow to max finite")
-    p.add_argument("--rbits", type=_int(1, 32), default=12, help="SR random bits (default 12)")
+    p.add_argument("--rbits", type=_int(1, 32), default=DEFAULT_RBITS,
+                   help=f"SR random bits (default {DEFAULT_RBITS})")
     p.add_argument("--seed", type=_int(0, MAX_SEED), default=0,
                    help="SR random seed (default 0)")
     p.set_defaults(func=cmd_quantize)
@@ -480,8 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
                               help="quantizer output format (default e5m2)")
     unit_options.add_argument("--chunk", type=_chunk, default=64,
                               help="chunk length or 'none' (default 64)")
-    unit_options.add_argument("--rbits", type=_int(1, 32), default=12,
-                              help="SR random bits (default 12)")
+    unit_options.add_argument("--rbits", type=_int(1, 32), default=DEFAULT_RBITS,
+                              help=f"SR random bits (default {DEFAULT_RBITS})")
     unit_options.add_argument("--lanes", type=_int(1, 1024), default=1,
                               help="AXPY lanes (default 1)")
     unit_options.add_argument("--stages", type=_int(0, 8), default=0,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from fp8forge.files import atomic_write
 from fp8forge.golden import PRESETS
+from fp8forge.golden.design import PAPER
 from fp8forge.plotting import save, subplots
 from fp8forge.sim import throughput as model
 from fp8forge.sim.networks import Network, network
@@ -60,7 +61,7 @@ class DesignPoint:
     clock_ghz: float = 1.0
     clock_from_synth: bool = False
     dataflow: str = "os"
-    chunk: int | None = 64
+    chunk: int | None = PAPER.chunk
     axpy_lanes: int = 32
     wide_first_last: bool = True
     area_ratio: float | None = None  # baseline PE area / FP8 PE area, given explicitly
