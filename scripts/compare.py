@@ -32,6 +32,20 @@ from fp8forge.hdl.lfsr import Lfsr
 from fp8forge.plotting import save
 from fp8forge.table import render
 
+from .labels import (
+    AXPY_BASE,
+    AXPY_FP8,
+    AXPY_FP8_RNE,
+    BASE_ARRAY,
+    BASE_PE,
+    FP8_ARRAY,
+    FP8_ARRAY_NO_CHUNK,
+    FP8_PE,
+    FP8_PE_CHUNK,
+    FP8_PE_NO_CHUNK,
+    GATED,
+    PIPELINED,
+)
 from .synth import SynthError, SynthReport, synthesize
 
 P = PRESETS
@@ -45,40 +59,39 @@ def _value(figure: float | None) -> float:
 
 #: label -> (group, builder, operations per unit for "per lane" normalisation)
 CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
-    "PE e5m2->e6m9 chunk 64": ("PE", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=64), 1),
-    "PE e5m2->e6m9 no chunking": ("PE", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=None), 1),
+    FP8_PE_CHUNK: ("PE", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=64), 1),
+    FP8_PE_NO_CHUNK: ("PE", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=None), 1),
     # Other chunk lengths, for the throughput model's chunk-size sensitivity.
-    **{f"PE e5m2->e6m9 chunk {c}": ("PE chunk", partial(MacPE, P["e5m2"], P["e6m9"], chunk=c),
+    **{FP8_PE.format(chunk=c): ("PE chunk", partial(MacPE, P["e5m2"], P["e6m9"], chunk=c),
                                    1) for c in (16, 32, 256)},
     # One adder for inner and outer sums, a bubble cycle per chunk (64 MACs per 65 cycles).
-    "PE e5m2->e6m9 chunk 64, shared adder": (
+    f"{FP8_PE_CHUNK}, shared adder": (
         "PE chunk", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=64, chunk_adder="shared"), 1),
-    "PE fp16->fp32 (baseline)": ("PE", lambda: MacPE(P["fp16"], P["fp32"], chunk=None), 1),
+    BASE_PE: ("PE", lambda: MacPE(P["fp16"], P["fp32"], chunk=None), 1),
     # Pipelined for a short clock: the product registered and the accumulation loop(s) cut once,
     # two dot products interleaved (MacPE stages=1, interleave=2); the same options for both.
-    **{f"{label}, pipelined": ("PE pipelined", partial(
+    **{label + PIPELINED: ("PE pipelined", partial(
         MacPE, P[i], P[a], chunk=c, stages=1, interleave=2), 1)
-       for label, i, a, c in (("PE e5m2->e6m9 chunk 64", "e5m2", "e6m9", 64),
-                              ("PE e5m2->e6m9 no chunking", "e5m2", "e6m9", None),
-                              ("PE fp16->fp32 (baseline)", "fp16", "fp32", None))},
+       for label, i, a, c in ((FP8_PE_CHUNK, "e5m2", "e6m9", 64),
+                              (FP8_PE_NO_CHUNK, "e5m2", "e6m9", None),
+                              (BASE_PE, "fp16", "fp32", None))},
     "PE e4m3fn->e6m9 chunk 64": ("PE", lambda: MacPE(P["e4m3fn"], P["e6m9"], chunk=64), 1),
     "PE bf16->fp32": ("PE", lambda: MacPE(P["bf16"], P["fp32"], chunk=None), 1),
-    "AXPY lane e6m9 SR 12b": ("AXPY", lambda: FpFma(P["e6m9"], rounding=Rounding.SR), 1),
-    "AXPY lane fp32 RNE (baseline)": ("AXPY", lambda: FpFma(P["fp32"], rounding=Rounding.RNE),
+    AXPY_FP8: ("AXPY", lambda: FpFma(P["e6m9"], rounding=Rounding.SR), 1),
+    AXPY_BASE: ("AXPY", lambda: FpFma(P["fp32"], rounding=Rounding.RNE),
                                       1),
     # The same e6m9 lane rounding to nearest: what SR itself costs.
-    "AXPY lane e6m9 RNE": ("AXPY", lambda: FpFma(P["e6m9"], rounding=Rounding.RNE), 1),
+    AXPY_FP8_RNE: ("AXPY", lambda: FpFma(P["e6m9"], rounding=Rounding.RNE), 1),
     "LFSR per lane, shared by 1": ("LFSR", lambda: Lfsr(32, outputs=12), 1),
     "LFSR per lane, shared by 4": ("LFSR", lambda: Lfsr(48, outputs=48), 4),
     "LFSR per lane, shared by 16": ("LFSR", lambda: Lfsr(64, outputs=192), 16),
 }
 
 
-#: Rows whose label ends so are synthesized with integrated clock-gating cells
-#: (``synthesize(clock_gating=True)``): flip-flops sharing an enable get one gated clock.
-GATED = ", clock-gated"
+# Rows whose label ends in GATED are synthesized with integrated clock-gating cells
+# (``synthesize(clock_gating=True)``): flip-flops sharing an enable get one gated clock.
 CONFIGS.update({label + GATED: CONFIGS[label] for label in (
-    "PE e5m2->e6m9 chunk 64", "PE e5m2->e6m9 no chunking", "PE fp16->fp32 (baseline)")})
+    FP8_PE_CHUNK, FP8_PE_NO_CHUNK, BASE_PE)})
 
 
 def clock_gated(label: str) -> bool:
@@ -86,10 +99,9 @@ def clock_gated(label: str) -> bool:
 
 
 #: The fair baseline PE, and the PEs compared at equal and at best clocks.
-BASELINE_PE = "PE fp16->fp32 (baseline)"
-CLOCKED = ("PE e5m2->e6m9 chunk 64", "PE e5m2->e6m9 no chunking", BASELINE_PE,
-           "PE e5m2->e6m9 chunk 64, pipelined", "PE e5m2->e6m9 no chunking, pipelined",
-           f"{BASELINE_PE}, pipelined")
+BASELINE_PE = BASE_PE
+CLOCKED = (FP8_PE_CHUNK, FP8_PE_NO_CHUNK, BASE_PE, FP8_PE_CHUNK + PIPELINED,
+           FP8_PE_NO_CHUNK + PIPELINED, BASE_PE + PIPELINED)
 
 #: ABC's delay target when looking for a design's fastest netlist (no library design reaches
 #: it, so ABC maps, buffers and sizes for minimum delay).
@@ -127,14 +139,14 @@ def gmacs_per_mm2(clock_ns: float, area_um2: float) -> float:
 
 
 #: MacArray rows: label -> (in, acc, chunk, side). Their area is hierarchical (see array_row).
-ARRAYS = {f"MacArray {n}x{n} {name}": (i, a, c, n)
+ARRAYS = {label.format(n=n): (i, a, c, n)
           for n in (4, 8, 16)
-          for name, i, a, c in (("e5m2->e6m9 chunk 64", "e5m2", "e6m9", 64),
-                                ("e5m2->e6m9 no chunking", "e5m2", "e6m9", None),
-                                ("fp16->fp32 (baseline)", "fp16", "fp32", None))}
+          for label, i, a, c in ((FP8_ARRAY, "e5m2", "e6m9", 64),
+                                 (FP8_ARRAY_NO_CHUNK, "e5m2", "e6m9", None),
+                                 (BASE_ARRAY, "fp16", "fp32", None))}
 #: Clock gating where it can pay most: the hold and outer-sum registers of whole arrays.
 ARRAYS.update({label + GATED: ARRAYS[label] for label in (
-    "MacArray 4x4 e5m2->e6m9 chunk 64", "MacArray 4x4 fp16->fp32 (baseline)")})
+    FP8_ARRAY.format(n=4), BASE_ARRAY.format(n=4))})
 
 
 #: Array sides whose energy per MAC is measured (a flat synthesis and a gate-level simulation
@@ -264,15 +276,14 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
 def ratios(rows: list[dict]) -> dict[str, float]:
     """The ratios the throughput model needs, from the rows."""
     by = {r["label"]: r for r in rows}
-    fp8, base = by["PE e5m2->e6m9 chunk 64"], by[BASELINE_PE]
+    fp8, base = by[FP8_PE_CHUNK], by[BASELINE_PE]
     out = {
         "PE area baseline / FP8": base["area_um2"] / fp8["area_um2"],
-        "chunking overhead (PE area)": fp8["area_um2"] / by["PE e5m2->e6m9 no chunking"]["area_um2"]
+        "chunking overhead (PE area)": fp8["area_um2"] / by[FP8_PE_NO_CHUNK]["area_um2"]
         - 1,
-        "AXPY lane area fp32 / e6m9 SR": by["AXPY lane fp32 RNE (baseline)"]["area_um2"]
-        / by["AXPY lane e6m9 SR 12b"]["area_um2"],
+        "AXPY lane area fp32 / e6m9 SR": by[AXPY_BASE]["area_um2"] / by[AXPY_FP8]["area_um2"],
     }
-    for name, row in (("", fp8), (" no chunking", by.get("PE e5m2->e6m9 no chunking"))):
+    for name, row in (("", fp8), (" no chunking", by.get(FP8_PE_NO_CHUNK))):
         if row and row.get("best_clock_ns") and base.get("best_clock_ns"):
             out[f"PE{name} best clock: fmax FP8 / baseline"] = (base["best_clock_ns"]
                                                                / row["best_clock_ns"])
@@ -291,8 +302,7 @@ def ratios(rows: list[dict]) -> dict[str, float]:
         return max(rates) if rates else None
 
     base_rate = best_rate(BASELINE_PE)
-    for name, label in (("", "PE e5m2->e6m9 chunk 64"),
-                        (" no chunking", "PE e5m2->e6m9 no chunking")):
+    for name, label in (("", FP8_PE_CHUNK), (" no chunking", FP8_PE_NO_CHUNK)):
         rate = best_rate(label)
         if rate and base_rate and by.get(label + ", pipelined"):
             out[f"PE{name} best clocks, pipelined or not: MAC/s per µm² FP8 / baseline"] = (
@@ -302,7 +312,7 @@ def ratios(rows: list[dict]) -> dict[str, float]:
         if plain and row.get("energy_pj") and plain.get("energy_pj"):
             out[f"clock gating: energy change of {plain['label']}"] = (
                 row["energy_pj"] / plain["energy_pj"] - 1)
-    gated8, gated16 = by.get("PE e5m2->e6m9 chunk 64" + GATED), by.get(BASELINE_PE + GATED)
+    gated8, gated16 = by.get(FP8_PE_CHUNK + GATED), by.get(BASELINE_PE + GATED)
     if gated8 and gated16 and gated8.get("energy_pj") and gated16.get("energy_pj"):
         out["PE energy per MAC baseline / FP8, both clock-gated"] = (gated16["energy_pj"]
                                                                      / gated8["energy_pj"])
@@ -310,20 +320,20 @@ def ratios(rows: list[dict]) -> dict[str, float]:
         out["PE fmax FP8 / baseline"] = base["critical_path_ns"] / fp8["critical_path_ns"]
     if fp8.get("energy_pj") and base.get("energy_pj"):
         out["PE energy per MAC baseline / FP8"] = base["energy_pj"] / fp8["energy_pj"]
-        nochunk = by["PE e5m2->e6m9 no chunking"].get("energy_pj")
+        nochunk = by[FP8_PE_NO_CHUNK].get("energy_pj")
         if nochunk:
             out["chunking overhead (PE energy)"] = fp8["energy_pj"] / nochunk - 1
     for n in (4, 8, 16):
-        a8 = by.get(f"MacArray {n}x{n} e5m2->e6m9 chunk 64")
-        a16 = by.get(f"MacArray {n}x{n} fp16->fp32 (baseline)")
-        plain = by.get(f"MacArray {n}x{n} e5m2->e6m9 no chunking")
+        a8 = by.get(FP8_ARRAY.format(n=n))
+        a16 = by.get(BASE_ARRAY.format(n=n))
+        plain = by.get(FP8_ARRAY_NO_CHUNK.format(n=n))
         if a8 and a16:
             out[f"MacArray {n}x{n} area per MAC baseline / FP8"] = a16["area_um2"] / a8["area_um2"]
         if a8 and plain:
             out[f"MacArray {n}x{n} chunking overhead (area per MAC)"] = (
                 a8["area_um2"] / plain["area_um2"] - 1)
-    sr, rne = by["AXPY lane e6m9 SR 12b"], by["AXPY lane fp32 RNE (baseline)"]
-    rne16 = by.get("AXPY lane e6m9 RNE")
+    sr, rne = by[AXPY_FP8], by[AXPY_BASE]
+    rne16 = by.get(AXPY_FP8_RNE)
     if rne16:
         for n in (1, 16):
             lfsr = by[f"LFSR per lane, shared by {n}"]["area_um2"]

@@ -28,17 +28,21 @@ from fp8forge.sim.networks import Network, network
 from fp8forge.sim.throughput import LayerPass, System, array_shape
 from fp8forge.table import render
 
-FP8_PE = "PE e5m2->e6m9 chunk {chunk}"
-FP8_PE_NO_CHUNK = "PE e5m2->e6m9 no chunking"
-BASE_PE = "PE fp16->fp32 (baseline)"
+from .labels import (
+    AXPY_BASE,
+    AXPY_FP8,
+    BASE_ARRAY,
+    BASE_PE,
+    FP8_ARRAY,
+    FP8_ARRAY_NO_CHUNK,
+    FP8_PE,
+    FP8_PE_CHUNK,
+    FP8_PE_NO_CHUNK,
+)
+
 #: MacArray rows of the comparison, the largest first: the projection's arrays (32x32 and
 #: more) are closest to the largest synthesized one.
 ARRAY_SIDES = (16, 8, 4)
-FP8_ARRAY = "MacArray {n}x{n} e5m2->e6m9 chunk 64"
-FP8_ARRAY_NO_CHUNK = "MacArray {n}x{n} e5m2->e6m9 no chunking"
-BASE_ARRAY = "MacArray {n}x{n} fp16->fp32 (baseline)"
-AXPY_FP8 = "AXPY lane e6m9 SR 12b"
-AXPY_BASE = "AXPY lane fp32 RNE (baseline)"
 DEFAULT_SYNTH = Path("build/synth/compare/compare.json")
 
 
@@ -110,8 +114,8 @@ def calibrate(dp: DesignPoint) -> Calibration:
         if not dp.area_ratio > 0:
             raise DesignError(f"area ratio must be > 0, got {dp.area_ratio}")
         fmax = None
-        if base and FP8_PE.format(chunk=64) in rows:
-            fmax = _fmax_ratio(rows[FP8_PE.format(chunk=64)], base)
+        if base and FP8_PE_CHUNK in rows:
+            fmax = _fmax_ratio(rows[FP8_PE_CHUNK], base)
         return Calibration(dp.area_ratio, fmax, None, "given explicitly (--area-ratio)", chunks)
     label = FP8_PE_NO_CHUNK if dp.chunk is None else FP8_PE.format(chunk=dp.chunk)
     if base is None or label not in rows:
