@@ -27,7 +27,7 @@ import numpy as np
 from fp8forge import __version__
 from fp8forge.files import atomic_write
 from fp8forge.golden import Rounding, decode, parse_format, quantize
-from fp8forge.golden.design import DEFAULT_RBITS
+from fp8forge.golden.design import DEFAULT_RBITS, PAPER
 from fp8forge.golden.formats import FloatFormat
 from fp8forge.table import render
 from fp8forge.tools import ToolMissing
@@ -441,16 +441,16 @@ def _liberty_options(p: argparse.ArgumentParser) -> None:
                    "SKY130 HD typical-corner library shipped with fp8forge)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="fp8forge", description=DESCRIPTION, epilog=EXIT_STATUS)
-    parser.add_argument("--version", action="version", version=f"fp8forge {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
+def _add_formats(sub) -> None:
+    """The ``formats`` command's arguments."""
     p = sub.add_parser("formats", help="print the format presets and their limits")
     p.add_argument("format", nargs="*", type=_format, help="extra formats to list (eXmY...)")
     p.add_argument("--markdown", action="store_true", help="Markdown table")
     p.set_defaults(func=cmd_formats)
 
+
+def _add_quantize(sub) -> None:
+    """The ``quantize`` command's arguments."""
     p = sub.add_parser("quantize", help="round numbers (or another format's bits) into a format")
     p.add_argument("values", nargs="+", help="decimal numbers, or bit patterns with --from")
     p.add_argument(
@@ -471,17 +471,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SR random seed (default 0)")
     p.set_defaults(func=cmd_quantize)
 
+
+def _unit_options() -> argparse.ArgumentParser:
+    """Options shared by ``generate`` and ``synth``: the unit's formats and parameters."""
     unit_options = _Parser(add_help=False)
-    unit_options.add_argument("--in", dest="in_fmt", type=_format, default=parse_format("e5m2"),
-                              help="operand format (default e5m2)")
-    unit_options.add_argument("--acc", dest="acc_fmt", type=_format,
-                              default=parse_format("e6m9"),
-                              help="accumulator / arithmetic format (default e6m9)")
-    unit_options.add_argument("--out", dest="out_fmt", type=_format,
-                              default=parse_format("e5m2"),
-                              help="quantizer output format (default e5m2)")
-    unit_options.add_argument("--chunk", type=_chunk, default=64,
-                              help="chunk length or 'none' (default 64)")
+    unit_options.add_argument("--in", dest="in_fmt", type=_format, default=PAPER.in_fmt,
+                              help=f"operand format (default {PAPER.in_fmt.name})")
+    unit_options.add_argument("--acc", dest="acc_fmt", type=_format, default=PAPER.acc_fmt,
+                              help="accumulator / arithmetic format "
+                                   f"(default {PAPER.acc_fmt.name})")
+    unit_options.add_argument("--out", dest="out_fmt", type=_format, default=PAPER.in_fmt,
+                              help=f"quantizer output format (default {PAPER.in_fmt.name})")
+    unit_options.add_argument("--chunk", type=_chunk, default=PAPER.chunk,
+                              help=f"chunk length or 'none' (default {PAPER.chunk})")
     unit_options.add_argument("--rbits", type=_int(1, 32), default=DEFAULT_RBITS,
                               help=f"SR random bits (default {DEFAULT_RBITS})")
     unit_options.add_argument("--lanes", type=_int(1, 1024), default=1,
@@ -504,12 +506,19 @@ def build_parser() -> argparse.ArgumentParser:
                               help="MacArray columns (default 4)")
     unit_options.add_argument("--quantize-out", action="store_true",
                               help="MacArray: quantize results to --out")
+    return unit_options
 
+
+def _add_generate(sub, unit_options: argparse.ArgumentParser) -> None:
+    """The ``generate`` command's arguments."""
     p = sub.add_parser("generate", parents=[unit_options], help="write the Verilog of one unit")
     p.add_argument("unit", help=f"one of {', '.join(UNIT_NAMES)}")
     p.add_argument("-o", "--output", required=True, help="Verilog file to write")
     p.set_defaults(func=cmd_generate)
 
+
+def _add_synth(sub, unit_options: argparse.ArgumentParser) -> None:
+    """The ``synth`` command's arguments."""
     p = sub.add_parser("synth", parents=[unit_options],
                        help="synthesize one unit with Yosys: cells, transistors, area, GE")
     p.add_argument("unit", nargs="?", default=None,
@@ -540,6 +549,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="synthesis cache (default build/synth/cache of the working directory)")
     p.set_defaults(func=cmd_synth)
 
+
+def _add_fpga(sub) -> None:
+    """The ``fpga`` command's arguments."""
     p = sub.add_parser("fpga", help="place and route a MAC PE (and the baseline) on an FPGA board")
     p.add_argument("--board", required=True, help="icebreaker (iCE40UP5K) or ulx3s (ECP5-85F)")
     p.add_argument("--in", dest="in_fmt", type=_format, default=parse_format("e5m2"),
@@ -552,6 +564,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="build directory (default build/fpga/BOARD)")
     p.set_defaults(func=cmd_fpga)
 
+
+def _add_demo(sub) -> None:
+    """The ``demo`` command's arguments."""
     p = sub.add_parser("demo", help="the whole flow on the default design point -> "
                        "BUILD/report.md")
     p.add_argument("--length", type=_int(1, 2**24), default=4096,
@@ -562,6 +577,9 @@ def build_parser() -> argparse.ArgumentParser:
     _liberty_options(p)
     p.set_defaults(func=cmd_demo)
 
+
+def _add_project(sub) -> None:
+    """The ``project`` command's arguments."""
     p = sub.add_parser("project", help="training-step throughput of FP8 vs the FP16 baseline")
     p.add_argument("--net", default="resnet50",
                    help="network(s), comma separated: resnet20, alexnet, resnet18, resnet50 "
@@ -593,6 +611,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="build/project", help="report directory")
     p.set_defaults(func=cmd_project)
 
+
+def _add_experiment(sub) -> None:
+    """The ``experiment`` command's arguments."""
     p = sub.add_parser("experiment", help="the paper's experiments on the golden arithmetic")
     p.add_argument("name", choices=(*EXPERIMENTS, "all"),
                    help="accumulation (swamping, chunk size), update (RNE vs SR), train "
@@ -605,11 +626,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="build/experiments", help="report directory")
     p.set_defaults(func=cmd_experiment)
 
+
+def _add_bench(sub) -> None:
+    """The ``bench`` command's arguments."""
     p = sub.add_parser("bench", help="golden-model speed benchmarks")
     p.add_argument("--repeats", type=_int(1, 1000), default=5,
                    help="runs per figure (median reported)")
     p.add_argument("--no-rtl", action="store_true", help="skip the simulator figures")
     p.set_defaults(func=cmd_bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="fp8forge", description=DESCRIPTION, epilog=EXIT_STATUS)
+    parser.add_argument("--version", action="version", version=f"fp8forge {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    _add_formats(sub)
+    _add_quantize(sub)
+    unit_options = _unit_options()
+    _add_generate(sub, unit_options)
+    _add_synth(sub, unit_options)
+    _add_fpga(sub)
+    _add_demo(sub)
+    _add_project(sub)
+    _add_experiment(sub)
+    _add_bench(sub)
     return parser
 
 
