@@ -19,24 +19,22 @@ _CACHE = __name__ == "fp8forge.golden._kernels"
 __all__ = ["kernel32", "kernel64", "fma_kernel", "numba"]
 
 
-@intrinsic
-def _to_bits(typingctx, x):
-    """float64 -> its int64 encoding, float32 -> int32 (an LLVM bitcast: free, vectorizes)."""
-    width = {types.float64: types.int64, types.float32: types.int32}[x]
+def _bitcast(widths: dict) -> object:
+    """An intrinsic reinterpreting a number's bits as the type ``widths`` maps its type to
+    (an LLVM bitcast: free, and it vectorizes)."""
+    @intrinsic
+    def cast(typingctx, x):
+        width = widths[x]
 
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(width))
-    return width(x), codegen
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(width))
+        return width(x), codegen
+    return cast
 
 
-@intrinsic
-def _from_bits(typingctx, b):
-    """int64 encoding -> the float64, int32 -> float32."""
-    width = {types.int64: types.float64, types.int32: types.float32}[b]
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(width))
-    return width(b), codegen
+#: float64 -> its int64 encoding, float32 -> int32, and back.
+_to_bits = _bitcast({types.float64: types.int64, types.float32: types.int32})
+_from_bits = _bitcast({types.int64: types.float64, types.int32: types.float32})
 
 
 _MAG = np.int64((1 << 63) - 1)
