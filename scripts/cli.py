@@ -18,7 +18,6 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import NoReturn
 
@@ -257,7 +256,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
     from fp8forge.hdl.generate import build_unit, describe, generate_verilog
 
     from .generate import options_from
-    from .synth import synthesize
+    from .synth import synthesize, write_unit_report
 
     liberty = _liberty(args.liberty)
     if args.compare:
@@ -294,20 +293,7 @@ def cmd_synth(args: argparse.Namespace) -> None:
                                      clock_gating=args.clock_gating,
                                      activity_vcd=None if args.activity == "auto"
                                      else Path(args.activity))
-    data = json.loads(report.to_json())
-    text = f"# {describe(unit)}\n\n" + report.markdown()
-    if energy is not None:
-        data["energy"] = asdict(energy)
-        text += (f"| energy per operation (pJ, {energy.clock_ns:g} ns clock, "
-                 f"{energy.simulator}) | {energy.energy_pj_per_op:.3f} |\n"
-                 f"| of which leakage (pJ) | {energy.leakage_pj_per_op:.2g} |\n"
-                 f"| of which flip-flop clocks (pJ) | {energy.clock_pj_per_op:.3f} |\n\n"
-                 f"Energy method: {energy.method}, simulated on {energy.simulator}. "
-                 f"Stimulus: {energy.stimulus}; {energy.cycles} cycles, mean activity "
-                 f"{energy.mean_activity:.3f} toggles per net per cycle.\n")
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "report.json", json.dumps(data, indent=1, sort_keys=True))
-    atomic_write(out / "report.md", text)
+    text = write_unit_report(out, describe(unit), report, energy)
     print(f"{describe(unit)}" + (" (cached)" if report.cached else ""))
     print(text.split("\n", 2)[2], end="")
     print(f"written: {out / 'report.json'}, {out / 'report.md'}")

@@ -509,3 +509,23 @@ def _module_stats(path: Path, top: str) -> dict:
     if len(modules) != 1:
         raise SynthError(f"expected one flattened module {top}, found {', '.join(modules)}")
     return next(iter(modules.values()))
+
+
+def write_unit_report(out: Path, title: str, report: SynthReport, energy=None) -> str:
+    """Write ``out/report.json`` and ``out/report.md`` for one unit (synthesis, and energy when
+    given: an ``energy.EnergyReport``); return the Markdown."""
+    data = json.loads(report.to_json())
+    text = f"# {title}\n\n" + report.markdown()
+    if energy is not None:
+        data["energy"] = asdict(energy)
+        text += (f"| energy per operation (pJ, {energy.clock_ns:g} ns clock, "
+                 f"{energy.simulator}) | {energy.energy_pj_per_op:.3f} |\n"
+                 f"| of which leakage (pJ) | {energy.leakage_pj_per_op:.2g} |\n"
+                 f"| of which flip-flop clocks (pJ) | {energy.clock_pj_per_op:.3f} |\n\n"
+                 f"Energy method: {energy.method}, simulated on {energy.simulator}. "
+                 f"Stimulus: {energy.stimulus}; {energy.cycles} cycles, mean activity "
+                 f"{energy.mean_activity:.3f} toggles per net per cycle.\n")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "report.json", json.dumps(data, indent=1, sort_keys=True))
+    atomic_write(out / "report.md", text)
+    return text
