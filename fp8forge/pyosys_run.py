@@ -1,4 +1,4 @@
-"""``python -m fp8forge.scripts.pyosys_run``: the native Yosys of the ``pyosys`` wheel, called
+"""``python -m fp8forge.pyosys_run``: the native Yosys of the ``pyosys`` wheel, called
 like the ``yosys`` executable for the options the flows use.
 
 Supported: ``-V`` (version line), ``-q`` (quiet), ``-l LOG`` (log file), ``-s SCRIPT`` and
