@@ -146,7 +146,7 @@ ARRAYS = {label.format(n=n): (i, a, c, n)
                                  (BASE_ARRAY, "fp16", "fp32", None))}
 #: Clock gating where it can pay most: the hold and outer-sum registers of whole arrays.
 ARRAYS.update({label + GATED: ARRAYS[label] for label in (
-    FP8_ARRAY.format(n=4), BASE_ARRAY.format(n=4))})
+    FP8_ARRAY.format(n=4), FP8_ARRAY_NO_CHUNK.format(n=4), BASE_ARRAY.format(n=4))})
 
 
 #: Array sides whose energy per MAC is measured (a flat synthesis and a gate-level simulation
@@ -332,6 +332,14 @@ def ratios(rows: list[dict]) -> dict[str, float]:
         if a8 and plain:
             out[f"MacArray {n}x{n} chunking overhead (area per MAC)"] = (
                 a8["area_um2"] / plain["area_um2"] - 1)
+        for suffix in ("", GATED):  # energy: simulated sides only, plain and clock-gated
+            e8, e16, e_plain = (by.get(label.format(n=n) + suffix, {}).get("energy_pj")
+                                for label in (FP8_ARRAY, BASE_ARRAY, FP8_ARRAY_NO_CHUNK))
+            if e8 and e16:
+                out[f"MacArray {n}x{n}{suffix} energy per MAC baseline / FP8"] = e16 / e8
+            if e8 and e_plain:
+                out[f"MacArray {n}x{n}{suffix} chunking overhead (energy per MAC)"] = (
+                    e8 / e_plain - 1)
     sr, rne = by[AXPY_FP8], by[AXPY_BASE]
     rne16 = by.get(AXPY_FP8_RNE)
     if rne16:

@@ -326,3 +326,28 @@ def test_unusable_liberty_is_an_input_error(tmp_path, content, message):
                           capture_output=True, text=True)
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "bad.lib" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_array_energy_ratios_plain_and_clock_gated():
+    """The arrays' energy ratios (baseline / FP8, chunking overhead), plain and clock-gated,
+    from the rows that carry a simulated energy (stand-in figures)."""
+    from fp8forge.scripts import compare, labels
+
+    def row(label, area, energy=None):
+        return {"label": label, "area_um2": area, "energy_pj": energy, "critical_path_ns": 10.0}
+
+    rows = [row(labels.FP8_PE_CHUNK, 100), row(labels.FP8_PE_NO_CHUNK, 80),
+            row(labels.BASE_PE, 200), row(labels.AXPY_FP8, 50), row(labels.AXPY_BASE, 150),
+            row(labels.FP8_ARRAY.format(n=4), 110, 7.0),
+            row(labels.FP8_ARRAY_NO_CHUNK.format(n=4), 100, 6.5),
+            row(labels.BASE_ARRAY.format(n=4), 250, 21.0),
+            row(labels.FP8_ARRAY.format(n=4) + labels.GATED, 105, 5.5),
+            row(labels.FP8_ARRAY_NO_CHUNK.format(n=4) + labels.GATED, 96, 5.4),
+            row(labels.BASE_ARRAY.format(n=4) + labels.GATED, 240, 16.5)]
+    ratios = compare.ratios(rows)
+    assert ratios["MacArray 4x4 energy per MAC baseline / FP8"] == pytest.approx(3.0)
+    assert ratios["MacArray 4x4 chunking overhead (energy per MAC)"] == pytest.approx(0.5 / 6.5)
+    assert ratios["MacArray 4x4, clock-gated energy per MAC baseline / FP8"] == pytest.approx(3.0)
+    assert ratios["MacArray 4x4, clock-gated chunking overhead (energy per MAC)"] == \
+        pytest.approx(0.1 / 5.4)
+    assert "MacArray 8x8 energy per MAC baseline / FP8" not in ratios  # no energy simulated
