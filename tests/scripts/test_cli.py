@@ -341,6 +341,7 @@ def test_runs_without_docstrings(tmp_path):
             "assert a.METHOD and u.METHOD\n"
             "from fp8forge.scripts.cli import main\n"
             f"raise SystemExit(main(['project', '--net', 'resnet20', '--no-plots', '--no-sweep',"
+            f" '--area-ratio', '2.4', '--synth', {str(tmp_path / 'none.json')!r},"
             f" '-o', {str(tmp_path)!r}]))\n")
     proc = subprocess.run([sys.executable, "-OO", "-c", code], capture_output=True, text=True,
                           timeout=300)
