@@ -34,7 +34,7 @@ pytest: $(DEV_STAMP)
 ## lint: ruff and mypy on everything but the tests
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy golden hdl sim fp8forge scripts experiments
+	$(BIN)/mypy golden hdl sim model fp8forge scripts experiments
 
 ## demo: format table and the swamping example (written to build/demo.txt as well)
 demo: $(DEV_STAMP)

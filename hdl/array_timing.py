@@ -1,7 +1,7 @@
 """Cycle timing of a MacArray, without building it: the formulas the RTL is tested against.
 
 ``MacArray`` (``hdl/array.py``) delegates its timing properties to an ``ArrayTiming`` of its
-parameters, and the throughput model (``sim/throughput.py``) uses one directly, so a projection
+parameters, and the throughput model (``model/throughput.py``) uses one directly, so a projection
 needs no HDL toolkit. See ``hdl/array.py`` for the dataflow and the controller's rules these
 formulas follow; the tests compare them with the RTL cycle by cycle.
 """

@@ -332,7 +332,7 @@ def cmd_fpga(args: argparse.Namespace) -> None:
 
 
 def cmd_project(args: argparse.Namespace) -> None:
-    from fp8forge.sim.networks import NETWORKS
+    from fp8forge.model.networks import NETWORKS
 
     from .project import DesignError, DesignPoint, run_project, summary_markdown, text_progress
 
@@ -368,9 +368,9 @@ def cmd_project(args: argparse.Namespace) -> None:
 
 def _print_scalesim(dp, nets: list[str], batch: int) -> None:
     """Per-GEMM stall-free compute cycles of the FP8 system's array, SCALE-Sim convention."""
-    from fp8forge.sim.networks import network
-    from fp8forge.sim.scalesim import DATAFLOWS, report_total_cycles
-    from fp8forge.sim.throughput import compute_cycles as rtl_cycles
+    from fp8forge.model.networks import network
+    from fp8forge.model.scalesim import DATAFLOWS, report_total_cycles
+    from fp8forge.model.throughput import compute_cycles as rtl_cycles
 
     from .project import DesignError, build_systems, calibrate
 

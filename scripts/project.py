@@ -1,7 +1,7 @@
 """``fp8forge project``: FP8 against the FP16 baseline on whole training steps.
 
 Builds the two systems of a design point at equal MAC-array area and equal off-chip bandwidth,
-runs the throughput model (``fp8forge.sim.throughput``) on networks, and writes a report:
+runs the throughput model (``fp8forge.model.throughput``) on networks, and writes a report:
 per layer and pass cycles, utilisation, bound and bytes; totals per step; the speedup; plots
 of the speedup per layer, a roofline, and the sensitivity of the speedup to bandwidth, area
 budget, batch and chunk size.
@@ -22,10 +22,10 @@ from pathlib import Path
 from fp8forge.files import atomic_write
 from fp8forge.golden import PRESETS
 from fp8forge.golden.design import PAPER
+from fp8forge.model import throughput as model
+from fp8forge.model.networks import Network, network
+from fp8forge.model.throughput import LayerPass, System, array_shape
 from fp8forge.plotting import save, subplots
-from fp8forge.sim import throughput as model
-from fp8forge.sim.networks import Network, network
-from fp8forge.sim.throughput import LayerPass, System, array_shape
 from fp8forge.table import render
 
 from .labels import (

@@ -1,5 +1,4 @@
-"""cocotb benches (``sim/benches``), their runner and stream helpers, and the cycle-level
-throughput model (``networks``, ``throughput``, ``scalesim``).
+"""cocotb verification: the benches (``sim/benches``), their runner and stream helpers.
 
-Contract: ``docs/contract.md`` sections 4 and 6.
+Contract: ``docs/contract.md`` section 4.
 """

@@ -16,9 +16,9 @@ import pytest
 
 from fp8forge.golden import PRESETS
 from fp8forge.hdl.array import MacArray
-from fp8forge.sim.networks import Gemm
+from fp8forge.model.networks import Gemm
+from fp8forge.model.throughput import System, gemm_cost
 from fp8forge.sim.runner import SIMULATORS, run_bench
-from fp8forge.sim.throughput import System, gemm_cost
 
 from .conftest import require_simulator
 

@@ -30,7 +30,7 @@ ASSUMPTIONS = """\
    compute cycles of an array running ``t`` tiles are ``MacArray.cycles(K, t)`` — the same
    method the RTL is verified against cycle for cycle (tiles back to back, fill and drain
    included). ``ws``/``is`` dataflows, which have no RTL, use SCALE-Sim's fold formula
-   (``sim/scalesim.py``) for comparison.
+   (``model/scalesim.py``) for comparison.
 2. **Off-chip traffic.** Each output tile needs an A panel (rows x K) and a B panel
    (K x cols). A buffer that holds ``p`` A panels lets the array reuse them across all column
    tiles, so B is streamed ``ceil(row tiles / p)`` times and A once; the symmetric order holds

@@ -13,11 +13,9 @@ import numpy as np
 import pytest
 
 from fp8forge.golden import PRESETS as P
-from fp8forge.scripts.cli import main
-from fp8forge.scripts.project import DesignPoint, calibrate, project, run_project, why_markdown
-from fp8forge.sim import scalesim
-from fp8forge.sim.networks import NETWORKS, Gemm, Layer, network
-from fp8forge.sim.throughput import (
+from fp8forge.model import scalesim
+from fp8forge.model.networks import NETWORKS, Gemm, Layer, network
+from fp8forge.model.throughput import (
     System,
     array_shape,
     compute_cycles,
@@ -25,6 +23,8 @@ from fp8forge.sim.throughput import (
     gemm_cost,
     update_cost,
 )
+from fp8forge.scripts.cli import main
+from fp8forge.scripts.project import DesignPoint, calibrate, project, run_project, why_markdown
 
 INF = float("inf")
 
