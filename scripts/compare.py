@@ -24,6 +24,7 @@ from pathlib import Path
 
 from fp8forge.files import atomic_write
 from fp8forge.golden import PRESETS, Rounding
+from fp8forge.golden.design import BASELINE, PAPER
 from fp8forge.hdl.accumulator import MacPE
 from fp8forge.hdl.arith import FpFma
 from fp8forge.hdl.array import MacArray
@@ -59,29 +60,31 @@ def _value(figure: float | None) -> float:
 
 #: label -> (group, builder, operations per unit for "per lane" normalisation)
 CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
-    FP8_PE_CHUNK: ("PE", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=64), 1),
-    FP8_PE_NO_CHUNK: ("PE", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=None), 1),
+    FP8_PE_CHUNK: ("PE", lambda: MacPE(PAPER.in_fmt, PAPER.acc_fmt, chunk=PAPER.chunk), 1),
+    FP8_PE_NO_CHUNK: ("PE", lambda: MacPE(PAPER.in_fmt, PAPER.acc_fmt, chunk=None), 1),
     # Other chunk lengths, for the throughput model's chunk-size sensitivity.
-    **{FP8_PE.format(chunk=c): ("PE chunk", partial(MacPE, P["e5m2"], P["e6m9"], chunk=c),
-                                   1) for c in (16, 32, 256)},
+    **{FP8_PE.format(chunk=c): ("PE chunk", partial(MacPE, PAPER.in_fmt, PAPER.acc_fmt,
+                                                     chunk=c), 1) for c in (16, 32, 256)},
     # One adder for inner and outer sums, a bubble cycle per chunk (64 MACs per 65 cycles).
     f"{FP8_PE_CHUNK}, shared adder": (
-        "PE chunk", lambda: MacPE(P["e5m2"], P["e6m9"], chunk=64, chunk_adder="shared"), 1),
-    BASE_PE: ("PE", lambda: MacPE(P["fp16"], P["fp32"], chunk=None), 1),
+        "PE chunk", lambda: MacPE(PAPER.in_fmt, PAPER.acc_fmt, chunk=PAPER.chunk,
+                                  chunk_adder="shared"), 1),
+    BASE_PE: ("PE", lambda: MacPE(BASELINE.in_fmt, BASELINE.acc_fmt, chunk=BASELINE.chunk), 1),
     # Pipelined for a short clock: the product registered and the accumulation loop(s) cut once,
     # two dot products interleaved (MacPE stages=1, interleave=2); the same options for both.
     **{label + PIPELINED: ("PE pipelined", partial(
-        MacPE, P[i], P[a], chunk=c, stages=1, interleave=2), 1)
-       for label, i, a, c in ((FP8_PE_CHUNK, "e5m2", "e6m9", 64),
-                              (FP8_PE_NO_CHUNK, "e5m2", "e6m9", None),
-                              (BASE_PE, "fp16", "fp32", None))},
+        MacPE, i, a, chunk=c, stages=1, interleave=2), 1)
+       for label, i, a, c in ((FP8_PE_CHUNK, PAPER.in_fmt, PAPER.acc_fmt, PAPER.chunk),
+                              (FP8_PE_NO_CHUNK, PAPER.in_fmt, PAPER.acc_fmt, None),
+                              (BASE_PE, BASELINE.in_fmt, BASELINE.acc_fmt, BASELINE.chunk))},
     "PE e4m3fn->e6m9 chunk 64": ("PE", lambda: MacPE(P["e4m3fn"], P["e6m9"], chunk=64), 1),
     "PE bf16->fp32": ("PE", lambda: MacPE(P["bf16"], P["fp32"], chunk=None), 1),
-    AXPY_FP8: ("AXPY", lambda: FpFma(P["e6m9"], rounding=Rounding.SR), 1),
-    AXPY_BASE: ("AXPY", lambda: FpFma(P["fp32"], rounding=Rounding.RNE),
-                                      1),
+    AXPY_FP8: ("AXPY", lambda: FpFma(PAPER.update_fmt, rounding=PAPER.update_rounding,
+                                     rbits=PAPER.rbits), 1),
+    AXPY_BASE: ("AXPY", lambda: FpFma(BASELINE.update_fmt,
+                                      rounding=BASELINE.update_rounding), 1),
     # The same e6m9 lane rounding to nearest: what SR itself costs.
-    AXPY_FP8_RNE: ("AXPY", lambda: FpFma(P["e6m9"], rounding=Rounding.RNE), 1),
+    AXPY_FP8_RNE: ("AXPY", lambda: FpFma(PAPER.update_fmt, rounding=Rounding.RNE), 1),
     "LFSR per lane, shared by 1": ("LFSR", lambda: Lfsr(32, outputs=12), 1),
     "LFSR per lane, shared by 4": ("LFSR", lambda: Lfsr(48, outputs=48), 4),
     "LFSR per lane, shared by 16": ("LFSR", lambda: Lfsr(64, outputs=192), 16),
@@ -141,9 +144,10 @@ def gmacs_per_mm2(clock_ns: float, area_um2: float) -> float:
 #: MacArray rows: label -> (in, acc, chunk, side). Their area is hierarchical (see array_row).
 ARRAYS = {label.format(n=n): (i, a, c, n)
           for n in (4, 8, 16)
-          for label, i, a, c in ((FP8_ARRAY, "e5m2", "e6m9", 64),
-                                 (FP8_ARRAY_NO_CHUNK, "e5m2", "e6m9", None),
-                                 (BASE_ARRAY, "fp16", "fp32", None))}
+          for label, i, a, c in ((FP8_ARRAY, PAPER.in_fmt, PAPER.acc_fmt, PAPER.chunk),
+                                 (FP8_ARRAY_NO_CHUNK, PAPER.in_fmt, PAPER.acc_fmt, None),
+                                 (BASE_ARRAY, BASELINE.in_fmt, BASELINE.acc_fmt,
+                                  BASELINE.chunk))}
 #: Clock gating where it can pay most: the hold and outer-sum registers of whole arrays.
 ARRAYS.update({label + GATED: ARRAYS[label] for label in (
     FP8_ARRAY.format(n=4), FP8_ARRAY_NO_CHUNK.format(n=4), BASE_ARRAY.format(n=4))})
@@ -168,7 +172,7 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
     (one beat per cycle, ``stimulus_for``)."""
     in_fmt, acc_fmt, chunk, side = ARRAYS[label]
     gating = clock_gated(label)
-    unit = MacArray(P[in_fmt], P[acc_fmt], rows=side, cols=side, chunk=chunk)
+    unit = MacArray(in_fmt, acc_fmt, rows=side, cols=side, chunk=chunk)
     verilog = generate_verilog(unit, "unit")
     pe_module = f"\\unit.core.pe_{side - 1}_{side - 1}"
     if pe_module + " " not in verilog:

@@ -20,8 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from fp8forge.files import atomic_write
-from fp8forge.golden import PRESETS
-from fp8forge.golden.design import PAPER
+from fp8forge.golden.design import BASELINE, PAPER
 from fp8forge.model import throughput as model
 from fp8forge.model.networks import Network, network
 from fp8forge.model.throughput import LayerPass, System, array_shape
@@ -108,8 +107,9 @@ def calibrate(dp: DesignPoint) -> Calibration:
     chunks = {}
     if base:
         for label, r in rows.items():
-            if label.startswith("PE e5m2->e6m9"):
-                chunks[label.removeprefix("PE e5m2->e6m9 ")] = base["area_um2"] / r["area_um2"]
+            prefix = FP8_PE.split("chunk")[0]  # "PE <in>-><acc> "
+            if label.startswith(prefix):
+                chunks[label.removeprefix(prefix)] = base["area_um2"] / r["area_um2"]
     if dp.area_ratio is not None:
         if not dp.area_ratio > 0:
             raise DesignError(f"area ratio must be > 0, got {dp.area_ratio}")
@@ -195,22 +195,25 @@ def build_systems(dp: DesignPoint, cal: Calibration) -> tuple[System, System]:
     """(FP8, baseline) at equal MAC area and equal bandwidth (assumptions in the report)."""
     if dp.clock_from_synth and cal.fmax_ratio is None:
         raise DesignError("--clock synth needs critical paths in the synthesis results")
-    p = PRESETS
     b_arrays, b_side = array_shape(dp.baseline_macs)
     f_arrays, f_side = array_shape(int(b_arrays * b_side * b_side * cal.area_ratio))
     fp8_clock = dp.clock_ghz * (cal.fmax_ratio if dp.clock_from_synth and cal.fmax_ratio else 1)
     common = dict(bandwidth_gbs=dp.bandwidth_gbs, buffer_bytes=dp.buffer_kib * 1024,
                   dataflow=dp.dataflow, axpy_lanes=dp.axpy_lanes)
     energy = cal.energy_pj or {}
-    base = System("baseline fp16/fp32", p["fp16"], p["fp32"], p["fp16"], p["fp32"], None,
+    bl = BASELINE
+    base = System(f"baseline {bl.in_fmt.name}/{bl.acc_fmt.name}", bl.in_fmt, bl.acc_fmt,
+                  bl.in_fmt, bl.update_fmt, bl.chunk,
                   b_side, b_side, b_arrays, clock_ghz=dp.clock_ghz,
                   energy_pj_per_mac=energy.get("baseline"),
                   energy_pj_per_axpy=energy.get("baseline_axpy"), **common)
     # 16-bit layers of the FP8 recipe: the FP8 array's area at the baseline's MACs per area,
-    # with e6m9 operands (2 bytes, as fp16) and e6m9 accumulation.
-    wide = replace(base, name="fp8 system, 16-bit layers", in_fmt=p["e6m9"], acc_fmt=p["e6m9"],
-                   act_fmt=p["e6m9"], update_fmt=p["e6m9"], chunk=dp.chunk)
-    fp8 = System("fp8 e5m2/e6m9", p["e5m2"], p["e6m9"], p["e5m2"], p["e6m9"], dp.chunk,
+    # with accumulator-format operands (2 bytes for e6m9, as fp16) and accumulation.
+    acc = PAPER.acc_fmt
+    wide = replace(base, name="fp8 system, 16-bit layers", in_fmt=acc, acc_fmt=acc,
+                   act_fmt=acc, update_fmt=PAPER.update_fmt, chunk=dp.chunk)
+    fp8 = System(f"fp8 {PAPER.in_fmt.name}/{acc.name}", PAPER.in_fmt, acc, PAPER.in_fmt,
+                 PAPER.update_fmt, dp.chunk,
                  f_side, f_side, f_arrays, clock_ghz=fp8_clock,
                  energy_pj_per_mac=energy.get("fp8"), energy_pj_per_axpy=energy.get("fp8_axpy"),
                  wide=wide if dp.wide_first_last else None, **common)

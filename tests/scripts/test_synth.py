@@ -298,7 +298,7 @@ def test_array_area_hierarchical_matches_flat(tmp_path, liberty, monkeypatch):
     from fp8forge.scripts import compare
 
     label = "MacArray 2x2 e5m2->e6m9 chunk 64"
-    monkeypatch.setattr(compare, "ARRAYS", {label: ("e5m2", "e6m9", 64, 2)})
+    monkeypatch.setattr(compare, "ARRAYS", {label: (PRESETS["e5m2"], PRESETS["e6m9"], 64, 2)})
     row = compare.array_row(label, liberty, tmp_path, None)
     unit = MacArray(PRESETS["e5m2"], PRESETS["e6m9"], rows=2, cols=2, chunk=64)
     flat = synthesize(generate_verilog(unit, "unit"), "unit", liberty=liberty, cache_dir=tmp_path)
