@@ -84,8 +84,9 @@ def _add64(acc, p, mode, round_products, man, eb_min, subnormals, min_normal, ma
            overflow):
     """``round(acc + round?(p))``: RNE adds skip round-to-odd (Figueroa); products are
     exact in float64 and, with ``round_products``, rounded once (RNE) into the format."""
-    rounded = _round(p, 0, 0, 0, man, eb_min, subnormals, min_normal, max_finite, overflow)
-    s, e = _two_sum(acc, rounded if round_products else p)
+    if round_products:  # loop-invariant: the loop is compiled once with, once without
+        p = _round(p, 0, 0, 0, man, eb_min, subnormals, min_normal, max_finite, overflow)
+    s, e = _two_sum(acc, p)
     s = s if mode == 0 else _round_to_odd(s, e)
     return _round(s, mode, 0, 0, man, eb_min, subnormals, min_normal, max_finite, overflow)
 

@@ -101,8 +101,7 @@ def clock_gated(label: str) -> bool:
     return label.endswith(GATED)
 
 
-#: The fair baseline PE, and the PEs compared at equal and at best clocks.
-BASELINE_PE = BASE_PE
+#: The PEs compared at equal and at best clocks (the fair baseline is BASE_PE).
 CLOCKED = (FP8_PE_CHUNK, FP8_PE_NO_CHUNK, BASE_PE, FP8_PE_CHUNK + PIPELINED,
            FP8_PE_NO_CHUNK + PIPELINED, BASE_PE + PIPELINED)
 
@@ -228,8 +227,8 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
         found = best_clock(generate_verilog(CONFIGS[label][1](), "unit"), **kw)
         if found is not None:
             best[label] = found
-    if clock_ns is None and BASELINE_PE in best:
-        clock_ns = best[BASELINE_PE][0]
+    if clock_ns is None and BASE_PE in best:
+        clock_ns = best[BASE_PE][0]
 
     def energy_of(unit, verilog: str, clock: float | None, per: int, gating: bool) -> dict:
         e = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=cache_dir,
@@ -280,7 +279,7 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
 def ratios(rows: list[dict]) -> dict[str, float]:
     """The ratios the throughput model needs, from the rows."""
     by = {r["label"]: r for r in rows}
-    fp8, base = by[FP8_PE_CHUNK], by[BASELINE_PE]
+    fp8, base = by[FP8_PE_CHUNK], by[BASE_PE]
     out = {
         "PE area baseline / FP8": base["area_um2"] / fp8["area_um2"],
         "chunking overhead (PE area)": fp8["area_um2"] / by[FP8_PE_NO_CHUNK]["area_um2"]
@@ -305,7 +304,7 @@ def ratios(rows: list[dict]) -> dict[str, float]:
                  if r and r.get("best_clock_ns")]
         return max(rates) if rates else None
 
-    base_rate = best_rate(BASELINE_PE)
+    base_rate = best_rate(BASE_PE)
     for name, label in (("", FP8_PE_CHUNK), (" no chunking", FP8_PE_NO_CHUNK)):
         rate = best_rate(label)
         if rate and base_rate and by.get(label + ", pipelined"):
@@ -316,7 +315,7 @@ def ratios(rows: list[dict]) -> dict[str, float]:
         if plain and row.get("energy_pj") and plain.get("energy_pj"):
             out[f"clock gating: energy change of {plain['label']}"] = (
                 row["energy_pj"] / plain["energy_pj"] - 1)
-    gated8, gated16 = by.get(FP8_PE_CHUNK + GATED), by.get(BASELINE_PE + GATED)
+    gated8, gated16 = by.get(FP8_PE_CHUNK + GATED), by.get(BASE_PE + GATED)
     if gated8 and gated16 and gated8.get("energy_pj") and gated16.get("energy_pj"):
         out["PE energy per MAC baseline / FP8, both clock-gated"] = (gated16["energy_pj"]
                                                                      / gated8["energy_pj"])

@@ -12,10 +12,12 @@ from fp8forge.golden.design import BASELINE, PAPER
 _FP8 = f"{PAPER.in_fmt.name}->{PAPER.acc_fmt.name}"
 _BASE = f"{BASELINE.in_fmt.name}->{BASELINE.acc_fmt.name} (baseline)"
 
+#: Every FP8 PE row starts so (then "chunk N", "no chunking" and variants).
+FP8_PE_PREFIX = f"PE {_FP8} "
 #: The paper's PE with a chunk length (``.format(chunk=...)``), and without chunking.
-FP8_PE = f"PE {_FP8} chunk {{chunk}}"
+FP8_PE = FP8_PE_PREFIX + "chunk {chunk}"
 FP8_PE_CHUNK = FP8_PE.format(chunk=PAPER.chunk)
-FP8_PE_NO_CHUNK = f"PE {_FP8} no chunking"
+FP8_PE_NO_CHUNK = FP8_PE_PREFIX + "no chunking"
 #: The fair baseline PE (one fp32 adder, no chunking).
 BASE_PE = f"PE {_BASE}"
 #: Whole arrays (``.format(n=side)``).

@@ -37,6 +37,7 @@ from .labels import (
     FP8_PE,
     FP8_PE_CHUNK,
     FP8_PE_NO_CHUNK,
+    FP8_PE_PREFIX,
 )
 
 #: MacArray rows of the comparison, the largest first: the projection's arrays (32x32 and
@@ -107,9 +108,8 @@ def calibrate(dp: DesignPoint) -> Calibration:
     chunks = {}
     if base:
         for label, r in rows.items():
-            prefix = FP8_PE.split("chunk")[0]  # "PE <in>-><acc> "
-            if label.startswith(prefix):
-                chunks[label.removeprefix(prefix)] = base["area_um2"] / r["area_um2"]
+            if label.startswith(FP8_PE_PREFIX):
+                chunks[label.removeprefix(FP8_PE_PREFIX)] = base["area_um2"] / r["area_um2"]
     if dp.area_ratio is not None:
         if not dp.area_ratio > 0:
             raise DesignError(f"area ratio must be > 0, got {dp.area_ratio}")

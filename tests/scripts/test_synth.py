@@ -279,7 +279,7 @@ def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):
     assert ratios["PE area baseline / FP8"] == pytest.approx(
         by["PE fp16->fp32 (baseline)"]["area_um2"] / by["PE e5m2->e6m9 chunk 64"]["area_um2"])
     # Every row is mapped at the equal clock: the baseline PE's best clock, which it meets.
-    base, fp8 = by[compare.BASELINE_PE], by["PE e5m2->e6m9 chunk 64"]
+    base, fp8 = by[compare.BASE_PE], by["PE e5m2->e6m9 chunk 64"]
     assert {r["clock_ns"] for r in rows} == {base["best_clock_ns"]}
     assert base["slack_ns"] >= 0 and base["best_slack_ns"] >= 0 and fp8["best_slack_ns"] >= 0
     assert ratios["PE best clocks: MAC/s per µm² FP8 / baseline"] == pytest.approx(
