@@ -52,6 +52,11 @@ def verilator() -> str:
 #: breaks the C++ build; a command-line make variable (through MAKEFLAGS) restores it.
 VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
 
+#: The model's C++ as one translation unit (``Vtop__ALL.cpp``): the split build compiles two
+#: precompiled headers of the model's own header (about 11 s of CPU at -O0, never reusable by
+#: another model) before it compiles a file, while one unit of a 16-lane fp32 adder is 3-8 s.
+VERILATOR_ONE_UNIT = "VM_PARALLEL_BUILDS=0"
+
 
 #: Environment variables ``verilator_env`` sets (callers that patch ``os.environ`` restore them).
 VERILATOR_ENV_KEYS = ("PATH", "MAKEFLAGS", "CCACHE_DIR", "CCACHE_BASEDIR", "CCACHE_SLOPPINESS")
@@ -63,18 +68,21 @@ def ccache() -> str | None:
 
 
 def verilator_env(opt: str = "-O0", ccache_dir: str | os.PathLike | None = None,
-                  basedir: str | os.PathLike | None = None) -> dict[str, str]:
+                  basedir: str | os.PathLike | None = None,
+                  one_unit: bool = False) -> dict[str, str]:
     """Environment for a Verilator build: its bin directory first on PATH (cocotb looks it up
-    there) and MAKEFLAGS with the PCH fix and the C++ optimisation level ``opt``.
+    there) and MAKEFLAGS with the PCH fix and the C++ optimisation level ``opt``;
+    ``one_unit`` compiles the model as one C++ file (``VERILATOR_ONE_UNIT``).
 
     With ``ccache_dir`` and ``ccache`` installed, every C++ compile goes through ccache
     (Verilator's ``OBJCACHE``), its cache in ``ccache_dir`` and paths below ``basedir`` taken
-    relative: the Verilator runtime, cocotb's main and the precompiled headers, the same in
-    every build, are then compiled once (a later build of another unit takes about half the
-    time)."""
+    relative: the Verilator runtime and cocotb's main (about 20 s of CPU at -O0), the same in
+    every build, are then compiled once."""
     env = dict(os.environ)
     env["PATH"] = str(Path(verilator()).parent) + os.pathsep + env.get("PATH", "")
     env["MAKEFLAGS"] = f"{VERILATOR_MAKEFLAGS} OPT_FAST={opt} OPT_SLOW={opt} OPT_GLOBAL={opt}"
+    if one_unit:
+        env["MAKEFLAGS"] += " " + VERILATOR_ONE_UNIT
     if ccache_dir is not None and ccache():
         env["MAKEFLAGS"] += " OBJCACHE=ccache"
         env["CCACHE_DIR"] = str(Path(ccache_dir).resolve())
