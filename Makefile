@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 DEV_STAMP   := $(VENV)/.dev-installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: test lint pytest demo bench experiments clean distclean
+.PHONY: test test-long lint pytest demo bench experiments clean distclean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "fp8forge needs Python 3.11+, found " + sys.version.split()[0])'
@@ -30,6 +30,10 @@ test: lint pytest
 
 pytest: $(DEV_STAMP)
 	$(PY) -m pytest -n auto
+
+## test-long: the suite with its long checks and ten times the random volumes (about an hour)
+test-long: lint $(DEV_STAMP)
+	$(PY) -m pytest -n auto --long
 
 ## lint: ruff and mypy on everything but the tests
 lint: $(DEV_STAMP)

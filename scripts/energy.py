@@ -302,7 +302,8 @@ def simulate_activity(work: Path, top: str, ports, stim: Stimulus,
                      "-o", "tb", "tb.v", "sim_traced.v"], ["vobj/tb"]]
     for cmd in commands:
         proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True,
-                              env=tools.verilator_env() if simulator == "verilator" else None)
+                              env=(tools.verilator_env(one_unit=True)
+                                   if simulator == "verilator" else None))
         if proc.returncode != 0:
             raise SynthError(f"{Path(cmd[0]).name} failed: {(proc.stderr or proc.stdout)[:300]}")
     return work / "activity.vcd"

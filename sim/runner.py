@@ -139,7 +139,12 @@ def run_bench(bench: str, unit, params: dict, *, sim: str | None = None, seed: i
                         build_dir=build_dir, test_dir=build_dir, seed=seed, waves=waves,
                         extra_env={"FP8FORGE_BENCH": json.dumps(params),
                                    "FP8FORGE_SEED": str(seed), "FP8FORGE_SIM": sim,
-                                   "FP8FORGE_SUMMARY": str(summary)},
+                                   "FP8FORGE_SUMMARY": str(summary),
+                                   # cocotb otherwise runs pytest's assertion rewriting on
+                                   # every module imported after it, numba's and amaranth's
+                                   # included, on every run: about 11 s of startup. The
+                                   # benches report mismatches themselves (Scoreboard).
+                                   "COCOTB_REWRITE_ASSERTION_FILES": ""},
                         results_xml=str(results), log_file=build_dir / "test.log",
                         timescale=("1ns", "1ps"))
         except SystemExit:

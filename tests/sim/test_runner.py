@@ -9,7 +9,7 @@ from fp8forge.scripts.rtl_demo import macarray_demo
 pytestmark = pytest.mark.rtl_sim
 
 
-def test_demo_rtl_step_builds_once(tmp_path, monkeypatch):
+def test_demo_rtl_step_builds_once(tmp_path, monkeypatch, shared_ccache):
     """Two runs of the demo's RTL step (its summary file differs each time) share one
     Verilator build: one build folder, and the model's executable is not rebuilt."""
     monkeypatch.chdir(tmp_path)
