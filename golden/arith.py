@@ -5,7 +5,7 @@ Contract: ``docs/contract.md`` section 2. Each operation forms the exact result 
 input gives the canonical NaN, ``0 * inf`` and ``inf - inf`` give NaN, product signs are the
 XOR, ``x + (-x)`` is +0 in every mode and -0 only when both addends are -0.
 
-Decisions where the spec is silent (documented in README "Semantics decisions"):
+Decisions where the spec is silent (documented in docs/decisions.md):
 
 * Infinite operands give infinite results in ``ieee`` formats. An ``fn`` format has no
   infinity, so there they give NaN, or ±max_finite with ``saturate=True`` (OCP's saturating
