@@ -23,13 +23,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ToolError
+
 #: How a user gets each extra; quoted in ToolMissing messages.
 PIP_SIM = "pip install 'fp8forge[sim]'"
 PIP_SYNTH = "pip install 'fp8forge[synth]'"
 PIP_FPGA = "pip install 'fp8forge[fpga]'"
 
 
-class ToolMissing(RuntimeError):
+class ToolMissing(ToolError):
     """A required external tool is not installed; the message says how to get it."""
 
 

@@ -24,6 +24,7 @@ from typing import NoReturn
 import numpy as np
 
 from fp8forge import __version__
+from fp8forge.errors import Fp8forgeError, InputError, ToolError
 from fp8forge.files import atomic_write
 from fp8forge.golden import Rounding, decode, parse_format, quantize
 from fp8forge.golden.design import DEFAULT_RBITS, PAPER
@@ -39,11 +40,11 @@ UNIT_NAMES = ("fpmul", "fpadd", "fpfma", "quantizer", "chunkaccumulator", "macpe
               "macarray", "axpyunit")
 
 
-class UsageError(Exception):
+class UsageError(InputError):
     """A problem with the user's input; reported in one line with exit status 2."""
 
 
-class ToolFailure(Exception):
+class ToolFailure(ToolError):
     """A tool is missing or failed on a valid input; reported in one line with exit status 1."""
 
 
@@ -645,12 +646,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except UsageError as exc:
+    except Fp8forgeError as exc:
         print(f"fp8forge: error: {exc}", file=sys.stderr)
-        return 2
-    except ToolFailure as exc:
-        print(f"fp8forge: error: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_status
     except KeyboardInterrupt:
         print("fp8forge: interrupted", file=sys.stderr)
         return 130

@@ -22,6 +22,7 @@ from pathlib import Path
 from amaranth.hdl import Elaboratable, Module, Signal
 from amaranth.lib import io
 
+from fp8forge.errors import ToolError
 from fp8forge.golden.formats import FloatFormat
 from fp8forge.hdl.accumulator import MacPE
 from fp8forge.hdl.lfsr import Lfsr
@@ -30,7 +31,7 @@ from fp8forge.tools import PIP_FPGA, ToolMissing
 __all__ = ["BOARDS", "DoesNotFit", "FpgaReport", "PeTestTop", "build_pe", "place_and_route"]
 
 
-class DoesNotFit(RuntimeError):
+class DoesNotFit(ToolError):
     """The design needs more of a resource than the device has (the design's fault, not the
     toolchain's)."""
 

@@ -16,11 +16,13 @@ import itertools
 import re
 from dataclasses import dataclass
 
+from fp8forge.errors import InputError
+
 __all__ = ["Cell", "LibertyError", "cells", "clock_gate_models", "evaluate", "ge_cell",
            "parse_function"]
 
 
-class LibertyError(ValueError):
+class LibertyError(InputError):
     """The liberty text lacks something the flow needs; the message names it."""
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from fp8forge.errors import InputError
 from fp8forge.files import atomic_write
 from fp8forge.golden.design import BASELINE, PAPER
 from fp8forge.model import throughput as model
@@ -46,7 +47,7 @@ ARRAY_SIDES = (16, 8, 4)
 DEFAULT_SYNTH = Path("build/synth/compare/compare.json")
 
 
-class DesignError(ValueError):
+class DesignError(InputError):
     """The design point cannot be built (e.g. no synthesis results and no explicit ratio)."""
 
 
@@ -327,6 +328,11 @@ def _totals(rows: list[LayerPass], system: System) -> dict:
                         for p in ("fwd", "dgrad", "wgrad", "update")}}
 
 
+#: Figures of ``run_project``: one per network (``<net>-speedup.png``) and these two for all.
+ROOFLINE_PNG = "roofline.png"
+SENSITIVITY_PNG = "sensitivity.png"
+
+
 def why_markdown(data: dict, image_dir: str = "") -> list[str]:
     """Per network of ``run_project``'s result: where the speedup comes from (per pass, the
     memory-bound share), with its figures from ``image_dir``. Markdown lines."""
@@ -343,9 +349,10 @@ def why_markdown(data: dict, image_dir: str = "") -> list[str]:
                   f"{data['calibration']['area_ratio']:.2f}x MACs per area, less what the "
                   "larger array loses to edge tiles; the 16-bit first and last layers gain "
                   "nothing.", "",
-                  f"![speedup per layer]({image_dir}{name}-speedup.png)",
-                  f"![roofline]({image_dir}{name}-roofline.png)",
-                  f"![sensitivity]({image_dir}{name}-sensitivity.png)", ""]
+                  f"![speedup per layer]({image_dir}{name}-speedup.png)", ""]
+    lines += [f"![roofline]({image_dir}{ROOFLINE_PNG})", ""]
+    if any(net["sensitivity"] for net in data["networks"]):
+        lines += [f"![sensitivity]({image_dir}{SENSITIVITY_PNG})", ""]
     return lines
 
 
@@ -446,7 +453,8 @@ def markdown(dp: DesignPoint, cal: Calibration, fp8: System, base: System,
             if cal.energy_pj else "not modelled: the synthesis results carry no energy."),
         "", "## Model assumptions", "", ASSUMPTIONS, "",
         "## Summary (one training step)", "", summary_markdown(data), "",
-    ]
+        f"![roofline]({ROOFLINE_PNG})", "",
+    ] + ([f"![sensitivity]({SENSITIVITY_PNG})", ""] if sweeps else [])
     for p, net in zip(projections, data["networks"], strict=True):
         lines += [f"## {p.net}, batch {p.batch}: speedup {p.speedup:.2f}x", ""]
         t8, t16 = net["fp8"]["total"], net["baseline"]["total"]
@@ -454,11 +462,9 @@ def markdown(dp: DesignPoint, cal: Calibration, fp8: System, base: System,
                             [[k, f"{t16['by_pass'][k] * 1e3:.3f}", f"{t8['by_pass'][k] * 1e3:.3f}",
                               f"{t16['by_pass'][k] / t8['by_pass'][k]:.2f}x"]
                              for k in t8["by_pass"]], markdown=True))
-        lines += ["", f"![speedup per layer]({p.net}-speedup.png) "
-                  f"![roofline]({p.net}-roofline.png)", ""]
+        lines += ["", f"![speedup per layer]({p.net}-speedup.png)", ""]
         if p.net in sweeps:
-            lines += [f"![sensitivity]({p.net}-sensitivity.png)", "",
-                      render(["parameter", "value: speedup"],
+            lines += [render(["parameter", "value: speedup"],
                              [[SWEEPS[k][0], ", ".join(f"{v}: {s:.2f}x" for v, s in pts)]
                               for k, pts in sweeps[p.net].items()], markdown=True), ""]
         lines += ["<details><summary>per layer and pass</summary>", "",
@@ -497,37 +503,62 @@ def plot_speedup(p: Projection, path: Path) -> None:
     save(fig, path, margins=dict(left=0.9 / width, right=1 - 0.2 / width, top=0.88, bottom=0.3))
 
 
-def plot_roofline(p: Projection, fp8: System, base: System, path: Path) -> None:
+def plot_roofline(projections: Sequence[Projection], fp8: System, base: System,
+                  path: Path) -> None:
+    """One roofline for every network: the two systems' roofs (the same for all networks) and
+    every GEMM of each training step, a marker per network."""
     import numpy as np
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter
 
     fig, ax = subplots(figsize=(6.5, 4.5))
     intensity = np.logspace(-1, 4, 200)
-    for s, rows, color in ((base, p.base, "#dd8452"), (fp8, p.fp8, "#4c72b0")):
+    colors = {base.name: "#dd8452", fp8.name: "#4c72b0"}
+    for s in (base, fp8):
         peak = s.macs * s.clock_ghz  # GMAC/s
-        ax.loglog(intensity, np.minimum(peak, intensity * s.bandwidth_gbs), color=color,
+        ax.loglog(intensity, np.minimum(peak, intensity * s.bandwidth_gbs), color=colors[s.name],
                   label=f"{s.name} roof")
-        gemms = [r for r in rows if r.cost.macs and not r.wide]
-        ax.scatter([r.cost.macs / r.cost.bytes for r in gemms],
-                   [r.cost.macs / r.cost.seconds / 1e9 for r in gemms], s=8, color=color,
-                   alpha=0.6)
+    markers = "os^Dvp*"
+    for i, p in enumerate(projections):
+        for s, rows in ((base, p.base), (fp8, p.fp8)):
+            gemms = [r for r in rows if r.cost.macs and not r.wide]
+            ax.scatter([r.cost.macs / r.cost.bytes for r in gemms],
+                       [r.cost.macs / r.cost.seconds / 1e9 for r in gemms], s=9,
+                       color=colors[s.name], marker=markers[i % len(markers)], alpha=0.55)
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [Line2D([], [], ls="", marker=markers[i % len(markers)], color="#555555",
+                       label=p.net) for i, p in enumerate(projections)]
     ax.minorticks_off()  # log axes draw dozens of minor ticks: most of this figure's time
+    # Plain tick labels: the default 10^k labels go through mathtext, whose parser costs
+    # about half a second to build.
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.yaxis.set_major_formatter(plain)
     ax.set_xlabel("arithmetic intensity (MAC per off-chip byte)")
     ax.set_ylabel("GMAC/s")
-    ax.set_title(f"{p.net}, batch {p.batch}: every GEMM of a training step")
-    ax.legend(fontsize=8)
+    ax.set_title(f"every GEMM of a training step, batch {projections[0].batch}")
+    ax.legend(handles=handles, fontsize=8)
     save(fig, path, margins=dict(left=0.13, right=0.97, top=0.92, bottom=0.12))
 
 
-def plot_sensitivity(net: str, sweeps: dict[str, list], path: Path) -> None:
-    fig, axes = subplots(1, len(sweeps), figsize=(3.2 * len(sweeps), 3.2), sharey=True)
-    for ax, (key, pts) in zip(axes, sweeps.items(), strict=True):
-        labels = ["none" if v is None else str(v) for v, _ in pts]
-        ax.plot(range(len(pts)), [s for _, s in pts], "o-")
-        ax.set_xticks(range(len(pts)), labels, fontsize=7)
+def plot_sensitivity(sweeps: dict[str, dict[str, list]], path: Path) -> None:
+    """The speedup against each swept parameter, a line per network (``sweeps``: network ->
+    parameter -> [(value, speedup)])."""
+    keys = list(next(iter(sweeps.values())))
+    fig, axes = subplots(1, len(keys), figsize=(3.2 * len(keys), 3.4), sharey=True,
+                         squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        for net, by_key in sweeps.items():
+            pts = by_key.get(key, [])
+            ax.plot(range(len(pts)), [s for _, s in pts], "o-", ms=3, label=net)
+        pts = next(iter(sweeps.values()))[key]
+        ax.set_xticks(range(len(pts)), ["none" if v is None else str(v) for v, _ in pts],
+                      fontsize=7)
         ax.set_xlabel(SWEEPS[key][0], fontsize=8)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("speedup FP8 / baseline")
-    fig.suptitle(f"{net}: sensitivity of the training-step speedup")
+    axes[0][0].set_ylabel("speedup FP8 / baseline")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("sensitivity of the training-step speedup")
     width = fig.get_figwidth()
     save(fig, path, margins=dict(left=0.6 / width, right=1 - 0.1 / width, top=0.86,
                                  bottom=0.2, wspace=0.08))
@@ -549,11 +580,12 @@ def run_project(dp: DesignPoint, nets: Sequence[str], batch: int, out_dir: Path,
             sweeps[net.name] = sweep(dp, net, batch, cal, progress)
     assert fp8 is not None and base is not None
     out_dir.mkdir(parents=True, exist_ok=True)
-    for p in projections if plots else []:
-        plot_speedup(p, out_dir / f"{p.net}-speedup.png")
-        plot_roofline(p, fp8, base, out_dir / f"{p.net}-roofline.png")
-        if p.net in sweeps:
-            plot_sensitivity(p.net, sweeps[p.net], out_dir / f"{p.net}-sensitivity.png")
+    if plots:
+        for p in projections:
+            plot_speedup(p, out_dir / f"{p.net}-speedup.png")
+        plot_roofline(projections, fp8, base, out_dir / ROOFLINE_PNG)
+        if sweeps:
+            plot_sensitivity(sweeps, out_dir / SENSITIVITY_PNG)
     data = to_json(dp, cal, fp8, base, projections, sweeps)
     atomic_write(out_dir / "project.json", json.dumps(data, indent=1))
     atomic_write(out_dir / "project.md", markdown(dp, cal, fp8, base, projections, sweeps,

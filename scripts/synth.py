@@ -48,7 +48,8 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from fp8forge import tools
+from fp8forge import errors, tools
+from fp8forge.errors import ToolError
 from fp8forge.files import atomic_write
 
 from .liberty_cells import LibertyError, driver_cell, ge_cell
@@ -94,13 +95,15 @@ PATH_GROUPS = {
 }
 
 
-class SynthError(RuntimeError):
+class SynthError(ToolError):
     """Synthesis could not run (bad liberty, Yosys error); the message is one line."""
 
 
-class InputError(SynthError):
+class InputError(SynthError, errors.InputError):
     """A file the user gave is unusable (a liberty without the cells the flow needs, a VCD of
     something else); the message names the file and what is wrong."""
+
+    exit_status = 2
 
 
 @dataclass(frozen=True)

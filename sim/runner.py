@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fp8forge import tools
+from fp8forge.errors import Fp8forgeError
 from fp8forge.hdl.generate import generate_verilog
 
 __all__ = ["BenchFailed", "SIMULATORS", "available_simulators", "run_bench"]
@@ -38,7 +39,7 @@ VERILATOR_ARGS = ("-Wno-fatal", "-O1", "--no-public-flat-rw")
 BUILD_SETTINGS = repr((VERILATOR_ARGS, PUBLIC_TOP, tools.VERILATOR_ONE_UNIT))
 
 
-class BenchFailed(AssertionError):
+class BenchFailed(Fp8forgeError, AssertionError):
     """A cocotb test failed; the message carries the bench's own report."""
 
 

@@ -327,8 +327,8 @@ def test_calibration_prefers_the_largest_array(tmp_path):
 def test_report_files(tmp_path):
     dp = DesignPoint(area_ratio=2.4, synth_json=tmp_path / "none.json")
     data = run_project(dp, ["resnet20"], 16, tmp_path)
-    for name in ("project.md", "project.json", "resnet20-speedup.png", "resnet20-roofline.png",
-                 "resnet20-sensitivity.png"):
+    for name in ("project.md", "project.json", "resnet20-speedup.png", "roofline.png",
+                 "sensitivity.png"):
         assert (tmp_path / name).stat().st_size > 0
     net = data["networks"][0]
     passes = {r["pass"] for r in net["fp8"]["rows"]}
@@ -340,7 +340,11 @@ def test_report_files(tmp_path):
     why = why_markdown(data, image_dir="project/")
     assert why[0].startswith(f"**resnet20** ({net['speedup']:.2f}x): fwd ")
     assert "dgrad" in why[0] and "update" in why[0] and "memory-bound" in why[0]
-    assert "![roofline](project/resnet20-roofline.png)" in why
+    assert "![roofline](project/roofline.png)" in why
+    assert "![sensitivity](project/sensitivity.png)" in why
+    assert "![speedup per layer](project/resnet20-speedup.png)" in why
+    for image in ("roofline.png", "sensitivity.png", "resnet20-speedup.png"):
+        assert f"]({image})" in md
 
 
 def test_cli_project(tmp_path, capsys):
