@@ -1,9 +1,10 @@
 """A small NumPy network library whose GEMMs and updates go through an ``Arith`` recipe.
 
-Layers keep float32 activations between GEMMs (bias, ReLU, softmax and im2col/col2im are not
-GEMMs and run in float32, as the paper runs them in higher precision); every GEMM — forward,
-backward-data and weight-gradient — is ``arith.matmul``, every parameter update
-``arith.update``. A layer built with ``wide=True`` is one the recipe keeps in 16 bits.
+Layers keep float32 activations between GEMMs (bias additions, ReLU, softmax and im2col/col2im
+are not GEMMs and run in float32, as the paper runs them in higher precision); every GEMM —
+forward, backward-data and weight-gradient — is ``arith.matmul``, every bias gradient (a sum
+over the batch and positions) ``arith.reduce_rows``, every parameter update ``arith.update``.
+A layer built with ``wide=True`` is one the recipe keeps in 16 bits.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class Dense:
     def backward(self, dy: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
         assert self.x is not None
         self.w.grad = self.arith.matmul(self.x.T, dy, "wgrad", self.wide)
-        self.b.grad = dy.sum(axis=0)
+        self.b.grad = self.arith.reduce_rows(dy, self.wide)
         return self.arith.matmul(dy, self.w.value.T, "dgrad", self.wide) if need_dx else None
 
 
@@ -95,7 +96,7 @@ class Conv1d:
         out_len = dy.shape[2]
         dy2 = np.ascontiguousarray(dy.transpose(0, 2, 1)).reshape(batch * out_len, -1)
         self.w.grad = self.arith.matmul(self.cols.T, dy2, "wgrad", self.wide)
-        self.b.grad = dy2.sum(axis=0)
+        self.b.grad = self.arith.reduce_rows(dy2, self.wide)
         if not need_dx:
             return None
         dcols = self.arith.matmul(dy2, self.w.value.T, "dgrad", self.wide)
@@ -150,6 +151,10 @@ class Sequential:
     def step(self, lr: float, momentum: float, l2: float) -> None:
         for p in self.params:
             p.step(lr, momentum, l2)
+
+    def gradients_finite(self) -> bool:
+        """No weight or bias gradient overflowed (loss scaling skips the step otherwise)."""
+        return all(p.grad is not None and bool(np.isfinite(p.grad).all()) for p in self.params)
 
 
 def softmax_xent(logits: np.ndarray, labels: np.ndarray, scale: float) -> tuple[float, np.ndarray]:

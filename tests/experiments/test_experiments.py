@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from fp8forge.experiments import accumulation, train, update
-from fp8forge.experiments.nn import Conv1d, Dense, Sequential, cnn1d, softmax_xent
-from fp8forge.experiments.recipes import RECIPES, Arith
+from fp8forge.experiments.nn import Conv1d, Dense, Sequential, cnn1d, mlp, softmax_xent
+from fp8forge.experiments.recipes import RECIPES, Arith, LossScale
 from fp8forge.golden import PRESETS, Rounding, chunked_sum, decode, quantize
 from fp8forge.scripts.cli import main
 
@@ -65,17 +65,74 @@ def test_softmax_xent_gradient_and_scale():
     assert grad[0] == pytest.approx(4.0 / 2 * (p - [0, 1, 0]), rel=1e-5)
 
 
+def _is_in(values, fmt) -> bool:
+    return bool(np.array_equal(decode(quantize(values, fmt), fmt), values))
+
+
 def test_fp8_recipe_output_formats(rng):
-    """fwd/dgrad results are e5m2 numbers (e6m9 in wide layers), wgrad results e6m9."""
+    """fwd, dgrad and wgrad results are e5m2 numbers (the paper's Fig. 2), e6m9 in the wide
+    layers; the e6m9-gradient ablation keeps wgrad results in e6m9."""
     arith = Arith(RECIPES["fp8"], rng)
     a = rng.standard_normal((6, 70)).astype(np.float32)
     b = rng.standard_normal((70, 5)).astype(np.float32)
-    for pass_, wide, fmt in (("fwd", False, E5M2), ("dgrad", False, E5M2), ("wgrad", False, E6M9),
-                             ("fwd", True, E6M9)):
-        out = arith.matmul(a, b, pass_, wide)
-        assert np.array_equal(decode(quantize(out, fmt), fmt), out)
+    for pass_, wide, fmt in (("fwd", False, E5M2), ("dgrad", False, E5M2), ("wgrad", False, E5M2),
+                             ("fwd", True, E6M9), ("wgrad", True, E6M9)):
+        assert _is_in(arith.matmul(a, b, pass_, wide), fmt)
     narrow = arith.matmul(a, b, "fwd", False)
     assert not np.array_equal(narrow, arith.matmul(a, b, "fwd", True))
+    lenient = Arith(RECIPES["fp8-grad-e6m9"], rng).matmul(a, b, "wgrad", False)
+    assert _is_in(lenient, E6M9) and not _is_in(lenient, E5M2)
+
+
+def test_bias_gradient_is_a_chunked_reduction(rng):
+    """A bias gradient is the golden chunked sum of the column in e6m9, rounded to e5m2: bit
+    for bit, and different from the float32 sum where swamping bites."""
+    arith = Arith(RECIPES["fp8"], rng)
+    dy = decode(quantize(rng.uniform(0.5, 1.0, (3000, 3)), E5M2), E5M2).astype(np.float32)
+    got = arith.reduce_rows(dy, wide=False)
+    for j in range(3):
+        column = quantize(dy[:, j], E5M2)
+        from fp8forge.golden import mul
+
+        products = mul(column, quantize(np.ones(3000), E5M2), E5M2, E6M9)
+        want = quantize(decode(chunked_sum(products, E6M9, 64), E6M9), E5M2)
+        assert quantize(got[j], E5M2) == want
+    chunk1 = Arith(RECIPES["fp8-chunk1"], rng).reduce_rows(dy, wide=False)
+    assert np.all(chunk1 < 0.8 * dy.sum(axis=0))  # sequential e6m9 sums swamp
+    assert np.allclose(got, dy.sum(axis=0), rtol=0.125)  # within half an e5m2 ulp (2^-3)
+
+
+def test_loss_scale_skips_overflowing_steps_and_grows_back():
+    scale = LossScale(1024.0, dynamic=True, growth_interval=3)
+    assert scale.step_ok(True) and scale.value == 1024
+    assert not scale.step_ok(False) and scale.value == 512 and scale.skipped == 1
+    assert [scale.step_ok(True) for _ in range(3)] == [True] * 3 and scale.value == 1024
+    static = LossScale(8.0, dynamic=False)
+    assert static.step_ok(False) and static.value == 8
+
+
+def test_overflowing_gradients_are_detected(rng):
+    """A loss scale far too large overflows e5m2 gradients: the step is skipped, the weights
+    are unchanged and the scale halves."""
+    arith = Arith(RECIPES["fp8"], rng)
+    arith.scale.value = 2.0 ** 20
+    net = mlp(arith, rng, [8, 16, 16, 4])
+    x = rng.standard_normal((32, 8)).astype(np.float32)
+    _, dlogits = softmax_xent(net.forward(x), rng.integers(0, 4, 32), arith.scale.value)
+    net.backward(dlogits)
+    assert not net.gradients_finite()
+    assert not arith.scale.step_ok(net.gradients_finite()) and arith.scale.value == 2.0 ** 19
+
+
+@pytest.mark.parametrize("dataset", ["digits", "mnist1d"])
+def test_every_model_has_an_fp8_layer(dataset, rng):
+    """No recipe labelled FP8 runs without an e5m2 layer: each model has a layer that is not
+    one of the recipe's wide (16-bit) layers."""
+    data = train.DATASETS[dataset]()
+    model = train.build_model(data, Arith(RECIPES["fp8"], rng), rng)
+    gemm_layers = [layer for layer in model.layers if hasattr(layer, "wide")]
+    assert any(not layer.wide for layer in gemm_layers)
+    assert gemm_layers[0].wide and gemm_layers[-1].wide
 
 
 def test_update_recipes_lose_or_keep_small_updates(rng):
