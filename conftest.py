@@ -17,21 +17,16 @@ def pytest_addoption(parser):
     )
 
 
+def pytest_report_header(config):
+    if config.getoption("--long"):
+        return ["long checks: run, with ten times the random stimulus volumes (--long)"]
+    return ["long checks (tests marked long): deselected; make test-long runs them"]
+
+
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--long"):
         return
-    kept, long = [], []
-    for item in items:
-        (long if item.get_closest_marker("long") else kept).append(item)
+    long = [item for item in items if item.get_closest_marker("long")]
     if long:
         config.hook.pytest_deselected(items=long)
-        items[:] = kept
-        config._fp8forge_long = len(long)
-
-
-def pytest_terminal_summary(terminalreporter, config):
-    skipped = getattr(config, "_fp8forge_long", 0)
-    if skipped:
-        terminalreporter.write_line(
-            f"{skipped} long checks (full-scale repeats of checks above) not run: "
-            f"make test-long runs them")
+        items[:] = [item for item in items if not item.get_closest_marker("long")]
