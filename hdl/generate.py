@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from amaranth.back import verilog
 from amaranth.hdl import Shape
@@ -25,6 +24,7 @@ from .arith import FpAdd, FpFma, FpMul, Quantizer
 from .array import MacArray
 from .axpy import AxpyUnit
 from .lfsr import Lfsr
+from .unit import Unit
 
 __all__ = ["UNITS", "UnitOptions", "build_unit", "generate_verilog", "LINT_WAIVERS"]
 
@@ -143,11 +143,18 @@ def _port_docs(unit: wiring.Component) -> dict[str, str]:
     return docs
 
 
-def generate_verilog(unit: Any, name: str) -> str:
+def _require_unit(unit: object) -> None:
+    if not isinstance(unit, Unit):
+        raise TypeError(f"{type(unit).__name__} is not an fp8forge Unit: it needs latency and "
+                        "throughput properties")
+
+
+def generate_verilog(unit: wiring.Component, name: str) -> str:
     """Verilog text of ``unit`` as module ``name``, with the header and lint waivers.
 
-    ``unit`` must expose ``latency`` and ``throughput`` (every fp8forge unit does).
+    ``unit`` must be a ``Unit`` (``latency`` and ``throughput``; every fp8forge unit is).
     """
+    _require_unit(unit)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise ValueError(f"module name must be a Verilog identifier, not {name!r}")
     body = verilog.convert(unit, name=name, emit_src=False)
