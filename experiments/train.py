@@ -12,6 +12,7 @@ three quarters of the epochs. Runs are spread over worker processes; each prints
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sys
 import time
 from collections.abc import Callable
@@ -114,7 +115,11 @@ def run_grid(setups: list[Setup], recipes: list[str], seeds: list[int], jobs: in
     jobs = min(jobs, len(tasks))
     if jobs <= 1:
         return [train_run(*t, log=log) for t in tasks]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    # Workers are spawned, not forked: a parent that already ran the compiled golden kernels
+    # (``fp8forge experiment all`` runs the accumulation experiment first) has GNU OpenMP
+    # threads, and a forked child of such a process is killed by libgomp.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn) as pool:
         return list(pool.map(_worker, tasks))
 
 

@@ -227,3 +227,21 @@ def test_rounding_modes_of_recipes():
     assert RECIPES["fp8"].update_rounding is Rounding.SR
     assert RECIPES["fp8-rne-update"].update_rounding is Rounding.RNE
     assert RECIPES["fp8-chunk1"].chunk == 1 and RECIPES["fp8-all-layers"].wide_fmt is None
+
+
+def test_parallel_runs_after_the_compiled_kernels_ran_in_this_process():
+    """``experiment all`` runs the accumulation experiment (numba kernels on OpenMP threads)
+    before the training workers start: they must start cleanly (forked ones were killed)."""
+    from fp8forge.golden import compiled, gemm
+
+    e5m2 = PRESETS["e5m2"]
+    a = quantize(np.random.default_rng(0).standard_normal((64, 256)), e5m2)
+    threads = compiled.threads()
+    compiled.set_threads(2)
+    try:
+        gemm(a, a.T.copy(), e5m2, E6M9, chunk=64, engine="compiled")
+    finally:
+        compiled.set_threads(threads)
+    tiny = train.Setup("digits", epochs=1, lr=0.05, train_limit=64)
+    runs = train.run_grid([tiny], ["fp32", "fp8"], [0], jobs=2, log=lambda _: None)
+    assert [r["recipe"] for r in runs] == ["fp32", "fp8"]
