@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -99,7 +100,13 @@ def train_run(setup: Setup, recipe: Recipe, seed: int,
 
 
 def _worker(args) -> dict:
-    setup, recipe, seed = args
+    setup, recipe, seed, threads = args
+    from fp8forge.golden import compiled
+
+    if compiled.AVAILABLE:
+        # The cores are shared by the workers: more kernel threads than cores makes OpenMP's
+        # spinning threads wait on each other (an epoch took 5x as long).
+        compiled.set_threads(threads)
     return train_run(setup, recipe, seed, log=lambda line: print(line, flush=True))
 
 
@@ -119,8 +126,9 @@ def run_grid(setups: list[Setup], recipes: list[str], seeds: list[int], jobs: in
     # (``fp8forge experiment all`` runs the accumulation experiment first) has GNU OpenMP
     # threads, and a forked child of such a process is killed by libgomp.
     spawn = multiprocessing.get_context("spawn")
+    threads = max(1, (os.cpu_count() or 1) // jobs)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn) as pool:
-        return list(pool.map(_worker, tasks))
+        return list(pool.map(_worker, [(*task, threads) for task in tasks]))
 
 
 def summarise(runs: list[dict]) -> list[dict]:
