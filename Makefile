@@ -31,7 +31,7 @@ test: lint pytest
 pytest: $(DEV_STAMP)
 	$(PY) -m pytest -n auto
 
-## test-long: the suite with its long checks and ten times the random volumes (about an hour)
+## test-long: the suite with its long checks and ten times the random volumes (about 45 min)
 test-long: lint $(DEV_STAMP)
 	$(PY) -m pytest -n auto --long
 
