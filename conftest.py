@@ -26,7 +26,9 @@ def pytest_report_header(config):
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--long"):
         return
-    long = [item for item in items if item.get_closest_marker("long")]
+    kept, long = [], []
+    for item in items:
+        (long if item.get_closest_marker("long") else kept).append(item)
     if long:
         config.hook.pytest_deselected(items=long)
-        items[:] = [item for item in items if not item.get_closest_marker("long")]
+        items[:] = kept

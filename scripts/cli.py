@@ -32,7 +32,7 @@ from fp8forge.golden.formats import FloatFormat
 from fp8forge.table import render
 from fp8forge.tools import ToolMissing
 
-from .synth import TIMING_TOOLS, SynthError
+from .synth import TIMING_TOOLS
 
 #: ``hdl.generate.UNITS``' names, for the help text: reading them there would import Amaranth
 #: (half a second) into every command (a test keeps the two equal).
@@ -54,16 +54,6 @@ EXIT_STATUS = ("exit status: 0 done, 1 a tool missing or failed or a file system
                "full disk), 2 bad input or output path, 130 interrupted")
 
 
-def _tool_failure(exc: Exception) -> Exception:
-    """The CLI error for a library exception: input problems are usage errors (2), a missing or
-    failing tool is a tool failure (1)."""
-    from .synth import InputError
-
-    if isinstance(exc, (InputError, TypeError, ValueError)):
-        return UsageError(str(exc))
-    return ToolFailure(str(exc))
-
-
 @contextlib.contextmanager
 def _bad_input() -> Iterator[None]:
     """Library TypeError/ValueError inside: the user's input was wrong (exit status 2)."""
@@ -71,16 +61,6 @@ def _bad_input() -> Iterator[None]:
         yield
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-
-
-@contextlib.contextmanager
-def _tool_run() -> Iterator[None]:
-    """A synthesis or simulation run inside: a missing or failing tool is exit status 1, an
-    input it rejects 2 (``_tool_failure``)."""
-    try:
-        yield
-    except (SynthError, ToolMissing) as exc:
-        raise _tool_failure(exc) from None
 
 
 def _output_dir(path: str | Path) -> Path:
@@ -239,9 +219,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     liberty = _liberty(args.liberty)
     build = _output_dir(args.build)
-    with _tool_run():
-        run_demo(build, length=args.length, rtl=not args.no_rtl, synth=not args.no_synth,
-                 liberty=liberty)
+    run_demo(build, length=args.length, rtl=not args.no_rtl, synth=not args.no_synth,
+             liberty=liberty)
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
@@ -265,9 +244,8 @@ def cmd_synth(args: argparse.Namespace) -> None:
 
         out = _output_dir(args.output or "build/synth/compare")
         cache = _output_dir(args.cache)
-        with _tool_run():
-            rows = run_compare(liberty, out, cache_dir=cache, clock_ns=args.clock_ns,
-                               timing=args.timing, ge_cell=args.ge_cell)
+        rows = run_compare(liberty, out, cache_dir=cache, clock_ns=args.clock_ns,
+                           timing=args.timing, ge_cell=args.ge_cell)
         print(compare_markdown(rows))
         print(f"written: {out / 'compare.md'}, {out / 'compare.json'}, {out / 'compare.png'}")
         return
@@ -279,21 +257,19 @@ def cmd_synth(args: argparse.Namespace) -> None:
         unit = build_unit(args.unit, options_from(args))
     out = _output_dir(args.output or f"build/synth/{args.unit}")
     cache = _output_dir(args.cache)
-    with _tool_run():
-        report = synthesize(generate_verilog(unit, args.unit), args.unit, liberty=liberty,
-                            cache_dir=cache, clock_ns=args.clock_ns, timing=args.timing,
-                            ge_cell=args.ge_cell, clock_gating=args.clock_gating)
+    report = synthesize(generate_verilog(unit, args.unit), args.unit, liberty=liberty,
+                        cache_dir=cache, clock_ns=args.clock_ns, timing=args.timing,
+                        ge_cell=args.ge_cell, clock_gating=args.clock_gating)
     energy = None
     if args.activity:
         from .energy import estimate_energy
 
-        with _tool_run():
-            energy = estimate_energy(unit, generate_verilog(unit, args.unit), args.unit,
-                                     liberty=liberty, cache_dir=cache,
-                                     clock_ns=args.clock_ns, timing=args.timing,
-                                     clock_gating=args.clock_gating,
-                                     activity_vcd=None if args.activity == "auto"
-                                     else Path(args.activity))
+        energy = estimate_energy(unit, generate_verilog(unit, args.unit), args.unit,
+                                 liberty=liberty, cache_dir=cache,
+                                 clock_ns=args.clock_ns, timing=args.timing,
+                                 clock_gating=args.clock_gating,
+                                 activity_vcd=None if args.activity == "auto"
+                                 else Path(args.activity))
     text = write_unit_report(out, describe(unit), report, energy)
     print(f"{describe(unit)}" + (" (cached)" if report.cached else ""))
     print(text.split("\n", 2)[2], end="")
@@ -316,8 +292,8 @@ def cmd_fpga(args: argparse.Namespace) -> None:
         print(f"placing and routing {label} PE on {args.board} ...", flush=True)
         try:
             report = build_pe(args.board, in_fmt, acc_fmt, chunk, out / label)
-        except ToolMissing as exc:
-            raise ToolFailure(str(exc)) from None
+        except ToolMissing:
+            raise  # says which pip install fixes it (exit status 1)
         except DoesNotFit as exc:
             raise ToolFailure(f"{label} PE: {exc}") from None
         except Exception as exc:  # toolchain failures are reported, not tracebacks
@@ -335,7 +311,7 @@ def cmd_fpga(args: argparse.Namespace) -> None:
 def cmd_project(args: argparse.Namespace) -> None:
     from fp8forge.model.networks import NETWORKS
 
-    from .project import DesignError, DesignPoint, run_project, summary_markdown, text_progress
+    from .project import DesignPoint, run_project, summary_markdown, text_progress
 
     nets = [n.strip() for n in args.net.split(",") if n.strip()]
     unknown = [n for n in nets if n not in NETWORKS]
@@ -354,10 +330,10 @@ def cmd_project(args: argparse.Namespace) -> None:
     out = _output_dir(args.output)
     command = "fp8forge project " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["project"] \
         else "fp8forge project"
-    try:
+    try:  # a DesignError is exit status 2 by itself; other ValueErrors are bad input too
         data = run_project(dp, nets, args.batch, out, sensitivity=not args.no_sweep,
                            plots=not args.no_plots, command=command, progress=text_progress())
-    except (DesignError, ValueError) as exc:
+    except ValueError as exc:
         raise UsageError(str(exc)) from None
     print(f"FP8:      {data['systems']['fp8']}")
     print(f"baseline: {data['systems']['baseline']}")
@@ -373,12 +349,9 @@ def _print_scalesim(dp, nets: list[str], batch: int) -> None:
     from fp8forge.model.scalesim import DATAFLOWS, report_total_cycles
     from fp8forge.model.throughput import compute_cycles as rtl_cycles
 
-    from .project import DesignError, build_systems, calibrate
+    from .project import build_systems, calibrate
 
-    try:
-        fp8, _ = build_systems(dp, calibrate(dp))
-    except DesignError as exc:
-        raise UsageError(str(exc)) from None
+    fp8, _ = build_systems(dp, calibrate(dp))  # a DesignError is exit status 2 by itself
     one = fp8.replace(arrays=1)
     print(f"# one {one.rows}x{one.cols} array; SCALE-Sim: folds serialised, no stalls, as its "
           "COMPUTE_REPORT.csv prints \"Total Cycles\" (the index of the last cycle: the cycle "

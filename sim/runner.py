@@ -66,6 +66,12 @@ class BenchResult:
     summary: dict | None = None
 
 
+def _write_if_changed(path: Path, text: str) -> None:
+    """Leave an unchanged build input alone: its timestamp decides whether the build reruns."""
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
 def _log_tail(build_dir: Path) -> str:
     log = build_dir / "test.log"
     return log.read_text()[-3000:] if log.exists() else ""
@@ -112,8 +118,7 @@ def run_bench(bench: str, unit, params: dict, *, sim: str | None = None, seed: i
     build_dir = (build_root or Path("build") / "sim").resolve() / f"{bench}-{key}" / sim
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / f"{TOPLEVEL}.v"
-    if not source.exists() or source.read_text() != verilog:
-        source.write_text(verilog)
+    _write_if_changed(source, verilog)
     waves = os.environ.get("WAVES") == "1"
     saved = {k: os.environ.get(k) for k in tools.VERILATOR_ENV_KEYS}
     if sim == "verilator":  # cocotb finds verilator through PATH and builds with make
@@ -122,7 +127,7 @@ def run_bench(bench: str, unit, params: dict, *, sim: str | None = None, seed: i
         env = tools.verilator_env(ccache_dir=root.parent / "ccache", basedir=root, one_unit=True)
         os.environ.update({k: env[k] for k in saved if k in env})
         public = build_dir / "public.vlt"
-        public.write_text(PUBLIC_TOP)
+        _write_if_changed(public, PUBLIC_TOP)
         build_args = [*VERILATOR_ARGS, str(public)]
     else:
         build_args = []
