@@ -6,6 +6,11 @@ stimuli per mode on Icarus, exhaustive runs in amaranth.sim) are deselected ther
 with ten times the random stimulus volumes, under ``--long``.
 """
 
+import pytest
+
+#: How much more random stimulus ``--long`` draws.
+LONG_FACTOR = 10
+
 
 def pytest_addoption(parser):
     parser.addoption(
@@ -32,3 +37,10 @@ def pytest_collection_modifyitems(config, items):
     if long:
         config.hook.pytest_deselected(items=long)
         items[:] = kept
+
+
+@pytest.fixture
+def volume(request):
+    """``volume(n)``: ``n`` random stimuli, ``LONG_FACTOR`` times that under ``--long``."""
+    factor = LONG_FACTOR if request.config.getoption("--long") else 1
+    return lambda n: n * factor

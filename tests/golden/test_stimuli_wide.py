@@ -24,8 +24,8 @@ NARROW = [PRESETS["e5m2"], PRESETS["e4m3fn"]]
 
 
 @pytest.fixture
-def count(request):
-    return 20_000 * (10 if request.config.getoption("--long") else 1)
+def count(volume):
+    return volume(10_000)
 
 
 def _rand(mode, rng, n):

@@ -24,9 +24,9 @@ def _sr(mode, rng, n, inputs):
 
 @pytest.mark.parametrize("name", ["e6m9", "fp32", "dlfloat16"])
 @pytest.mark.parametrize("mode", list(Rounding), ids=lambda m: m.name)
-def test_fma_stimuli(name, mode, rng):
+def test_fma_stimuli(name, mode, rng, volume):
     fmt = PRESETS[name]
-    a, x, y = operands(fmt, 3_000, rng, op="fma")
+    a, x, y = operands(fmt, volume(1_500), rng, op="fma")
     inputs = {"a": a, "x": x, "y": y}
     kwargs = _sr(mode, rng, len(a), inputs)
     got = run_vectors(FpFma(fmt, rounding=mode), inputs)

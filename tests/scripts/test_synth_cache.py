@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.eda  # runs Yosys
+# Runs Yosys; one worker runs the module, so its reference synthesis runs once.
+pytestmark = [pytest.mark.eda, pytest.mark.xdist_group("synth-cache")]
 
 
 def _interruptible() -> None:
@@ -36,7 +37,7 @@ def _report(out: Path) -> dict:
     return data
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reference(tmp_path_factory) -> dict:
     """The report of one undisturbed run in a cache of its own."""
     tmp = tmp_path_factory.mktemp("reference")
