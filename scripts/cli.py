@@ -395,6 +395,45 @@ def cmd_bench(args: argparse.Namespace) -> None:
     run_benchmarks(repeats=args.repeats, out=sys.stdout, rtl=not args.no_rtl)
 
 
+def cmd_sweep(args: argparse.Namespace) -> None:
+    from fp8forge.model.networks import NETWORKS
+
+    from .sweep import AXES, Settings, attach_projections, grid, load_config, parse_axis, run_sweep
+    from .sweep_report import write_report
+
+    given = {"in_fmt": args.in_fmt, "acc_fmt": args.acc_fmt, "chunk": args.chunk,
+             "rbits": args.rbits, "side": args.side, "clock": args.clock,
+             "pipelined": args.pipelined}
+    axes = load_config(Path(args.config)) if args.config else {}
+    axes |= {name: parse_axis(name, text.split(",")) for name, text in given.items()
+             if text is not None}
+    nets = [n.strip() for n in args.net.split(",") if n.strip()]
+    unknown = [n for n in nets if n not in NETWORKS]
+    if unknown:
+        raise UsageError(f"unknown network {', '.join(unknown)} (known: {', '.join(NETWORKS)})")
+    baseline = tuple(f.strip() for f in args.baseline.split(","))
+    if len(baseline) != 2:
+        raise UsageError(f"--baseline needs IN,ACC formats, not {args.baseline!r}")
+    points = grid({k: v for k, v in axes.items() if k in AXES}, baseline=baseline)
+    out = _output_dir(args.output)
+    cache = _output_dir(args.cache)
+    settings = Settings(liberty=str(_liberty(args.liberty)), energy=not args.no_energy,
+                        timing=args.timing)
+    rows = run_sweep(points, settings, cache, scheduler=args.scheduler, workers=args.workers)
+    attach_projections(rows, nets, baseline)
+    command = "fp8forge " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["sweep"] \
+        else "fp8forge sweep"
+    flat = write_report(rows, nets, settings.error_lengths, out, command, baseline,
+                        plots=not args.no_plots)
+    failed = [r for r in flat if r["failed"]]
+    print(f"{len(flat) - len(failed)} of {len(flat)} points done"
+          + (f", {len(failed)} failed:" if failed else ""))
+    for r in failed:
+        print(f"  {r['label']}: {r['failed']}")
+    print(f"written: {out / 'sweep.md'}, {out / 'sweep.csv'}, {out / 'sweep.json'}"
+          + ("" if args.no_plots else f", {out / 'pareto.png'}"))
+
+
 def _liberty_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--liberty", default=None, metavar="FILE",
                    help="liberty file (.lib or .lib.gz; default $FP8FORGE_LIBERTY, else the "
@@ -596,6 +635,47 @@ def _add_bench(sub) -> None:
     p.set_defaults(func=cmd_bench)
 
 
+def _add_sweep(sub) -> None:
+    """The ``sweep`` command's arguments: each axis a comma-separated list."""
+    p = sub.add_parser("sweep", help="design-space sweep on Dask: formats x chunk x SR bits x "
+                       "array x clock, with Pareto plots")
+    p.add_argument("--in", dest="in_fmt", default=None, metavar="FORMATS",
+                   help="operand formats, e.g. e5m2,e4m3fn (default e5m2)")
+    p.add_argument("--acc", dest="acc_fmt", default=None, metavar="FORMATS",
+                   help="accumulator formats, e.g. e6m9,fp16,bf16,fp32 (default e6m9)")
+    p.add_argument("--chunk", default=None, metavar="LIST",
+                   help="chunk lengths, 'none' for no chunking (default 64)")
+    p.add_argument("--rbits", default=None, metavar="LIST",
+                   help="SR random bits of the update lane, 0 for RNE (default 12)")
+    p.add_argument("--side", default=None, metavar="LIST", help="MacArray sides (default 4)")
+    p.add_argument("--clock", default=None, metavar="LIST",
+                   help="clock periods in ns, or 'best' for the PE's best clock (default best)")
+    p.add_argument("--pipelined", default=None, metavar="LIST",
+                   help="no, yes or both (no,yes): product registered, two dot products "
+                   "interleaved (default no)")
+    p.add_argument("--config", default=None, metavar="TOML",
+                   help="axes from a TOML file ([axes] in_fmt = [...], ...); options override")
+    p.add_argument("--baseline", default="fp16,fp32", metavar="IN,ACC",
+                   help="baseline formats, no chunking and RNE updates (default fp16,fp32)")
+    p.add_argument("--net", default="resnet50",
+                   help="networks to project each point on, comma separated (default resnet50)")
+    _liberty_options(p)
+    p.add_argument("--timing", choices=TIMING_TOOLS, default="auto",
+                   help="timing tool (default auto: OpenSTA when installed, else ABC)")
+    p.add_argument("--no-energy", action="store_true",
+                   help="skip the gate-level energy simulation of each PE")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="tcp://HOST:PORT of a Dask scheduler, or 'local' to run in this "
+                   "process (default: a Dask LocalCluster, one worker per core)")
+    p.add_argument("--workers", type=_int(1, 1024), default=None,
+                   help="LocalCluster workers (default: one per core)")
+    p.add_argument("--no-plots", action="store_true", help="write no Pareto plot")
+    p.add_argument("--cache", default="build/synth/cache", metavar="DIR",
+                   help="synthesis and point cache (default build/synth/cache)")
+    p.add_argument("-o", "--output", default="build/sweep", help="report directory")
+    p.set_defaults(func=cmd_sweep)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fp8forge", description=DESCRIPTION, epilog=EXIT_STATUS)
     parser.add_argument("--version", action="version", version=f"fp8forge {__version__}")
@@ -611,6 +691,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_project(sub)
     _add_experiment(sub)
     _add_bench(sub)
+    _add_sweep(sub)
     return parser
 
 

@@ -159,6 +159,25 @@ ARRAY_ENERGY_SIDES = (4,)
 ARRAY_ENERGY_CYCLES = 600
 
 
+def array_area(in_fmt, acc_fmt, chunk: int | None, rows: int, cols: int, liberty,
+               cache_dir: Path, clock_ns: float | None, timing: str = "auto",
+               ge_cell: str | None = None, clock_gating: bool = False,
+               interleave: int = 1) -> tuple[MacArray, str, SynthReport, SynthReport]:
+    """(the array, its Verilog, one of its PEs synthesized alone, the rest synthesized with
+    the PEs as black boxes): the parts of the hierarchical area estimate (see ``array_row``)."""
+    unit = MacArray(in_fmt, acc_fmt, rows=rows, cols=cols, chunk=chunk, interleave=interleave)
+    verilog = generate_verilog(unit, "unit")
+    pe_module = f"\\unit.core.pe_{rows - 1}_{cols - 1}"
+    if pe_module + " " not in verilog:
+        raise SynthError(f"PE module {pe_module} not found in the array's Verilog")
+    pe = synthesize(verilog.replace(pe_module, "\\pe_rep"), "pe_rep", liberty=liberty,
+                    cache_dir=cache_dir, clock_ns=clock_ns, timing=timing, ge_cell=ge_cell,
+                    clock_gating=clock_gating)
+    rest = synthesize(verilog, "unit", liberty=liberty, cache_dir=cache_dir, clock_ns=clock_ns,
+                      blackbox="unit.core.pe_*", ge_cell=ge_cell, clock_gating=clock_gating)
+    return unit, verilog, pe, rest
+
+
 def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
               timing: str = "auto", ge_cell: str | None = None, energy: bool = False,
               simulator: str = "auto") -> dict:
@@ -171,16 +190,11 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
     (one beat per cycle, ``stimulus_for``)."""
     in_fmt, acc_fmt, chunk, side = ARRAYS[label]
     gating = clock_gated(label)
-    unit = MacArray(in_fmt, acc_fmt, rows=side, cols=side, chunk=chunk)
-    verilog = generate_verilog(unit, "unit")
-    pe_module = f"\\unit.core.pe_{side - 1}_{side - 1}"
-    if pe_module + " " not in verilog:
-        raise SynthError(f"{label}: PE module {pe_module} not found in the array's Verilog")
-    pe = synthesize(verilog.replace(pe_module, "\\pe_rep"), "pe_rep", liberty=liberty,
-                    cache_dir=cache_dir, clock_ns=clock_ns, timing=timing, ge_cell=ge_cell,
-                    clock_gating=gating)
-    rest = synthesize(verilog, "unit", liberty=liberty, cache_dir=cache_dir, clock_ns=clock_ns,
-                      blackbox="unit.core.pe_*", ge_cell=ge_cell, clock_gating=gating)
+    try:
+        unit, verilog, pe, rest = array_area(in_fmt, acc_fmt, chunk, side, side, liberty,
+                                             cache_dir, clock_ns, timing, ge_cell, gating)
+    except SynthError as exc:
+        raise SynthError(f"{label}: {exc}") from None
     n = side * side
     area = _value(rest.area_um2) + n * _value(pe.area_um2)
     out = {"label": label, "group": "MacArray", "per": n, "area_um2": area / n,

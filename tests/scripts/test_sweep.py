@@ -1,0 +1,198 @@
+"""``fp8forge sweep``: the grid, the per-point figures, the engines (a 2-worker Dask
+LocalCluster and the in-process path give the same results), resuming after Ctrl-C, and the
+outputs. The hardware points are tiny formats on a 1x1 array, so each synthesis takes
+seconds; they share one cache per test session."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fp8forge.golden import PRESETS, parse_format
+from fp8forge.scripts import sweep
+from fp8forge.scripts.sweep import SweepError, SweepPoint
+from fp8forge.scripts.sweep_report import pareto_front
+
+#: A tiny grid: two points and the baseline, e2m1 -> e4m3 against e3m2 -> e5m4.
+TINY = ["--in", "e2m1", "--acc", "e4m3", "--chunk", "none,4", "--rbits", "2", "--side", "1",
+        "--clock", "8", "--baseline", "e3m2,e5m4", "--net", "resnet20"]
+
+
+def _cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fp8forge", "sweep", *args],
+                          capture_output=True, text=True, **kwargs)
+
+
+# -- the grid ---------------------------------------------------------------------------------
+
+def test_grid_is_the_product_plus_one_baseline_per_hardware_setting():
+    axes = {"in_fmt": ["e5m2", "e4m3fn"], "chunk": [None, 64], "side": [2, 4]}
+    points = sweep.grid(axes)
+    plain = [p for p in points if not sweep.is_baseline_point(p)]
+    assert len(plain) == 8
+    baselines = [p for p in points if sweep.is_baseline_point(p)]
+    assert {(p.side, p.clock, p.pipelined) for p in baselines} == {(2, "best", False),
+                                                                   (4, "best", False)}
+    assert all((p.in_fmt, p.acc_fmt, p.chunk, p.rbits) == ("fp16", "fp32", None, 0)
+               for p in baselines)
+    assert len(set(points)) == len(points)
+    assert sweep.is_paper_point(SweepPoint())
+
+
+def test_axis_parsing_and_bad_values():
+    assert sweep.parse_axis("chunk", ["none", "32", " 64"]) == [None, 32, 64]
+    assert sweep.parse_axis("clock", ["best", "12.5"]) == ["best", 12.5]
+    assert sweep.parse_axis("pipelined", ["no", "yes", "no"]) == [False, True]
+    with pytest.raises(SweepError, match="rbits: 'x' is not an integer"):
+        sweep.parse_axis("rbits", ["x"])
+    with pytest.raises(SweepError, match="in_fmt"):
+        sweep.grid({"in_fmt": ["e9m99x"]})
+    with pytest.raises(SweepError, match="unknown axis colour"):
+        sweep.grid({"colour": ["red"]})
+    with pytest.raises(SweepError, match="chunk must be"):
+        SweepPoint(chunk=0)
+    with pytest.raises(SweepError, match="clock must be"):
+        SweepPoint(clock=-1.0)
+
+
+def test_config_file(tmp_path):
+    path = tmp_path / "sweep.toml"
+    path.write_text('[axes]\nin_fmt = ["e5m2", "e4m3fn"]\nchunk = ["none", 64]\nclock = 20\n')
+    assert sweep.load_config(path) == {"in_fmt": ["e5m2", "e4m3fn"], "chunk": [None, 64],
+                                       "clock": [20.0]}
+    path.write_text("axes = 3\n")
+    with pytest.raises(SweepError, match="no \\[axes\\] table"):
+        sweep.load_config(path)
+    path.write_text("[axes\n")
+    with pytest.raises(SweepError, match="cannot read sweep config"):
+        sweep.load_config(path)
+
+
+def test_point_key_covers_point_settings_and_library(tmp_path):
+    lib = tmp_path / "a.lib"
+    lib.write_text("library (a) {}\n")
+    settings = sweep.Settings(liberty=str(lib))
+    key = sweep.point_key(SweepPoint(), settings, "Yosys 0.70")
+    assert key == sweep.point_key(SweepPoint(), settings, "Yosys 0.70")
+    assert key != sweep.point_key(SweepPoint(chunk=32), settings, "Yosys 0.70")
+    assert key != sweep.point_key(SweepPoint(), settings, "Yosys 0.71")
+    assert key != sweep.point_key(SweepPoint(), sweep.Settings(liberty=str(lib), energy=False),
+                                  "Yosys 0.70")
+    lib.write_text("library (b) {}\n")
+    assert key != sweep.point_key(SweepPoint(), settings, "Yosys 0.70")
+
+
+def test_pareto_front():
+    pts = [(1.0, 1.0), (2.0, 3.0), (3.0, 2.0), (0.5, 0.5), (2.0, 1.0)]
+    # lower x and higher y are better: (0.5,0.5), (1,1), (2,3) are not beaten
+    assert pareto_front(pts, lower_x=True, higher_y=True) == [3, 0, 1]
+
+
+def test_accumulation_error_against_an_independent_sum():
+    """fp32 accumulation of e5m2 products is all but exact; e5m4 without chunks swamps at
+    16384 terms and chunking helps."""
+    e5m2 = PRESETS["e5m2"]
+    fp32, e5m4 = PRESETS["fp32"], parse_format("e5m4")
+    (err_fp32,) = sweep.accumulation_error(e5m2, fp32, None, [4096], trials=4)
+    assert err_fp32 < 1e-5
+    plain = sweep.accumulation_error(e5m2, e5m4, None, [256, 16384], trials=8)
+    chunked = sweep.accumulation_error(e5m2, e5m4, 64, [256, 16384], trials=8)
+    assert plain[1] > plain[0] and plain[1] > 0.2
+    assert chunked[1] < plain[1] / 2
+
+
+# -- the engines, end to end ------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def sweep_cache(tmp_path_factory) -> Path:
+    """One synthesis-and-point cache for the session's hardware sweeps."""
+    return tmp_path_factory.mktemp("sweep-cache")
+
+
+def _figures(path: Path) -> list[dict]:
+    return json.loads(path.read_text())
+
+
+@pytest.mark.eda
+@pytest.mark.xdist_group("sweep")
+def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
+    dask_out, local_out = tmp_path / "dask", tmp_path / "local"
+    proc = _cli(*TINY, "--workers", "2", "--cache", str(sweep_cache), "-o", str(dask_out))
+    assert proc.returncode == 0, proc.stderr
+    assert "sweep: 3 points, 0 already stored, 3 to run" in proc.stdout
+    assert "[3/3 done, 0 running, 0 failed]" in proc.stdout
+    assert "3 of 3 points done" in proc.stdout
+    assert (dask_out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    text = (dask_out / "sweep.md").read_text()
+    assert "e3m2->e5m4 no chunking, RNE, 1x1, 8 ns (baseline)" in text
+    rows = _figures(dask_out / "sweep.json")
+    assert len(rows) == 3 and not any(r["failed"] for r in rows)
+    by = {r["label"]: r for r in rows}
+    base = by["e3m2->e5m4 no chunking, RNE, 1x1, 8 ns"]
+    assert base["speedup_resnet20"] == 1.0  # the baseline against itself
+    for r in rows:
+        assert r["pe_area_um2"] > 0 and r["array_area_per_mac_um2"] > 0
+        assert r["gmacs_per_mm2"] == pytest.approx(1e6 / (8.0 * r["array_area_per_mac_um2"]))
+        assert r["pe_energy_pj"] > 0 and r["clock_ns"] == 8.0
+    # a chunked PE carries a second adder: larger than the plain one
+    assert (by["e2m1->e4m3 chunk 4, SR 2, 1x1, 8 ns"]["pe_area_um2"]
+            > by["e2m1->e4m3 no chunking, SR 2, 1x1, 8 ns"]["pe_area_um2"])
+    csv = (dask_out / "sweep.csv").read_text().splitlines()
+    assert len(csv) == 4 and csv[0].startswith("in_fmt,acc_fmt,chunk,rbits,side,clock")
+
+    # The in-process path recomputes every point (stored points removed; syntheses cached).
+    shutil.rmtree(sweep_cache / "sweep")
+    proc = _cli(*TINY, "--scheduler", "local", "--cache", str(sweep_cache), "-o",
+                str(local_out))
+    assert proc.returncode == 0, proc.stderr
+    assert "0 already stored, 3 to run" in proc.stdout
+    assert _figures(local_out / "sweep.json") == rows
+
+    # A second run finds every point stored and runs nothing.
+    proc = _cli(*TINY, "--scheduler", "local", "--cache", str(sweep_cache), "-o",
+                str(local_out))
+    assert "3 already stored, 0 to run" in proc.stdout
+
+
+@pytest.mark.eda
+@pytest.mark.xdist_group("sweep")
+def test_ctrl_c_then_resume_runs_only_the_rest(sweep_cache, tmp_path):
+    """Interrupted after its first point, a sweep exits 130; the rerun reuses what finished.
+    (Without energy the points are new, their syntheses mostly cached by the test above.)"""
+    grid = [*TINY, "--no-energy", "--workers", "1", "--cache", str(sweep_cache),
+            "-o", str(tmp_path / "out")]
+    proc = subprocess.Popen([sys.executable, "-m", "fp8forge", "sweep", *grid],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 300
+    for line in proc.stdout:
+        if " done: " in line:
+            proc.send_signal(signal.SIGINT)
+            break
+        assert time.monotonic() < deadline
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "fp8forge: interrupted" in err
+    stored = list((sweep_cache / "sweep").glob("*.json"))
+    before = {p: p.stat().st_mtime_ns for p in stored}
+    rerun = _cli(*grid)
+    assert rerun.returncode == 0, rerun.stderr
+    done = int(rerun.stdout.split(" already stored")[0].rsplit(" ", 1)[1])
+    assert 1 <= done < 3, rerun.stdout
+    assert "3 of 3 points done" in rerun.stdout
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items())  # not recomputed
+
+
+def test_cli_bad_input_is_one_line_exit_2(tmp_path):
+    proc = _cli("--in", "e5m2", "--chunk", "sixty", "-o", str(tmp_path))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "fp8forge: error: chunk: 'sixty' is not an integer"
+    proc = _cli("--net", "vgg", "-o", str(tmp_path))
+    assert proc.returncode == 2 and "unknown network vgg" in proc.stderr
