@@ -417,8 +417,12 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     points = grid({k: v for k, v in axes.items() if k in AXES}, baseline=baseline)
     out = _output_dir(args.output)
     cache = _output_dir(args.cache)
-    settings = Settings(liberty=str(_liberty(args.liberty)), energy=not args.no_energy,
-                        timing=args.timing)
+    from fp8forge.pdk import DEFAULT_LIBERTY
+
+    liberty = _liberty(args.liberty).resolve()
+    # The shipped library: each worker reads its own copy (a cluster's paths differ).
+    settings = Settings(liberty="" if liberty == DEFAULT_LIBERTY else str(liberty),
+                        energy=not args.no_energy, timing=args.timing)
     rows = run_sweep(points, settings, cache, scheduler=args.scheduler, workers=args.workers)
     attach_projections(rows, nets, baseline)
     command = "fp8forge " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["sweep"] \

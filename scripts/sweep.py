@@ -198,13 +198,20 @@ def load_config(path: Path) -> dict[str, list]:
 
 @dataclass(frozen=True)
 class Settings:
-    """What an evaluation depends on besides the point (part of every point's key)."""
+    """What an evaluation depends on besides the point (part of every point's key).
+    ``liberty`` is a path every worker can read, or "" for the library shipped with
+    fp8forge, which each worker finds in its own installation."""
 
-    liberty: str
+    liberty: str = ""
     energy: bool = True
     error_lengths: tuple[int, ...] = ERROR_LENGTHS
     error_trials: int = ERROR_TRIALS
     timing: str = "auto"
+
+    def liberty_path(self) -> Path:
+        from fp8forge.pdk import DEFAULT_LIBERTY
+
+        return Path(self.liberty) if self.liberty else DEFAULT_LIBERTY
 
 
 def point_key(point: SweepPoint, settings: Settings, yosys_version: str) -> str:
@@ -213,7 +220,7 @@ def point_key(point: SweepPoint, settings: Settings, yosys_version: str) -> str:
     h = hashlib.sha256()
     h.update(json.dumps([asdict(point), asdict(settings) | {"liberty": None}, yosys_version,
                          __version__], sort_keys=True).encode())
-    h.update(Path(settings.liberty).read_bytes())
+    h.update(settings.liberty_path().read_bytes())
     return h.hexdigest()[:20]
 
 
@@ -248,8 +255,9 @@ def evaluate(point: SweepPoint, settings: Settings, cache_dir: str | os.PathLike
     from .synth import synthesize
 
     cache = Path(cache_dir)
+    liberty = settings.liberty_path()
     in_fmt, acc_fmt, update = point.datapath()
-    kw: dict = dict(liberty=settings.liberty, cache_dir=cache, timing=settings.timing)
+    kw: dict = dict(liberty=liberty, cache_dir=cache, timing=settings.timing)
     stages, interleave = (1, 2) if point.pipelined else (0, 1)
     pe_unit = MacPE(in_fmt, acc_fmt, chunk=point.chunk, stages=stages, interleave=interleave)
     pe_verilog = generate_verilog(pe_unit, "unit")
@@ -265,7 +273,7 @@ def evaluate(point: SweepPoint, settings: Settings, cache_dir: str | os.PathLike
                                              rbits=point.rbits or DEFAULT_RBITS),
                                        "unit"), "unit", clock_ns=clock_ns, **kw)
     _, _, array_pe, rest = array_area(in_fmt, acc_fmt, point.chunk, point.side, point.side,
-                                      settings.liberty, cache, clock_ns, settings.timing,
+                                      liberty, cache, clock_ns, settings.timing,
                                       interleave=interleave)
     macs = point.side * point.side
     if rest.area_um2 is None or array_pe.area_um2 is None:
@@ -286,7 +294,7 @@ def evaluate(point: SweepPoint, settings: Settings, cache_dir: str | os.PathLike
     if settings.energy:
         from .energy import estimate_energy
 
-        e = estimate_energy(pe_unit, pe_verilog, "unit", liberty=settings.liberty,
+        e = estimate_energy(pe_unit, pe_verilog, "unit", liberty=liberty,
                             cache_dir=cache, clock_ns=clock_ns, timing=settings.timing)
         result.update(pe_energy_pj=e.energy_pj_per_op, energy_simulator=e.simulator)
     errors = accumulation_error(in_fmt, acc_fmt, point.chunk, settings.error_lengths,
@@ -391,7 +399,7 @@ def _run_on_dask(todo, settings, cache_dir: Path, scheduler, workers, rows, prog
         client = Client(cluster)
     else:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout="5s")
         except OSError as exc:
             raise SweepError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
     by_key = dict((key, p) for p, key in todo)

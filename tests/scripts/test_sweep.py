@@ -196,3 +196,22 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path):
     assert proc.stderr.strip() == "fp8forge: error: chunk: 'sixty' is not an integer"
     proc = _cli("--net", "vgg", "-o", str(tmp_path))
     assert proc.returncode == 2 and "unknown network vgg" in proc.stderr
+
+
+def test_without_dask_the_error_names_the_install(monkeypatch):
+    from fp8forge.tools import ToolMissing
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
+    with pytest.raises(ToolMissing, match=r"pip install 'fp8forge\[sweep\]' \(or --scheduler "
+                                          r"local\)"):
+        sweep._run_on_dask([(SweepPoint(), "k")], sweep.Settings(), Path("."), None, 1, {},
+                           sweep.Progress(1, show=None))
+
+
+def test_unreachable_scheduler_is_one_line(tmp_path):
+    proc = _cli(*TINY, "--scheduler", "tcp://127.0.0.1:9", "--cache", str(tmp_path / "c"),
+                "-o", str(tmp_path / "o"))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("fp8forge: error: cannot reach the Dask scheduler "
+                                  "tcp://127.0.0.1:9")
+    assert proc.stderr.count("\n") == 1
