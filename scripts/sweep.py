@@ -8,7 +8,8 @@ target and pipelining. ``evaluate`` measures one point:
   format, SR with ``rbits`` or RNE) and the ``side x side`` MacArray (area per MAC,
   hierarchical as in ``synth --compare``), each mapped timing-driven at the point's clock, or
   at the PE's best clock (``best_clock``) when the clock is ``best``;
-* with ``energy``, the PE's energy per MAC (gate-level simulation, as ``synth --compare``);
+* with ``energy``, the PE's energy per MAC and the lane's per update (gate-level simulation,
+  as ``synth --compare``);
 * the accumulation error of the accumulator format and chunk on the golden model
   (``accumulation_error``).
 
@@ -50,6 +51,9 @@ from fp8forge.golden.design import BASELINE, DEFAULT_RBITS, PAPER
 
 #: The axes of a sweep, in table order, with their defaults (the paper's point, 4x4 array).
 AXES = ("in_fmt", "acc_fmt", "chunk", "rbits", "side", "clock", "pipelined")
+
+#: Part of every point's key: raise it when ``evaluate`` measures differently.
+EVALUATION_VERSION = 2
 
 #: Dot-product lengths and trials of the accumulation-error figure (zero-mean products).
 ERROR_LENGTHS = (1024, 16384)
@@ -216,10 +220,10 @@ class Settings:
 
 def point_key(point: SweepPoint, settings: Settings, yosys_version: str) -> str:
     """Content key of a point's result: the point, the settings, the liberty's bytes, the
-    Yosys build and fp8forge's version."""
+    Yosys build, fp8forge's version and ``EVALUATION_VERSION``."""
     h = hashlib.sha256()
     h.update(json.dumps([asdict(point), asdict(settings) | {"liberty": None}, yosys_version,
-                         __version__], sort_keys=True).encode())
+                         __version__, EVALUATION_VERSION], sort_keys=True).encode())
     h.update(settings.liberty_path().read_bytes())
     return h.hexdigest()[:20]
 
@@ -269,9 +273,9 @@ def evaluate(point: SweepPoint, settings: Settings, cache_dir: str | os.PathLike
     else:
         clock_ns = float(point.clock)
         pe = synthesize(pe_verilog, "unit", clock_ns=clock_ns, **kw)
-    lane = synthesize(generate_verilog(FpFma(acc_fmt, rounding=update,
-                                             rbits=point.rbits or DEFAULT_RBITS),
-                                       "unit"), "unit", clock_ns=clock_ns, **kw)
+    lane_unit = FpFma(acc_fmt, rounding=update, rbits=point.rbits or DEFAULT_RBITS)
+    lane_verilog = generate_verilog(lane_unit, "unit")
+    lane = synthesize(lane_verilog, "unit", clock_ns=clock_ns, **kw)
     _, _, array_pe, rest = array_area(in_fmt, acc_fmt, point.chunk, point.side, point.side,
                                       liberty, cache, clock_ns, settings.timing,
                                       interleave=interleave)
@@ -288,7 +292,7 @@ def evaluate(point: SweepPoint, settings: Settings, cache_dir: str | os.PathLike
         "array_slack_ns": array_pe.slack_ns,
         # one MAC per cycle per PE: GMAC/s per mm² of the array
         "gmacs_per_mm2": 1e6 / (clock_ns * array_area_per_mac),
-        "pe_energy_pj": None,
+        "pe_energy_pj": None, "lane_energy_pj": None,
         "yosys": pe.yosys, "timing_source": pe.timing_source,
     }
     if settings.energy:
@@ -296,7 +300,10 @@ def evaluate(point: SweepPoint, settings: Settings, cache_dir: str | os.PathLike
 
         e = estimate_energy(pe_unit, pe_verilog, "unit", liberty=liberty,
                             cache_dir=cache, clock_ns=clock_ns, timing=settings.timing)
-        result.update(pe_energy_pj=e.energy_pj_per_op, energy_simulator=e.simulator)
+        lane_e = estimate_energy(lane_unit, lane_verilog, "unit", liberty=liberty,
+                                 cache_dir=cache, clock_ns=clock_ns, timing=settings.timing)
+        result.update(pe_energy_pj=e.energy_pj_per_op, lane_energy_pj=lane_e.energy_pj_per_op,
+                      energy_simulator=e.simulator)
     errors = accumulation_error(in_fmt, acc_fmt, point.chunk, settings.error_lengths,
                                 settings.error_trials)
     result["accumulation_error"] = dict(zip(map(str, settings.error_lengths), errors,

@@ -140,7 +140,7 @@ def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
     for r in rows:
         assert r["pe_area_um2"] > 0 and r["array_area_per_mac_um2"] > 0
         assert r["gmacs_per_mm2"] == pytest.approx(1e6 / (8.0 * r["array_area_per_mac_um2"]))
-        assert r["pe_energy_pj"] > 0 and r["clock_ns"] == 8.0
+        assert r["pe_energy_pj"] > 0 and r["lane_energy_pj"] > 0 and r["clock_ns"] == 8.0
     # a chunked PE carries a second adder: larger than the plain one
     assert (by["e2m1->e4m3 chunk 4, SR 2, 1x1, 8 ns"]["pe_area_um2"]
             > by["e2m1->e4m3 no chunking, SR 2, 1x1, 8 ns"]["pe_area_um2"])
