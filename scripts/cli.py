@@ -395,6 +395,19 @@ def cmd_bench(args: argparse.Namespace) -> None:
     run_benchmarks(repeats=args.repeats, out=sys.stdout, rtl=not args.no_rtl)
 
 
+def _interrupt_on_sigterm() -> None:
+    """Long runs stop the same way on Ctrl-C, on SIGTERM (a batch system's or ``kill``'s) and
+    when started in the background (where the shell ignores SIGINT): as KeyboardInterrupt,
+    which saves what is done and exits 130."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def cmd_sweep(args: argparse.Namespace) -> None:
     from fp8forge.model.networks import NETWORKS
 
@@ -423,6 +436,7 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     # The shipped library: each worker reads its own copy (a cluster's paths differ).
     settings = Settings(liberty="" if liberty == DEFAULT_LIBERTY else str(liberty),
                         energy=not args.no_energy, timing=args.timing)
+    _interrupt_on_sigterm()
     rows = run_sweep(points, settings, cache, scheduler=args.scheduler, workers=args.workers)
     attach_projections(rows, nets, baseline)
     command = "fp8forge " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["sweep"] \
