@@ -412,7 +412,7 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     from fp8forge.model.networks import NETWORKS
 
     from .sweep import AXES, Settings, attach_projections, grid, load_config, parse_axis, run_sweep
-    from .sweep_report import write_report
+    from .sweep_report import front_table, write_report
 
     given = {"in_fmt": args.in_fmt, "acc_fmt": args.acc_fmt, "chunk": args.chunk,
              "rbits": args.rbits, "side": args.side, "clock": args.clock,
@@ -444,6 +444,7 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     flat = write_report(rows, nets, settings.error_lengths, out, command, baseline,
                         plots=not args.no_plots)
     failed = [r for r in flat if r["failed"]]
+    print(front_table(flat, settings.error_lengths))
     print(f"{len(flat) - len(failed)} of {len(flat)} points done"
           + (f", {len(failed)} failed:" if failed else ""))
     for r in failed:

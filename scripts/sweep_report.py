@@ -102,6 +102,22 @@ def markdown(flat: list[dict], nets: Sequence[str], lengths: Sequence[int], comm
     return "\n".join(lines) + "\n"
 
 
+def front_table(flat: list[dict], lengths: Sequence[int]) -> str:
+    """The points on the throughput-per-area vs accumulation-error front, as a text table (what
+    the command prints: the candidates worth building)."""
+    n = max(lengths)
+    key = f"accumulation_error_{n}"
+    ok = [r for r in flat if not r["failed"] and r[key] is not None
+          and r["gmacs_per_mm2"] is not None]
+    if not ok:
+        return "no point finished"
+    front = pareto_front([(r[key], r["gmacs_per_mm2"]) for r in ok], lower_x=True, higher_y=True)
+    rows = [[ok[i]["label"], _num(ok[i]["gmacs_per_mm2"], 2), _num(ok[i][key], 4),
+             _num(ok[i]["pe_energy_pj"], 2), _slack(ok[i])] for i in front]
+    return render(["Pareto front: point", "GMAC/s/mm²", f"acc. error at {n}", "PE pJ/MAC",
+                   "worst slack ns"], rows)
+
+
 def pareto_front(points: list[tuple[float, float]], lower_x: bool, higher_y: bool
                  ) -> list[int]:
     """Indices of the points no other point beats on both coordinates, sorted by x."""

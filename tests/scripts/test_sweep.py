@@ -129,6 +129,7 @@ def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
     assert "sweep: 3 points, 0 already stored, 3 to run" in proc.stdout
     assert "[3/3 done, 0 running, 0 failed]" in proc.stdout
     assert "3 of 3 points done" in proc.stdout
+    assert "Pareto front: point" in proc.stdout
     assert (dask_out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
     text = (dask_out / "sweep.md").read_text()
     assert "e3m2->e5m4 no chunking, RNE, 1x1, 8 ns (baseline)" in text
