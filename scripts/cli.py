@@ -367,7 +367,7 @@ def _print_scalesim(dp, nets: list[str], batch: int) -> None:
                      rows))
 
 
-EXPERIMENTS = ("accumulation", "update", "train")
+EXPERIMENTS = ("accumulation", "gradients", "update", "train")
 
 
 def cmd_experiment(args: argparse.Namespace) -> None:
@@ -634,8 +634,9 @@ def _add_experiment(sub) -> None:
     """The ``experiment`` command's arguments."""
     p = sub.add_parser("experiment", help="the paper's experiments on the golden arithmetic")
     p.add_argument("name", choices=(*EXPERIMENTS, "all"),
-                   help="accumulation (swamping, chunk size), update (RNE vs SR), train "
-                   "(networks trained with FP8 GEMMs), or all")
+                   help="accumulation (swamping, chunk size), gradients (weight-gradient "
+                   "fidelity, chunk 1 vs 64), update (RNE vs SR), train (networks trained with "
+                   "FP8 GEMMs), or all")
     p.add_argument("--quick", action="store_true", help="the small setting the tests run")
     p.add_argument("--seeds", type=_int(1, 100), default=3,
                    help="train: seeds per recipe (default 3)")
