@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import math
 import os
 import time
@@ -401,8 +402,10 @@ def _run_on_dask(todo, settings, cache_dir: Path, scheduler, workers, rows, prog
                           "(or --scheduler local)") from None
     cluster = None
     if scheduler is None:
+        # Quiet: cancelling the running points on Ctrl-C is expected, not worth warnings.
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+                               processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
         client = Client(cluster)
     else:
         try:
