@@ -171,7 +171,7 @@ def _float(name: str, text: str) -> float:
 
 def grid(axes: dict[str, list], *, baseline: tuple[str, str] = BASELINE_FORMATS
          ) -> list[SweepPoint]:
-    """Every combination of the axes (missing axes at ``SweepPoint``'s defaults), plus the
+    """Every combination of the axes (missing axes at ``SweepPoint``'s defaults), after the
     baseline (``baseline_point``) at every array side, clock and pipelining in the grid."""
     unknown = set(axes) - set(AXES)
     if unknown:
@@ -180,8 +180,9 @@ def grid(axes: dict[str, list], *, baseline: tuple[str, str] = BASELINE_FORMATS
     values = [axes.get(name, [getattr(default, name)]) for name in AXES]
     points = [SweepPoint(**dict(zip(AXES, combo, strict=True)))
               for combo in itertools.product(*values)]
-    points += [baseline_point(p, baseline) for p in points]
-    return list(dict.fromkeys(points))
+    # The baselines first: every other point's projection needs one, so a sweep stopped
+    # early still projects what it finished.
+    return list(dict.fromkeys([baseline_point(p, baseline) for p in points] + points))
 
 
 def load_config(path: Path) -> dict[str, list]:
