@@ -403,7 +403,9 @@ def _run_on_dask(todo, settings, cache_dir: Path, scheduler, workers, rows, prog
                           "(or --scheduler local)") from None
     cluster = None
     if scheduler is None:
-        # Quiet: cancelling the running points on Ctrl-C is expected, not worth warnings.
+        # Quiet: cancelling the running points on Ctrl-C (and the nannies then killing their
+        # workers) is expected, not worth warnings.
+        logging.getLogger("distributed").setLevel(logging.ERROR)
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR)
