@@ -411,7 +411,17 @@ def _interrupt_on_sigterm() -> None:
 def cmd_sweep(args: argparse.Namespace) -> None:
     from fp8forge.model.networks import NETWORKS
 
-    from .sweep import AXES, Settings, attach_projections, grid, load_config, parse_axis, run_sweep
+    from .sweep import (
+        AXES,
+        NOT_RUN,
+        Settings,
+        SweepInterrupted,
+        attach_projections,
+        grid,
+        load_config,
+        parse_axis,
+        run_sweep,
+    )
     from .sweep_report import front_table, write_report
 
     given = {"in_fmt": args.in_fmt, "acc_fmt": args.acc_fmt, "chunk": args.chunk,
@@ -437,20 +447,30 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     settings = Settings(liberty="" if liberty == DEFAULT_LIBERTY else str(liberty),
                         energy=not args.no_energy, timing=args.timing)
     _interrupt_on_sigterm()
-    rows = run_sweep(points, settings, cache, scheduler=args.scheduler, workers=args.workers)
+    interrupted = None
+    try:
+        rows = run_sweep(points, settings, cache, scheduler=args.scheduler,
+                         workers=args.workers)
+    except SweepInterrupted as stop:  # report what finished, then exit 130
+        rows, interrupted = stop.rows, stop
     attach_projections(rows, nets, baseline)
     command = "fp8forge " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["sweep"] \
         else "fp8forge sweep"
     flat = write_report(rows, nets, settings.error_lengths, out, command, baseline,
                         plots=not args.no_plots)
-    failed = [r for r in flat if r["failed"]]
+    not_run = [r for r in flat if r["failed"] == NOT_RUN]
+    failed = [r for r in flat if r["failed"] and r["failed"] != NOT_RUN]
     print(front_table(flat, settings.error_lengths))
-    print(f"{len(flat) - len(failed)} of {len(flat)} points done"
+    print(f"{len(flat) - len(failed) - len(not_run)} of {len(flat)} points done"
+          + (f", {len(not_run)} not run (interrupted: the same command resumes)"
+             if not_run else "")
           + (f", {len(failed)} failed:" if failed else ""))
     for r in failed:
         print(f"  {r['label']}: {r['failed']}")
     print(f"written: {out / 'sweep.md'}, {out / 'sweep.csv'}, {out / 'sweep.json'}"
           + ("" if args.no_plots else f", {out / 'pareto.png'}"))
+    if interrupted is not None:
+        raise interrupted
 
 
 def _liberty_options(p: argparse.ArgumentParser) -> None:

@@ -360,8 +360,8 @@ def run_sweep(points: Sequence[SweepPoint], settings: Settings, cache_dir: Path,
               scheduler: str | None = None, workers: int | None = None,
               show: Callable[[str], None] | None = print) -> list[dict]:
     """One row per point (in ``points`` order): stored results at once, the others computed
-    on the chosen engine (module docstring). Ctrl-C stops the sweep; finished points stay
-    stored."""
+    on the chosen engine (module docstring). Ctrl-C stops the sweep with ``SweepInterrupted``
+    (a KeyboardInterrupt carrying the rows); finished points stay stored."""
     from fp8forge import tools
 
     yosys = tools.yosys()  # ToolMissing, naming the install, when there is none
@@ -378,18 +378,40 @@ def run_sweep(points: Sequence[SweepPoint], settings: Settings, cache_dir: Path,
     progress = Progress(len(points), done=len(rows), show=show)
     if show:
         show(f"sweep: {len(points)} points, {len(rows)} already stored, {len(todo)} to run")
-    if todo and scheduler == "local":
-        for p, key in todo:
-            progress.running = 1
-            row = run_point(p, settings, str(cache_dir), key)
-            progress.running = 0
-            rows[key] = row
-            progress.update(row, p.label)
-    elif todo:
-        _run_on_dask(todo, settings, cache_dir, scheduler, workers, rows, progress)
-    out = [rows[k] for k in keys]
-    for row, p in zip(out, points, strict=True):
-        row["label"] = p.label
+    try:
+        if todo and scheduler == "local":
+            for p, key in todo:
+                progress.running = 1
+                row = run_point(p, settings, str(cache_dir), key)
+                progress.running = 0
+                rows[key] = row
+                progress.update(row, p.label)
+        elif todo:
+            _run_on_dask(todo, settings, cache_dir, scheduler, workers, rows, progress)
+    except KeyboardInterrupt:
+        raise SweepInterrupted(_in_order(points, keys, rows)) from None
+    return _in_order(points, keys, rows)
+
+
+#: The ``error`` of a point a stopped sweep did not run.
+NOT_RUN = "not run (interrupted)"
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) during a sweep; ``rows`` has every point, those not run with the
+    error "not run (interrupted)", so a caller can still report what finished."""
+
+    def __init__(self, rows: list[dict]):
+        super().__init__("sweep interrupted")
+        self.rows = rows
+
+
+def _in_order(points: Sequence[SweepPoint], keys: list[str], rows: dict[str, dict]
+              ) -> list[dict]:
+    out = []
+    for p, key in zip(points, keys, strict=True):
+        row = rows.get(key) or {"point": asdict(p), "key": key, "error": NOT_RUN}
+        out.append(row | {"label": p.label})
     return out
 
 

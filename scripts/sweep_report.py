@@ -14,7 +14,14 @@ from fp8forge.files import atomic_write
 from fp8forge.plotting import save, subplots
 from fp8forge.table import render
 
-from .sweep import AXES, BASELINE_FORMATS, SweepPoint, is_baseline_point, is_paper_point
+from .sweep import (
+    AXES,
+    BASELINE_FORMATS,
+    NOT_RUN,
+    SweepPoint,
+    is_baseline_point,
+    is_paper_point,
+)
 
 #: The figures of a point, in table order after the axes and the label.
 FIGURES = ("clock_ns", "pe_area_um2", "pe_slack_ns", "lane_area_um2", "lane_slack_ns",
@@ -93,7 +100,11 @@ def markdown(flat: list[dict], nets: Sequence[str], lengths: Sequence[int], comm
              "side, clock setting and pipelining (equal MAC-array area and bandwidth, each at "
              "its own clock). A negative slack means a unit misses the clock: its figures are "
              "those of the netlist that came closest.", "", render(head, body, markdown=True)]
-    failed = [r for r in flat if r["failed"]]
+    not_run = [r for r in flat if r["failed"] == NOT_RUN]
+    failed = [r for r in flat if r["failed"] and r["failed"] != NOT_RUN]
+    if not_run:
+        lines += ["", f"The sweep was stopped: {len(not_run)} of {len(flat)} points not run yet "
+                  "(the same command resumes)."]
     if failed:
         lines += ["", f"## Failed points ({len(failed)})", ""]
         lines += [f"- {r['label']}: {r['failed']}" for r in failed]

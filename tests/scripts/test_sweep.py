@@ -184,6 +184,9 @@ def test_stop_then_resume_runs_only_the_rest(sweep_cache, tmp_path, stop, rbits)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "fp8forge: interrupted" in err
+    # What finished is reported before the exit: one table row per point, not-run ones marked.
+    assert "points done" in out
+    assert (tmp_path / "out" / "sweep.csv").read_text().count("\n") == 4
     stored = list((sweep_cache / "sweep").glob("*.json"))
     before = {p: p.stat().st_mtime_ns for p in stored}
     rerun = _cli(*grid)
