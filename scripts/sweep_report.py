@@ -64,10 +64,10 @@ def _num(value, digits: int = 1) -> str:
     return f"{value:,.{digits}f}" if abs(value) >= 0.01 or value == 0 else f"{value:.2e}"
 
 
-def _slack(r: dict) -> str:
-    """The worst slack of the PE, lane and array at the point's clock, and whether it meets."""
-    slacks = [r[k] for k in ("pe_slack_ns", "lane_slack_ns", "array_slack_ns")
-              if r[k] is not None]
+def _slack(r: dict, keys: tuple[str, ...] = ("pe_slack_ns", "array_slack_ns")) -> str:
+    """The worst slack of the MAC datapath (PE and in-array PE; or of ``keys``) at the
+    point's clock, and whether it meets."""
+    slacks = [r[k] for k in keys if r[k] is not None]
     if not slacks:
         return "n/a"
     worst = min(slacks)
@@ -78,8 +78,8 @@ def markdown(flat: list[dict], nets: Sequence[str], lengths: Sequence[int], comm
              baseline: tuple[str, str] = BASELINE_FORMATS) -> str:
     """A readable summary: every point with its main figures; failures with their reasons."""
     n = max(lengths)
-    head = ["point", "clock ns", "worst slack ns", "array µm²/MAC", "GMAC/s/mm²", "PE pJ/MAC",
-            f"acc. error at {n}", *[f"speedup {net}" for net in nets]]
+    head = ["point", "clock ns", "MAC slack ns", "lane slack ns", "array µm²/MAC", "GMAC/s/mm²",
+            "PE pJ/MAC", f"acc. error at {n}", *[f"speedup {net}" for net in nets]]
     body = []
     for r in flat:
         if r["failed"]:
@@ -88,6 +88,7 @@ def markdown(flat: list[dict], nets: Sequence[str], lengths: Sequence[int], comm
         mark = " (paper)" if is_paper_point(p) else (
             " (baseline)" if is_baseline_point(p, baseline) else "")
         body.append([r["label"] + mark, _num(r["clock_ns"]), _slack(r),
+                     _slack(r, ("lane_slack_ns",)),
                      _num(r["array_area_per_mac_um2"], 0),
                      _num(r["gmacs_per_mm2"], 2), _num(r["pe_energy_pj"], 2),
                      _num(r[f"accumulation_error_{n}"], 4),
@@ -98,8 +99,10 @@ def markdown(flat: list[dict], nets: Sequence[str], lengths: Sequence[int], comm
              f"error of zero-mean dot products of length {', '.join(map(str, lengths))}, golden "
              "model), and the training-step speedup against the baseline at the same array "
              "side, clock setting and pipelining (equal MAC-array area and bandwidth, each at "
-             "its own clock). A negative slack means a unit misses the clock: its figures are "
-             "those of the netlist that came closest.", "", render(head, body, markdown=True)]
+             "its own clock). MAC slack: the worst of the PE and the array's PE at the clock; lane "
+             "slack: the AXPY lane's (an unpipelined fused multiply-add, longer than the MAC "
+             "loop). A negative slack means a unit misses the clock: its figures are those of "
+             "the netlist that came closest.", "", render(head, body, markdown=True)]
     not_run = [r for r in flat if r["failed"] == NOT_RUN]
     failed = [r for r in flat if r["failed"] and r["failed"] != NOT_RUN]
     if not_run:
@@ -123,10 +126,17 @@ def front_table(flat: list[dict], lengths: Sequence[int]) -> str:
     if not ok:
         return "no point finished"
     front = pareto_front([(r[key], r["gmacs_per_mm2"]) for r in ok], lower_x=True, higher_y=True)
-    rows = [[ok[i]["label"], _num(ok[i]["gmacs_per_mm2"], 2), _num(ok[i][key], 4),
-             _num(ok[i]["pe_energy_pj"], 2), _slack(ok[i])] for i in front]
+    groups: dict[tuple, list[int]] = {}
+    for i in front:  # points with the same figures (e.g. differing in SR bits only): one row
+        groups.setdefault((ok[i][key], ok[i]["gmacs_per_mm2"]), []).append(i)
+    rows = []
+    for members in groups.values():
+        r = ok[members[0]]
+        more = f" (and {len(members) - 1} alike)" if len(members) > 1 else ""
+        rows.append([r["label"] + more, _num(r["gmacs_per_mm2"], 2), _num(r[key], 4),
+                     _num(r["pe_energy_pj"], 2), _slack(r)])
     return render(["Pareto front: point", "GMAC/s/mm²", f"acc. error at {n}", "PE pJ/MAC",
-                   "worst slack ns"], rows)
+                   "MAC slack ns"], rows)
 
 
 def pareto_front(points: list[tuple[float, float]], lower_x: bool, higher_y: bool
