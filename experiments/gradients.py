@@ -152,15 +152,15 @@ def run(quick: bool, out_dir: Path, *, progress=print,
     seeds = [0] if quick else [0, 1, 2]
     positions = 20  # output positions of LAYER for MNIST-1D's length 40
     ks = [b * positions for b in batches]
-    result = {"batches": batches, "k": ks, "seeds": seeds,
-              "tasks": {task: measure(task, batches, seeds, progress)
-                        for task in ("classification", "regression")}}
+    tasks = {task: measure(task, batches, seeds, progress)
+             for task in ("classification", "regression")}
+    result = {"batches": batches, "k": ks, "seeds": seeds, "tasks": tasks}
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / "gradients.json", json.dumps(result, indent=1))
-    styles = {}
-    series = {}
+    styles: dict[str, dict] = {}
+    series: dict[str, tuple[list, list]] = {}
     for task, dashes in (("classification", "--"), ("regression", "-")):
-        for label, per in result["tasks"][task].items():
+        for label, per in tasks[task].items():
             name = f"{task}, {label}"
             series[name] = (ks, per["norm"])
             styles[name] = {"ls": dashes, "marker": "o", "ms": 3}
@@ -168,8 +168,8 @@ def run(quick: bool, out_dir: Path, *, progress=print,
           title="weight gradient of an e5m2 conv layer: |g| / |exact|",
           xlabel="K = batch x positions", ylabel="norm ratio")
     rows = []
-    for task in result["tasks"]:
-        for label, per in result["tasks"][task].items():
+    for task, by_label in tasks.items():
+        for label, per in by_label.items():
             rows.append([task, label, *(f"{n:.3f} / {c:.4f}"
                                         for n, c in zip(per["norm"], per["cosine"],
                                                         strict=True))])

@@ -445,7 +445,8 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     liberty = _liberty(args.liberty).resolve()
     # The shipped library: each worker reads its own copy (a cluster's paths differ).
     settings = Settings(liberty="" if liberty == DEFAULT_LIBERTY else str(liberty),
-                        energy=not args.no_energy, timing=args.timing)
+                        energy=not args.no_energy, timing=args.timing,
+                        array_energy=args.array_energy and not args.no_energy)
     _interrupt_on_sigterm()
     interrupted = None
     try:
@@ -703,7 +704,10 @@ def _add_sweep(sub) -> None:
     p.add_argument("--timing", choices=TIMING_TOOLS, default="auto",
                    help="timing tool (default auto: OpenSTA when installed, else ABC)")
     p.add_argument("--no-energy", action="store_true",
-                   help="skip the gate-level energy simulation of each PE")
+                   help="skip the gate-level energy simulations (PE and AXPY lane)")
+    p.add_argument("--array-energy", action="store_true",
+                   help="also simulate each whole array flat for its energy per MAC (minutes "
+                   "per point at 4x4)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="tcp://HOST:PORT of a Dask scheduler, or 'local' to run in this "
                    "process (default: a Dask LocalCluster, one worker per core)")

@@ -9,7 +9,7 @@ target and pipelining. ``evaluate`` measures one point:
   hierarchical as in ``synth --compare``), each mapped timing-driven at the point's clock, or
   at the PE's best clock (``best_clock``) when the clock is ``best``;
 * with ``energy``, the PE's energy per MAC and the lane's per update (gate-level simulation,
-  as ``synth --compare``);
+  as ``synth --compare``), and with ``array_energy`` the whole array's per MAC;
 * the accumulation error of the accumulator format and chunk on the golden model
   (``accumulation_error``).
 
@@ -210,6 +210,9 @@ class Settings:
 
     liberty: str = ""
     energy: bool = True
+    #: also the whole array's energy per MAC (a flat synthesis and gate-level simulation:
+    #: minutes per point at 4x4)
+    array_energy: bool = False
     error_lengths: tuple[int, ...] = ERROR_LENGTHS
     error_trials: int = ERROR_TRIALS
     timing: str = "auto"
@@ -278,9 +281,9 @@ def evaluate(point: SweepPoint, settings: Settings, cache_dir: str | os.PathLike
     lane_unit = FpFma(acc_fmt, rounding=update, rbits=point.rbits or DEFAULT_RBITS)
     lane_verilog = generate_verilog(lane_unit, "unit")
     lane = synthesize(lane_verilog, "unit", clock_ns=clock_ns, **kw)
-    _, _, array_pe, rest = array_area(in_fmt, acc_fmt, point.chunk, point.side, point.side,
-                                      liberty, cache, clock_ns, settings.timing,
-                                      interleave=interleave)
+    array_unit, array_verilog, array_pe, rest = array_area(
+        in_fmt, acc_fmt, point.chunk, point.side, point.side, liberty, cache, clock_ns,
+        settings.timing, interleave=interleave)
     macs = point.side * point.side
     if rest.area_um2 is None or array_pe.area_um2 is None:
         raise ToolError("the array synthesis reported no area (no liberty figures)")
@@ -294,7 +297,7 @@ def evaluate(point: SweepPoint, settings: Settings, cache_dir: str | os.PathLike
         "array_slack_ns": array_pe.slack_ns,
         # one MAC per cycle per PE: GMAC/s per mm² of the array
         "gmacs_per_mm2": 1e6 / (clock_ns * array_area_per_mac),
-        "pe_energy_pj": None, "lane_energy_pj": None,
+        "pe_energy_pj": None, "lane_energy_pj": None, "array_energy_pj": None,
         "yosys": pe.yosys, "timing_source": pe.timing_source,
     }
     if settings.energy:
@@ -306,6 +309,13 @@ def evaluate(point: SweepPoint, settings: Settings, cache_dir: str | os.PathLike
                                  cache_dir=cache, clock_ns=clock_ns, timing=settings.timing)
         result.update(pe_energy_pj=e.energy_pj_per_op, lane_energy_pj=lane_e.energy_pj_per_op,
                       energy_simulator=e.simulator)
+        if settings.array_energy:
+            from .compare import ARRAY_ENERGY_CYCLES
+
+            array_e = estimate_energy(array_unit, array_verilog, "unit", liberty=liberty,
+                                      cache_dir=cache, clock_ns=clock_ns,
+                                      timing=settings.timing, cycles=ARRAY_ENERGY_CYCLES)
+            result["array_energy_pj"] = array_e.energy_pj_per_op
     errors = accumulation_error(in_fmt, acc_fmt, point.chunk, settings.error_lengths,
                                 settings.error_trials)
     result["accumulation_error"] = dict(zip(map(str, settings.error_lengths), errors,

@@ -26,7 +26,7 @@ from .sweep import (
 #: The figures of a point, in table order after the axes and the label.
 FIGURES = ("clock_ns", "pe_area_um2", "pe_slack_ns", "lane_area_um2", "lane_slack_ns",
            "array_area_per_mac_um2", "array_slack_ns", "gmacs_per_mm2", "pe_energy_pj",
-           "lane_energy_pj")
+           "lane_energy_pj", "array_energy_pj")
 
 
 def flat_rows(rows: Sequence[dict], nets: Sequence[str], lengths: Sequence[int]) -> list[dict]:

@@ -124,7 +124,8 @@ def _figures(path: Path) -> list[dict]:
 @pytest.mark.xdist_group("sweep")
 def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
     dask_out, local_out = tmp_path / "dask", tmp_path / "local"
-    proc = _cli(*TINY, "--workers", "2", "--cache", str(sweep_cache), "-o", str(dask_out))
+    proc = _cli(*TINY, "--workers", "2", "--array-energy", "--cache", str(sweep_cache),
+                "-o", str(dask_out))
     assert proc.returncode == 0, proc.stderr
     assert "sweep: 3 points, 0 already stored, 3 to run" in proc.stdout
     assert "[3/3 done, 0 running, 0 failed]" in proc.stdout
@@ -142,6 +143,7 @@ def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
         assert r["pe_area_um2"] > 0 and r["array_area_per_mac_um2"] > 0
         assert r["gmacs_per_mm2"] == pytest.approx(1e6 / (8.0 * r["array_area_per_mac_um2"]))
         assert r["pe_energy_pj"] > 0 and r["lane_energy_pj"] > 0 and r["clock_ns"] == 8.0
+        assert r["array_energy_pj"] > 0
     # a chunked PE carries a second adder: larger than the plain one
     assert (by["e2m1->e4m3 chunk 4, SR 2, 1x1, 8 ns"]["pe_area_um2"]
             > by["e2m1->e4m3 no chunking, SR 2, 1x1, 8 ns"]["pe_area_um2"])
@@ -150,15 +152,15 @@ def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
 
     # The in-process path recomputes every point (stored points removed; syntheses cached).
     shutil.rmtree(sweep_cache / "sweep")
-    proc = _cli(*TINY, "--scheduler", "local", "--cache", str(sweep_cache), "-o",
-                str(local_out))
+    proc = _cli(*TINY, "--scheduler", "local", "--array-energy", "--cache", str(sweep_cache),
+                "-o", str(local_out))
     assert proc.returncode == 0, proc.stderr
     assert "0 already stored, 3 to run" in proc.stdout
     assert _figures(local_out / "sweep.json") == rows
 
     # A second run finds every point stored and runs nothing.
-    proc = _cli(*TINY, "--scheduler", "local", "--cache", str(sweep_cache), "-o",
-                str(local_out))
+    proc = _cli(*TINY, "--scheduler", "local", "--array-energy", "--cache", str(sweep_cache),
+                "-o", str(local_out))
     assert "3 already stored, 0 to run" in proc.stdout
 
 
