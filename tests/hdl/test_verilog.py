@@ -12,11 +12,6 @@ from fp8forge import tools
 from fp8forge.golden import PRESETS
 from fp8forge.hdl.generate import UNITS, UnitOptions, build_unit, generate_verilog
 
-# One worker runs this module and its fixture is session-wide, so the Verilog of every unit is
-# generated once, however pytest-xdist interleaves the modules (make test
-# distributes with --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("generated-verilog")
-
 #: One configuration per unit plus the baseline and pipelined variants.
 CONFIGS = {
     **{name: UnitOptions() for name in UNITS},
@@ -35,6 +30,8 @@ def _unit_name(config: str) -> str:
     return next(u for u in sorted(UNITS, key=len, reverse=True) if config.startswith(u))
 
 
+# Session-wide: pytest-xdist interleaves modules on a worker, and a module-scoped fixture would
+# be built again each time the worker comes back to this module.
 @pytest.fixture(scope="session")
 def verilog_files(tmp_path_factory):
     from fp8forge.golden.formats import Rounding

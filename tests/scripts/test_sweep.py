@@ -1,7 +1,7 @@
 """``fp8forge sweep``: the grid, the per-point figures, the engines (a 2-worker Dask
 LocalCluster and the in-process path give the same results), resuming after Ctrl-C, and the
 outputs. The hardware points are tiny formats on a 1x1 array, so each synthesis takes
-seconds; they share one cache per test session."""
+seconds; they share one cache per test session (and pytest-xdist worker)."""
 
 from __future__ import annotations
 
@@ -112,7 +112,8 @@ def test_accumulation_error_against_an_independent_sum():
 
 @pytest.fixture(scope="session")
 def sweep_cache(tmp_path_factory) -> Path:
-    """One synthesis-and-point cache for the session's hardware sweeps."""
+    """One synthesis-and-point cache for the session's hardware sweeps (per pytest-xdist
+    worker)."""
     return tmp_path_factory.mktemp("sweep-cache")
 
 
@@ -121,7 +122,6 @@ def _figures(path: Path) -> list[dict]:
 
 
 @pytest.mark.eda
-@pytest.mark.xdist_group("sweep")
 def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
     dask_out, local_out = tmp_path / "dask", tmp_path / "local"
     proc = _cli(*TINY, "--workers", "2", "--array-energy", "--cache", str(sweep_cache),
@@ -165,13 +165,13 @@ def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
 
 
 @pytest.mark.eda
-@pytest.mark.xdist_group("sweep")
 @pytest.mark.parametrize("stop, rbits", [(signal.SIGINT, "2"), (signal.SIGTERM, "3")],
                          ids=["ctrl-c", "sigterm"])
 def test_stop_then_resume_runs_only_the_rest(sweep_cache, tmp_path, stop, rbits):
     """Stopped after its first point (Ctrl-C, or SIGTERM as a batch system stops a job), a
-    sweep exits 130; the rerun reuses what finished. (Without energy the points are new, their
-    syntheses mostly cached by the test above; each case its own SR bits, so its own points.)"""
+    sweep exits 130; the rerun reuses what finished. (Without energy the points are new; their
+    syntheses are cached when the test above ran on this worker; each case has its own SR
+    bits, so its own points.)"""
     grid = [*TINY, "--rbits", rbits, "--no-energy", "--workers", "1",
             "--cache", str(sweep_cache), "-o", str(tmp_path / "out")]
     proc = subprocess.Popen([sys.executable, "-m", "fp8forge", "sweep", *grid],

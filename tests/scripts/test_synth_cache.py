@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-# Runs Yosys; one worker runs the module, so its reference synthesis runs once.
-pytestmark = [pytest.mark.eda, pytest.mark.xdist_group("synth-cache")]
+pytestmark = pytest.mark.eda  # runs Yosys
 
 
 def _interruptible() -> None:
