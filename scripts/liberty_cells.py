@@ -12,6 +12,7 @@ parentheses, ``0`` and ``1``. Precedence here: NOT, then XOR, then AND, then OR.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -44,6 +45,13 @@ _FUNCTION = re.compile(r"\bfunction\s*:\s*\"([^\"]*)\"")
 def cells(text: str) -> list[Cell]:
     """Every cell of a liberty library with its area and logic pins (``pg_pin`` and bus
     pins are not logic pins here). Each cell's text runs to the next ``cell (`` header."""
+    return list(_cells(text))
+
+
+@functools.lru_cache(maxsize=4)
+def _cells(text: str) -> tuple[Cell, ...]:
+    # Memoized: a synthesis reads the same library several times (GE cell, ABC driver), and
+    # parsing a standard-cell library takes about half a second.
     out = []
     for head, body in _sections(_CELL, text):
         area = _AREA.search(body)
@@ -58,7 +66,7 @@ def cells(text: str) -> list[Cell]:
                 function = _FUNCTION.search(pin_text)
                 outputs[pin] = function.group(1) if function else None
         out.append(Cell(head, float(area.group(1)) if area else 0.0, tuple(inputs), outputs))
-    return out
+    return tuple(out)
 
 
 def _sections(header: re.Pattern, text: str) -> list[tuple[str, str]]:

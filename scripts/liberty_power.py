@@ -17,6 +17,7 @@ pin capacitance only (no placement), the same for every design compared.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -105,6 +106,12 @@ def _pin(text: str) -> PinPower:
 
 def cell_index(liberty: str) -> dict[str, int]:
     """Position just after ``cell (NAME)`` of every cell of the library."""
+    return dict(_cell_index(liberty))
+
+
+@functools.lru_cache(maxsize=4)
+def _cell_index(liberty: str) -> dict[str, int]:
+    # Memoized (callers get a copy): one scan of a large library is a third of a second.
     return {m.group(1): m.end()
             for m in re.finditer(r"\bcell\s*\(\s*\"?([\w$]+)\"?\s*\)", liberty)}
 

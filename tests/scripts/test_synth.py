@@ -256,19 +256,20 @@ def test_yosys_build_is_part_of_the_cache_key(tmp_path, liberty, monkeypatch):
 
 def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):
     """The comparison machinery on small stand-in units under the real labels."""
-    from fp8forge.golden import PRESETS
+    from fp8forge.golden import parse_format
     from fp8forge.hdl.arith import FpMul
     from fp8forge.scripts import compare
 
-    e5m2, e6m9 = PRESETS["e5m2"], PRESETS["e6m9"]
+    # tiny formats: the machinery, not the figures, is under test
+    small_in, wide_out = parse_format("e2m1"), parse_format("e3m3")
     # The rows the ratios need, and one pipelined and one clock-gated row for those paths
     # (every configuration is built for real by `synth --compare`).
     wanted = [compare.FP8_PE_CHUNK, compare.FP8_PE_NO_CHUNK, compare.BASE_PE,
               compare.BASE_PE + compare.PIPELINED, compare.FP8_PE_CHUNK + compare.GATED,
               compare.AXPY_FP8, compare.AXPY_BASE, "LFSR per lane, shared by 1",
               "LFSR per lane, shared by 16"]
-    small = {label: (group, (lambda: FpMul(e5m2, e5m2)) if "fp" not in label.split()[1]
-                     else (lambda: FpMul(e5m2, e6m9)), per)
+    small = {label: (group, (lambda: FpMul(small_in, small_in)) if "fp" not in label.split()[1]
+                     else (lambda: FpMul(small_in, wide_out)), per)
              for label, (group, _, per) in compare.CONFIGS.items() if label in wanted}
     assert len(small) == len(wanted)
     monkeypatch.setattr(compare, "CONFIGS", small)
@@ -299,15 +300,17 @@ def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):
 def test_array_area_hierarchical_matches_flat(tmp_path, liberty, monkeypatch):
     """The hierarchical MacArray estimate (one PE x rows x cols + the rest with PEs as black
     boxes) against a flat synthesis of the whole 2x2 array."""
-    from fp8forge.golden import PRESETS
+    from fp8forge.golden import parse_format
     from fp8forge.hdl.array import MacArray
     from fp8forge.hdl.generate import generate_verilog
     from fp8forge.scripts import compare
 
-    label = "MacArray 2x2 e5m2->e6m9 chunk 64"
-    monkeypatch.setattr(compare, "ARRAYS", {label: (PRESETS["e5m2"], PRESETS["e6m9"], 64, 2)})
+    # small formats keep the flat synthesis quick; the structure is the paper point's
+    in_fmt, acc_fmt = parse_format("e3m2"), parse_format("e5m4")
+    label = "MacArray 2x2 e3m2->e5m4 chunk 4"
+    monkeypatch.setattr(compare, "ARRAYS", {label: (in_fmt, acc_fmt, 4, 2)})
     row = compare.array_row(label, liberty, tmp_path, None)
-    unit = MacArray(PRESETS["e5m2"], PRESETS["e6m9"], rows=2, cols=2, chunk=64)
+    unit = MacArray(in_fmt, acc_fmt, rows=2, cols=2, chunk=4)
     flat = synthesize(generate_verilog(unit, "unit"), "unit", liberty=liberty, cache_dir=tmp_path)
     assert row["per"] == 4
     assert 4 * row["area_um2"] == pytest.approx(flat.area_um2, rel=0.03)
