@@ -6,7 +6,6 @@ seconds; they share one cache per test session (and pytest-xdist worker)."""
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
