@@ -17,12 +17,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# --no-compile: byte-compiling every dependency costs half a minute; Python compiles what
+# is imported on first use.
 $(DEV_STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-compile -e '.[dev]'
 	@touch $@
 
 $(BENCH_STAMP): pyproject.toml $(DEV_STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet --no-compile -e '.[dev,bench]'
 	@touch $@
 
 ## test: lint, type check and the whole test suite (both cores)

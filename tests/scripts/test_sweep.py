@@ -167,8 +167,10 @@ def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
 
 
 @pytest.mark.eda
-@pytest.mark.parametrize("stop, rbits", [(signal.SIGINT, "2"), (signal.SIGTERM, "3")],
-                         ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("stop, rbits", [
+    pytest.param(signal.SIGINT, "2", id="ctrl-c"),
+    # the same handler; make test-long checks it is installed for SIGTERM too
+    pytest.param(signal.SIGTERM, "3", id="sigterm", marks=pytest.mark.long)])
 def test_stop_then_resume_runs_only_the_rest(sweep_cache, tmp_path, stop, rbits):
     """Stopped after its first point (Ctrl-C, or SIGTERM as a batch system stops a job), a
     sweep exits 130; the rerun reuses what finished. (Without energy the points are new; their
