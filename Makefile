@@ -3,6 +3,9 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
+# The suite starts hundreds of Python processes (simulators, tools, CLI runs): each would
+# compile every module it imports again if bytecode could not be cached.
+unexport PYTHONDONTWRITEBYTECODE
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
