@@ -2,7 +2,8 @@
 
 ``make test`` runs every check at the volume that gives confidence in minutes; tests marked
 ``long`` (the same checks at full scale: 4x4 and 8x8 arrays on Icarus and Verilator, 10**5
-stimuli per mode on Icarus, exhaustive runs in amaranth.sim) are deselected there and run,
+stimuli per mode on Icarus, exhaustive runs in amaranth.sim, the paper's PE on an FPGA) are
+deselected there and run,
 with ten times the random stimulus volumes, under ``--long``.
 """
 
