@@ -157,20 +157,6 @@ ARRAYS.update({label + GATED: ARRAYS[label] for label in (
 #: carries rows x cols MACs, so fewer than for a PE give as many MACs).
 ARRAY_ENERGY_SIDES = (4,)
 ARRAY_ENERGY_CYCLES = 600
-#: Sides at which only the FP8 arrays with and without chunking are simulated whole too: the
-#: chunking overhead at a size where one row-edge adder serves more PEs (the fp16 baseline's
-#: flat 8x8 netlist would take far longer, and no ratio needs it).
-CHUNK_ENERGY_SIDES = (8,)
-
-
-def array_energy_measured(label: str) -> bool:
-    """Whether ``array_row`` simulates the whole array ``label`` for its energy."""
-    side = ARRAYS[label][3]
-    if side in ARRAY_ENERGY_SIDES:
-        return True
-    plain = label[:-len(GATED)] if clock_gated(label) else label
-    return side in CHUNK_ENERGY_SIDES and plain in (FP8_ARRAY.format(n=side),
-                                                    FP8_ARRAY_NO_CHUNK.format(n=side))
 
 
 def array_area(in_fmt, acc_fmt, chunk: int | None, rows: int, cols: int, liberty,
@@ -199,9 +185,9 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
     of the array's own Verilog) synthesized alone, times rows x cols, plus everything else (skew
     registers, output FIFO, row-edge chunk adders, control) synthesized with the PEs as black
     boxes. A flat synthesis of a 4x4 array takes minutes; this takes seconds and misses only
-    optimisation across PE boundaries. With ``energy``, the arrays ``array_energy_measured``
-    names also get the energy per MAC of the whole array, synthesized flat and simulated at
-    gate level (one beat per cycle, ``stimulus_for``)."""
+    optimisation across PE boundaries. With ``energy``, arrays of ``ARRAY_ENERGY_SIDES`` also
+    get the energy per MAC of the whole array, synthesized flat and simulated at gate level
+    (one beat per cycle, ``stimulus_for``)."""
     in_fmt, acc_fmt, chunk, side = ARRAYS[label]
     gating = clock_gated(label)
     try:
@@ -218,7 +204,7 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
            "clock_ns": clock_ns, "slack_ns": pe.slack_ns,
            "energy_pj": None, "array_overhead": _value(rest.area_um2) / area,
            "yosys": pe.yosys}
-    if energy and array_energy_measured(label):
+    if energy and side in ARRAY_ENERGY_SIDES:
         from .energy import METHOD, estimate_energy
 
         e = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=cache_dir,

@@ -361,18 +361,3 @@ def test_array_energy_ratios_plain_and_clock_gated():
     assert ratios["MacArray 4x4, clock-gated chunking overhead (energy per MAC)"] == \
         pytest.approx(0.1 / 5.4)
     assert "MacArray 8x8 energy per MAC baseline / FP8" not in ratios  # no energy simulated
-
-
-def test_which_arrays_are_simulated_whole():
-    """Every 4x4 array; at 8x8 the FP8 arrays with and without chunking (the chunking
-    overhead), not the baseline; nothing at 16x16."""
-    from fp8forge.scripts import compare, labels
-
-    measured = {label for label in compare.ARRAYS if compare.array_energy_measured(label)}
-    assert {label for label in measured if "4x4" in label} == {
-        label for label in compare.ARRAYS if "4x4" in label}
-    assert {label for label in measured if "4x4" not in label} == {
-        label.format(n=8) + suffix for label in (labels.FP8_ARRAY, labels.FP8_ARRAY_NO_CHUNK)
-        for suffix in ("", labels.GATED) if label.format(n=8) + suffix in compare.ARRAYS}
-    assert labels.FP8_ARRAY.format(n=8) in measured
-    assert labels.BASE_ARRAY.format(n=8) not in measured
