@@ -99,12 +99,13 @@ def test_cli_synth_writes_reports(tmp_path, liberty):
 
 def test_cli_synth_clock_gating(tmp_path, liberty):
     """--clock-gating: the chunk PE's enabled registers (chunk sum framing, outer sum) get
-    gating cells, which replace their enable multiplexers; without it there are none."""
+    gating cells, which replace their enable multiplexers; without it there are none (small
+    formats: the registers' enables, not the datapath, are under test)."""
     reports = {}
     for flag in ([], ["--clock-gating"]):
         out = tmp_path / ("gated" if flag else "plain")
         proc = subprocess.run([sys.executable, "-m", "fp8forge", "synth", "macpe", "--chunk", "8",
-                               "--liberty", str(liberty), "--clock-ns", "24.7", *flag,
+                               "--in", "e3m2", "--acc", "e5m4", "--liberty", str(liberty), "--clock-ns", "24.7", *flag,
                                "--cache", str(tmp_path / "cache"), "-o", str(out)],
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
