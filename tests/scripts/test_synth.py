@@ -105,7 +105,8 @@ def test_cli_synth_clock_gating(tmp_path, liberty):
     for flag in ([], ["--clock-gating"]):
         out = tmp_path / ("gated" if flag else "plain")
         proc = subprocess.run([sys.executable, "-m", "fp8forge", "synth", "macpe", "--chunk", "8",
-                               "--in", "e3m2", "--acc", "e5m4", "--liberty", str(liberty), "--clock-ns", "24.7", *flag,
+                               "--in", "e3m2", "--acc", "e5m4", "--liberty", str(liberty),
+                               "--clock-ns", "24.7", *flag,
                                "--cache", str(tmp_path / "cache"), "-o", str(out)],
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
