@@ -67,7 +67,7 @@ class _Filler(Elaboratable):
         return m
 
 
-def test_does_not_fit_message_from_a_nextpnr_log(tmp_path, monkeypatch):
+def test_does_not_fit_message_from_a_nextpnr_log(tmp_path):
     """The message read from a real nextpnr log (``data/``: the run below, on iCE40UP5K)."""
     from fp8forge.scripts.fpga import DoesNotFit, place_and_route
 

@@ -182,9 +182,9 @@ def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
     pytest.param(signal.SIGTERM, "4", id="sigterm", marks=pytest.mark.long)])
 def test_stop_then_resume_runs_only_the_rest(sweep_cache, tmp_path, stop, rbits):
     """Stopped after its first point (Ctrl-C, or SIGTERM as a batch system stops a job), a
-    sweep exits 130; the rerun reuses what finished. (Without energy the points are new; their
-    syntheses are cached when the test above ran on this worker; each case has its own SR
-    bits, so its own points.)"""
+    sweep exits 130; the rerun reuses what finished. (Each case has SR bits of its own, unlike
+    the test above, so its points are new; their PE and array syntheses are cached when that
+    test ran on this worker.)"""
     grid = [*TINY, "--rbits", rbits, "--no-energy", "--workers", "1",
             "--cache", str(sweep_cache), "-o", str(tmp_path / "out")]
     proc = subprocess.Popen([sys.executable, "-m", "fp8forge", "sweep", *grid],
