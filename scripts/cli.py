@@ -706,8 +706,8 @@ def _add_sweep(sub) -> None:
     p.add_argument("--no-energy", action="store_true",
                    help="skip the gate-level energy simulations (PE and AXPY lane)")
     p.add_argument("--array-energy", action="store_true",
-                   help="also simulate each whole array flat for its energy per MAC (minutes "
-                   "per point at 4x4)")
+                   help="also simulate each whole array at gate level for its energy per MAC "
+                   "(minutes per point at 8x8)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="tcp://HOST:PORT of a Dask scheduler, or 'local' to run in this "
                    "process (default: a Dask LocalCluster, one worker per core)")

@@ -27,7 +27,6 @@ from fp8forge.golden import PRESETS, Rounding
 from fp8forge.golden.design import BASELINE, PAPER
 from fp8forge.hdl.accumulator import MacPE
 from fp8forge.hdl.arith import FpFma
-from fp8forge.hdl.array import MacArray
 from fp8forge.hdl.generate import generate_verilog
 from fp8forge.hdl.lfsr import Lfsr
 from fp8forge.plotting import save
@@ -152,72 +151,63 @@ ARRAYS.update({label + GATED: ARRAYS[label] for label in (
     FP8_ARRAY.format(n=4), FP8_ARRAY_NO_CHUNK.format(n=4), BASE_ARRAY.format(n=4))})
 
 
-#: Array sides whose energy per MAC is measured (a flat synthesis and a gate-level simulation
-#: of the whole array: minutes each, so only the smallest), and the cycles simulated (each
-#: carries rows x cols MACs, so fewer than for a PE give as many MACs).
-ARRAY_ENERGY_SIDES = (4,)
-ARRAY_ENERGY_CYCLES = 600
+#: Array sides whose energy per MAC is measured (the composed array simulated at gate level,
+#: see ``scripts/hierarchy.py``), and the cycles simulated (each carries rows x cols MACs, so
+#: fewer than for a PE give as many MACs; 300 cycles of a 16x16 array are 76,800 MACs and
+#: close 4 or 5 chunks of 64 per PE).
+ARRAY_ENERGY_SIDES = (4, 8, 16)
+ARRAY_ENERGY_CYCLES = {8: 400, 16: 300}
 
 
-def array_area(in_fmt, acc_fmt, chunk: int | None, rows: int, cols: int, liberty,
-               cache_dir: Path, clock_ns: float | None, timing: str = "auto",
-               ge_cell: str | None = None, clock_gating: bool = False,
-               interleave: int = 1) -> tuple[MacArray, str, SynthReport, SynthReport]:
-    """(the array, its Verilog, one of its PEs synthesized alone, the rest synthesized with
-    the PEs as black boxes): the parts of the hierarchical area estimate (see ``array_row``)."""
-    unit = MacArray(in_fmt, acc_fmt, rows=rows, cols=cols, chunk=chunk, interleave=interleave)
-    verilog = generate_verilog(unit, "unit")
-    pe_module = f"\\unit.core.pe_{rows - 1}_{cols - 1}"
-    if pe_module + " " not in verilog:
-        raise SynthError(f"PE module {pe_module} not found in the array's Verilog")
-    pe = synthesize(verilog.replace(pe_module, "\\pe_rep"), "pe_rep", liberty=liberty,
-                    cache_dir=cache_dir, clock_ns=clock_ns, timing=timing, ge_cell=ge_cell,
-                    clock_gating=clock_gating)
-    rest = synthesize(verilog, "unit", liberty=liberty, cache_dir=cache_dir, clock_ns=clock_ns,
-                      blackbox="unit.core.pe_*", ge_cell=ge_cell, clock_gating=clock_gating)
-    return unit, verilog, pe, rest
+def array_energy_cycles(side: int) -> int:
+    """Cycles simulated for the energy of a side x side array (600 up to 4x4)."""
+    return ARRAY_ENERGY_CYCLES.get(side, 600)
 
 
 def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
               timing: str = "auto", ge_cell: str | None = None, energy: bool = False,
               simulator: str = "auto") -> dict:
-    """Area per MAC of a MacArray, hierarchically: one PE of the array (the last one, taken out
-    of the array's own Verilog) synthesized alone, times rows x cols, plus everything else (skew
-    registers, output FIFO, row-edge chunk adders, control) synthesized with the PEs as black
-    boxes. A flat synthesis of a 4x4 array takes minutes; this takes seconds and misses only
-    optimisation across PE boundaries. With ``energy``, arrays of ``ARRAY_ENERGY_SIDES`` also
-    get the energy per MAC of the whole array, synthesized flat and simulated at gate level
-    (one beat per cycle, ``stimulus_for``)."""
+    """Area per MAC of a MacArray, hierarchically (``hierarchy.synthesize_array``: one PE of
+    the array synthesized alone, times rows x cols, plus everything else synthesized with the
+    PEs as black boxes), and the timing of the whole array (OpenSTA on the composed netlist,
+    when installed; else the PE's). With ``energy``, arrays of ``ARRAY_ENERGY_SIDES`` also get
+    the energy per MAC of the whole composed array, simulated at gate level (one beat per
+    cycle, ``stimulus_for``)."""
+    from .hierarchy import array_timing, compose, synthesize_array
+
     in_fmt, acc_fmt, chunk, side = ARRAYS[label]
     gating = clock_gated(label)
     try:
-        unit, verilog, pe, rest = array_area(in_fmt, acc_fmt, chunk, side, side, liberty,
-                                             cache_dir, clock_ns, timing, ge_cell, gating)
+        arr = synthesize_array(in_fmt, acc_fmt, chunk, side, side, liberty=liberty,
+                               cache_dir=cache_dir, clock_ns=clock_ns, timing=timing,
+                               ge_cell=ge_cell, clock_gating=gating)
+        whole = array_timing(arr, liberty, cache_dir, clock_ns) if timing != "abc" else {}
     except SynthError as exc:
         raise SynthError(f"{label}: {exc}") from None
-    n = side * side
-    area = _value(rest.area_um2) + n * _value(pe.area_um2)
+    n = arr.macs
+    area = arr.total("area_um2")
     out = {"label": label, "group": "MacArray", "per": n, "area_um2": area / n,
-           "ge": (_value(rest.gate_equivalents) + n * _value(pe.gate_equivalents)) / n,
-           "transistors": (rest.transistors + n * pe.transistors) / n,
-           "critical_path_ns": pe.critical_path_ns, "timing_source": pe.timing_source,
-           "clock_ns": clock_ns, "slack_ns": pe.slack_ns,
-           "energy_pj": None, "array_overhead": _value(rest.area_um2) / area,
-           "yosys": pe.yosys}
+           "ge": arr.total("gate_equivalents") / n,
+           "transistors": (arr.rest.transistors + n * arr.pe.transistors) / n,
+           "critical_path_ns": arr.pe.critical_path_ns, "timing_source": arr.pe.timing_source,
+           "clock_ns": clock_ns, "slack_ns": arr.pe.slack_ns,
+           "pe_critical_path_ns": arr.pe.critical_path_ns,
+           "energy_pj": None, "array_overhead": _value(arr.rest.area_um2) / area,
+           "yosys": arr.pe.yosys}
+    if whole:
+        crit = whole["critical_path_ns"]
+        out.update(critical_path_ns=crit, timing_source=whole["timing_source"] + " (whole array)",
+                   slack_ns=None if clock_ns is None else clock_ns - crit,
+                   paths_ns=whole["paths_ns"])
     if energy and side in ARRAY_ENERGY_SIDES:
-        from .energy import METHOD, estimate_energy
+        from .energy import METHOD, netlist_energy_report
 
-        e = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=cache_dir,
-                            clock_ns=clock_ns, timing=timing, simulator=simulator,
-                            cycles=ARRAY_ENERGY_CYCLES, clock_gating=gating)
+        e = netlist_energy_report(arr.unit, compose(arr, liberty, cache_dir), "unit",
+                                  liberty=liberty, clock_ns=clock_ns, simulator=simulator,
+                                  cycles=array_energy_cycles(side))
         out.update(energy_pj=e.energy_pj_per_op, energy_method=METHOD, energy_stimulus=e.stimulus,
                    energy_clock_ns=e.clock_ns, energy_simulator=e.simulator,
                    clock_energy_pj=e.clock_pj_per_op)
-        # The flat netlist simulated (a cache hit): its timing covers the row-edge adders too.
-        flat = synthesize(verilog, "unit", liberty=liberty, cache_dir=cache_dir,
-                          clock_ns=clock_ns, timing=timing, ge_cell=ge_cell, clock_gating=gating)
-        out.update(flat_area_um2=_value(flat.area_um2) / n, critical_path_ns=flat.critical_path_ns,
-                   slack_ns=flat.slack_ns)
     return out
 
 

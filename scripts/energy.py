@@ -230,9 +230,10 @@ PERIOD_PS = 10_000  # simulation time step per clock; activities are per period,
 WARMUP = 16
 
 
-def testbench(top: str, ports: list[tuple[str, int]], stim: Stimulus, clocked: bool) -> str:
+def testbench(top: str, ports: list[tuple[str, int]], stim: Stimulus, clocked: bool,
+              warmup: int = WARMUP) -> str:
     """Drives ``stim`` (one vector per period, applied mid-period) and dumps the DUT's nets
-    from the first stimulus period on."""
+    from period ``warmup`` on."""
     decls, conns = [], []
     for name, width in ports:
         decls.append(f"  reg [{width - 1}:0] {name} = 0;")
@@ -255,7 +256,7 @@ def testbench(top: str, ports: list[tuple[str, int]], stim: Stimulus, clocked: b
         '    $readmemh("stim.hex", mem);',
         f"    #{2 * PERIOD_PS + PERIOD_PS // 4};",
         f"    for (t = 0; t < {len(stim.vectors)}; t = t + 1) begin",
-        f"      if (t == {WARMUP}) begin $dumpfile(\"activity.vcd\"); $dumpvars(1, dut); end",
+        f"      if (t == {warmup}) begin $dumpfile(\"activity.vcd\"); $dumpvars(1, dut); end",
         "      vec = mem[t];", *assigns,
         f"      #{PERIOD_PS};", "    end", "    $finish;", "  end", "endmodule", ""])
 
@@ -273,10 +274,10 @@ def _hex_lines(stim: Stimulus) -> str:
 
 
 def simulate_activity(work: Path, top: str, ports, stim: Stimulus,
-                      simulator: str = "icarus") -> Path:
+                      simulator: str = "icarus", warmup: int = WARMUP) -> Path:
     """Run the testbench on sim.v with the stimulus in ``simulator``; return the VCD."""
     clocked = any(name == "clk" for name, _ in ports)
-    (work / "tb.v").write_text(testbench(top, ports, stim, clocked))
+    (work / "tb.v").write_text(testbench(top, ports, stim, clocked, warmup))
     (work / "stim.hex").write_text(_hex_lines(stim))
     if simulator == "icarus":
         found = tools.icarus()
@@ -431,9 +432,33 @@ def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
         raise SynthError("energy needs a liberty file (--liberty or FP8FORGE_LIBERTY)")
     _, work = _synthesize(verilog, top, liberty, Path(cache_dir), clock_ns, timing=timing,
                           clock_gating=clock_gating)
+    return netlist_energy_report(unit, work, top, liberty=liberty, clock_ns=clock_ns,
+                                 cycles=cycles, activity_vcd=activity_vcd, simulator=simulator)
+
+
+def warmup_cycles(unit) -> int:
+    """Cycles simulated before activity is counted: ``WARMUP``, and for an array also the
+    cycles its skewed grid takes to fill, so that every counted cycle carries rows x cols
+    MACs."""
+    from fp8forge.hdl.array import MacArray
+
+    if isinstance(unit, MacArray):
+        return WARMUP + unit.rows + unit.cols + unit.pe_latency
+    return WARMUP
+
+
+def netlist_energy_report(unit, work: Path, top: str, *, liberty, clock_ns: float | None,
+                          cycles: int = 2000, activity_vcd: Path | None = None,
+                          simulator: str = "auto") -> EnergyReport:
+    """Energy per operation of ``unit`` from the mapped netlist ``work/mapped.v`` (module
+    ``top``; a cache entry of ``synthesize`` or a composed array of ``scripts/hierarchy.py``),
+    cached in ``work``; see ``estimate_energy``."""
+    if not liberty:
+        raise SynthError("energy needs a liberty file (--liberty or FP8FORGE_LIBERTY)")
     mapped = (work / "mapped.v").read_text()
     ports = input_ports(mapped, top)
-    stim = stimulus_for(unit, ports, cycles + WARMUP)
+    warmup = warmup_cycles(unit)
+    stim = stimulus_for(unit, ports, cycles + warmup)
     used = "given VCD" if activity_vcd else energy_simulator(simulator)
     key = (f"v{ENERGY_VERSION}-{clock_ns}-{used.replace(' ', '_')}-"
            + (hashlib.sha256(activity_vcd.read_bytes()).hexdigest()[:16] if activity_vcd
@@ -450,7 +475,7 @@ def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
         if activity_vcd is None:
             simulation_model(sim_dir, lib_file, top)
             activity, periods = activity_from_vcd(
-                simulate_activity(sim_dir, top, ports, stim, used).read_text())
+                simulate_activity(sim_dir, top, ports, stim, used, warmup).read_text())
             description = stim.description
         else:
             activity, periods = read_activity(activity_vcd, mapped)

@@ -210,8 +210,8 @@ class Settings:
 
     liberty: str = ""
     energy: bool = True
-    #: also the whole array's energy per MAC (a flat synthesis and gate-level simulation:
-    #: minutes per point at 4x4)
+    #: also the whole array's energy per MAC (the composed array of ``scripts/hierarchy.py``
+    #: simulated at gate level: minutes per point at 8x8)
     array_energy: bool = False
     error_lengths: tuple[int, ...] = ERROR_LENGTHS
     error_trials: int = ERROR_TRIALS
@@ -260,7 +260,8 @@ def evaluate(point: SweepPoint, settings: Settings, cache_dir: str | os.PathLike
     from fp8forge.hdl.arith import FpFma
     from fp8forge.hdl.generate import generate_verilog
 
-    from .compare import array_area, best_clock
+    from .compare import best_clock
+    from .hierarchy import synthesize_array
     from .synth import synthesize
 
     cache = Path(cache_dir)
@@ -281,20 +282,17 @@ def evaluate(point: SweepPoint, settings: Settings, cache_dir: str | os.PathLike
     lane_unit = FpFma(acc_fmt, rounding=update, rbits=point.rbits or DEFAULT_RBITS)
     lane_verilog = generate_verilog(lane_unit, "unit")
     lane = synthesize(lane_verilog, "unit", clock_ns=clock_ns, **kw)
-    array_unit, array_verilog, array_pe, rest = array_area(
-        in_fmt, acc_fmt, point.chunk, point.side, point.side, liberty, cache, clock_ns,
-        settings.timing, interleave=interleave)
-    macs = point.side * point.side
-    if rest.area_um2 is None or array_pe.area_um2 is None:
-        raise ToolError("the array synthesis reported no area (no liberty figures)")
-    array_area_per_mac = (rest.area_um2 + macs * array_pe.area_um2) / macs
+    array = synthesize_array(in_fmt, acc_fmt, point.chunk, point.side, point.side,
+                             liberty=liberty, cache_dir=cache, clock_ns=clock_ns,
+                             timing=settings.timing, interleave=interleave)
+    array_area_per_mac = array.total("area_um2") / array.macs
     result: dict = {
         "clock_ns": clock_ns,
         "pe_area_um2": pe.area_um2, "pe_slack_ns": pe.slack_ns,
         "pe_critical_path_ns": pe.critical_path_ns,
         "lane_area_um2": lane.area_um2, "lane_slack_ns": lane.slack_ns,
         "array_area_per_mac_um2": array_area_per_mac,
-        "array_slack_ns": array_pe.slack_ns,
+        "array_slack_ns": array.pe.slack_ns,
         # one MAC per cycle per PE: GMAC/s per mm² of the array
         "gmacs_per_mm2": 1e6 / (clock_ns * array_area_per_mac),
         "pe_energy_pj": None, "lane_energy_pj": None, "array_energy_pj": None,
@@ -310,11 +308,13 @@ def evaluate(point: SweepPoint, settings: Settings, cache_dir: str | os.PathLike
         result.update(pe_energy_pj=e.energy_pj_per_op, lane_energy_pj=lane_e.energy_pj_per_op,
                       energy_simulator=e.simulator)
         if settings.array_energy:
-            from .compare import ARRAY_ENERGY_CYCLES
+            from .compare import array_energy_cycles
+            from .energy import netlist_energy_report
+            from .hierarchy import compose
 
-            array_e = estimate_energy(array_unit, array_verilog, "unit", liberty=liberty,
-                                      cache_dir=cache, clock_ns=clock_ns,
-                                      timing=settings.timing, cycles=ARRAY_ENERGY_CYCLES)
+            array_e = netlist_energy_report(
+                array.unit, compose(array, liberty, cache), "unit", liberty=liberty,
+                clock_ns=clock_ns, cycles=array_energy_cycles(point.side))
             result["array_energy_pj"] = array_e.energy_pj_per_op
     errors = accumulation_error(in_fmt, acc_fmt, point.chunk, settings.error_lengths,
                                 settings.error_trials)

@@ -275,7 +275,7 @@ def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):
              for label, (group, _, per) in compare.CONFIGS.items() if label in wanted}
     assert len(small) == len(wanted)
     monkeypatch.setattr(compare, "CONFIGS", small)
-    monkeypatch.setattr(compare, "ARRAYS", {})  # array rows: test_array_area_hierarchical
+    monkeypatch.setattr(compare, "ARRAYS", {})  # array rows: tests/scripts/test_hierarchy.py
     rows = compare.run_compare(liberty, tmp_path / "cmp", cache_dir=tmp_path / "cache",
                                progress=lambda _: None)
     assert len(rows) == len(small)
@@ -297,28 +297,6 @@ def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):
         / (fp8["best_clock_ns"] * fp8["best_area_um2"]))
     assert "GMAC/s per mm² at best" in text
     assert f"timing-driven at a {base['best_clock_ns']:g} ns clock" in text
-
-
-def test_array_area_hierarchical_matches_flat(tmp_path, liberty, monkeypatch):
-    """The hierarchical MacArray estimate (one PE x rows x cols + the rest with PEs as black
-    boxes) against a flat synthesis of the whole 2x2 array."""
-    from fp8forge.golden import parse_format
-    from fp8forge.hdl.array import MacArray
-    from fp8forge.hdl.generate import generate_verilog
-    from fp8forge.scripts import compare
-
-    # small formats keep the flat synthesis quick; the structure is the paper point's
-    in_fmt, acc_fmt = parse_format("e3m2"), parse_format("e5m4")
-    label = "MacArray 2x2 e3m2->e5m4 chunk 4"
-    monkeypatch.setattr(compare, "ARRAYS", {label: (in_fmt, acc_fmt, 4, 2)})
-    row = compare.array_row(label, liberty, tmp_path, None)
-    unit = MacArray(in_fmt, acc_fmt, rows=2, cols=2, chunk=4)
-    flat = synthesize(generate_verilog(unit, "unit"), "unit", liberty=liberty, cache_dir=tmp_path)
-    assert row["per"] == 4
-    assert 4 * row["area_um2"] == pytest.approx(flat.area_um2, rel=0.03)
-    # skews, FIFO, control and, with a chunk length, one row-edge outer adder per row (a large
-    # share of a 2x2 array: two adders for four PEs)
-    assert 0.02 < row["array_overhead"] < 0.5
 
 
 @pytest.mark.parametrize("content, message", [
