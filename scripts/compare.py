@@ -159,6 +159,11 @@ ARRAY_ENERGY_SIDES = (4, 8, 16)
 ARRAY_ENERGY_CYCLES = {8: 400, 16: 300}
 
 
+#: The array's energy split: its PEs (cells of the composed PE instances) and the rest
+#: (skew and forwarding registers, row-edge accumulators, output FIFO, control).
+ARRAY_PARTS = (("PEs", "core.pe_"),)
+
+
 def array_energy_cycles(side: int) -> int:
     """Cycles simulated for the energy of a side x side array (600 up to 4x4)."""
     return ARRAY_ENERGY_CYCLES.get(side, 600)
@@ -200,14 +205,16 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
                    slack_ns=None if clock_ns is None else clock_ns - crit,
                    paths_ns=whole["paths_ns"])
     if energy and side in ARRAY_ENERGY_SIDES:
-        from .energy import METHOD, netlist_energy_report
+        from .energy import METHOD, OTHER_PART, netlist_energy_report
 
         e = netlist_energy_report(arr.unit, compose(arr, liberty, cache_dir), "unit",
                                   liberty=liberty, clock_ns=clock_ns, simulator=simulator,
-                                  cycles=array_energy_cycles(side))
+                                  cycles=array_energy_cycles(side), parts=ARRAY_PARTS)
         out.update(energy_pj=e.energy_pj_per_op, energy_method=METHOD, energy_stimulus=e.stimulus,
                    energy_clock_ns=e.clock_ns, energy_simulator=e.simulator,
-                   clock_energy_pj=e.clock_pj_per_op)
+                   clock_energy_pj=e.clock_pj_per_op,
+                   pe_energy_pj=e.parts_pj_per_op.get("PEs", 0.0),
+                   rest_energy_pj=e.parts_pj_per_op.get(OTHER_PART, 0.0))
     return out
 
 
@@ -347,6 +354,15 @@ def ratios(rows: list[dict]) -> dict[str, float]:
             if e8 and e_plain:
                 out[f"MacArray {n}x{n}{suffix} chunking overhead (energy per MAC)"] = (
                     e8 / e_plain - 1)
+                # split: the same PEs doing different work (sums restarted every chunk), and
+                # the hardware outside them (row-edge adders, rings)
+                chunked, unchunked = (by[label.format(n=n) + suffix]
+                                      for label in (FP8_ARRAY, FP8_ARRAY_NO_CHUNK))
+                for part, key in (("in the PEs", "pe_energy_pj"),
+                                  ("outside the PEs", "rest_energy_pj")):
+                    if chunked.get(key) is not None and unchunked.get(key) is not None:
+                        out[f"MacArray {n}x{n}{suffix} chunking overhead (energy per MAC), "
+                            f"{part}"] = (chunked[key] - unchunked[key]) / e_plain
     sr, rne = by[AXPY_FP8], by[AXPY_BASE]
     rne16 = by.get(AXPY_FP8_RNE)
     if rne16:

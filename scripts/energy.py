@@ -38,7 +38,8 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,9 @@ class EnergyReport:
     #: (``liberty_power.NetlistEnergy``).
     clock_pj_per_op: float = 0.0
     gating_bound_pj_per_op: float = 0.0
+    #: Energy per operation of named parts of the netlist (``netlist_energy_report``), leakage
+    #: included; they add up to ``energy_pj_per_op``.
+    parts_pj_per_op: dict[str, float] = field(default_factory=dict)
 
 
 def input_ports(netlist: str, top: str) -> list[tuple[str, int]]:
@@ -436,6 +440,14 @@ def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
                                  cycles=cycles, activity_vcd=activity_vcd, simulator=simulator)
 
 
+#: The part of the cells no prefix of ``netlist_energy_report(parts=...)`` matches.
+OTHER_PART = "other"
+
+
+def _part_of(parts: tuple[tuple[str, str], ...], instance: str) -> str:
+    return next((name for name, prefix in parts if instance.startswith(prefix)), OTHER_PART)
+
+
 def warmup_cycles(unit) -> int:
     """Cycles simulated before activity is counted: ``WARMUP``, and for an array also the
     cycles its skewed grid takes to fill, so that every counted cycle carries rows x cols
@@ -449,10 +461,13 @@ def warmup_cycles(unit) -> int:
 
 def netlist_energy_report(unit, work: Path, top: str, *, liberty, clock_ns: float | None,
                           cycles: int = 2000, activity_vcd: Path | None = None,
-                          simulator: str = "auto") -> EnergyReport:
+                          simulator: str = "auto",
+                          parts: tuple[tuple[str, str], ...] = ()) -> EnergyReport:
     """Energy per operation of ``unit`` from the mapped netlist ``work/mapped.v`` (module
     ``top``; a cache entry of ``synthesize`` or a composed array of ``scripts/hierarchy.py``),
-    cached in ``work``; see ``estimate_energy``."""
+    cached in ``work``; see ``estimate_energy``. ``parts``: (part name, instance-name prefix)
+    pairs; the report then also splits the energy between those parts and ``OTHER_PART``
+    (the first matching prefix wins)."""
     if not liberty:
         raise SynthError("energy needs a liberty file (--liberty or FP8FORGE_LIBERTY)")
     mapped = (work / "mapped.v").read_text()
@@ -463,6 +478,8 @@ def netlist_energy_report(unit, work: Path, top: str, *, liberty, clock_ns: floa
     key = (f"v{ENERGY_VERSION}-{clock_ns}-{used.replace(' ', '_')}-"
            + (hashlib.sha256(activity_vcd.read_bytes()).hexdigest()[:16] if activity_vcd
               else stim.key()))
+    if parts:
+        key += "-" + hashlib.sha256(repr(parts).encode()).hexdigest()[:8]
     done = work / f"energy-{key}.json"
     if done.exists():
         return EnergyReport(**json.loads(done.read_text()))
@@ -481,7 +498,8 @@ def netlist_energy_report(unit, work: Path, top: str, *, liberty, clock_ns: floa
             activity, periods = read_activity(activity_vcd, mapped)
             description = f"activity from {activity_vcd}"
         toggles = {net: a for net, (a, _) in activity.items()}
-        energy = netlist_energy(mapped, lib_file.read_text(errors="replace"), toggles)
+        energy = netlist_energy(mapped, lib_file.read_text(errors="replace"), toggles,
+                                part_of=partial(_part_of, parts) if parts else None)
     finally:
         shutil.rmtree(sim_dir, ignore_errors=True)  # megabytes of VCD; the numbers are cached
     period_ns = NOMINAL_CLOCK_NS if clock_ns is None else clock_ns
@@ -496,6 +514,8 @@ def netlist_energy_report(unit, work: Path, top: str, *, liberty, clock_ns: floa
         switching_pj_per_op=energy.switching_j * to_pj, clock_ns=period_ns, cycles=periods,
         clock_pj_per_op=energy.clock_j * to_pj,
         gating_bound_pj_per_op=energy.gating_bound_j * to_pj,
+        parts_pj_per_op={name: (e + energy.parts_leakage_w.get(name, 0.0) * period) * to_pj
+                          for name, e in energy.parts_j.items()},
         nets=len(nets), mean_activity=float(np.mean(nets)) if nets else 0.0,
         stimulus=description,
         simulator={"icarus": "Icarus", "verilator": "Verilator"}.get(used, used))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,15 +147,16 @@ def library_units(liberty: str) -> dict[str, float]:
     return {"voltage": float(volt.group(1)), "cap_unit": cap_unit, "leak_unit": leak_unit}
 
 
-def instances(netlist: str, cell_names: set[str]) -> list[tuple[str, dict[str, str]]]:
-    """(cell type, {pin: net}) of every library cell instance in a Yosys-written netlist."""
+def instances(netlist: str, cell_names: set[str]) -> list[tuple[str, str, dict[str, str]]]:
+    """(cell type, instance name, {pin: net}) of every library cell instance in a
+    Yosys-written netlist (names as ``normalise`` spells them)."""
     out = []
     pattern = re.compile(r"^\s*(\S+)\s+(\S+)\s*\((.*?)\);", re.S | re.M)
     for m in pattern.finditer(netlist):
         if m.group(1) not in cell_names:
             continue
         pins = {p: normalise(n) for p, n in re.findall(r"\.(\w+)\(\s*([^()]*?)\s*\)", m.group(3))}
-        out.append((m.group(1), pins))
+        out.append((m.group(1), normalise(m.group(2)), pins))
     return out
 
 
@@ -175,18 +177,27 @@ class NetlistEnergy:
     #: could save, before the gating cells' own cost.
     clock_j: float = 0.0
     gating_bound_j: float = 0.0
+    #: With ``part_of``: dynamic energy per period and leakage power of each part.
+    parts_j: dict[str, float] = field(default_factory=dict)
+    parts_leakage_w: dict[str, float] = field(default_factory=dict)
 
 
 def netlist_energy(netlist: str, liberty: str, toggles: dict[str, float], *,
-                   slew_ns: float = 0.1) -> NetlistEnergy:
-    """Energy per clock period of ``netlist`` given toggles per period of its nets."""
+                   slew_ns: float = 0.1,
+                   part_of: Callable[[str], str] | None = None) -> NetlistEnergy:
+    """Energy per clock period of ``netlist`` given toggles per period of its nets.
+
+    ``part_of`` (instance name -> part name) also splits the energy between parts: each cell's
+    internal energy and leakage go to its part, a net's load charge to the part of the cell
+    driving it (to the parts of the cells it loads, pin by pin, for nets driven from outside).
+    The parts add up to the whole."""
     types = set(re.findall(r"^\s*(\S+)\s+\S+\s*\(", netlist, re.M))
     names = types & set(cell_index(liberty))
     cells = parse_cells(liberty, names)
     units = library_units(liberty)
     insts = instances(netlist, names)
     load: dict[str, float] = {}
-    for kind, pins in insts:
+    for kind, _, pins in insts:
         for pin, net in pins.items():
             p = cells[kind].pins.get(pin)
             if p is not None and p.direction == "input":
@@ -194,9 +205,12 @@ def netlist_energy(netlist: str, liberty: str, toggles: dict[str, float], *,
     toggle = {normalise(k): v for k, v in toggles.items()}
     v2 = units["voltage"] ** 2
     internal = switching = leakage = clock = gateable = 0.0
-    for kind, pins in insts:
+    parts: dict[str, float] = {}
+    parts_leakage: dict[str, float] = {}
+    for kind, name, pins in insts:
         cell = cells[kind]
         leakage += cell.leakage
+        before = internal + switching
         clk = cell.pins.get("CLK")
         q_net = pins.get("Q") or pins.get("Q_N")
         if clk is not None and "CLK" in pins and q_net is not None:  # a flip-flop
@@ -215,14 +229,29 @@ def netlist_energy(netlist: str, liberty: str, toggles: dict[str, float], *,
                 switching += t * 0.5 * c * v2
             else:
                 internal += t * p.energy(slew_ns)
+        if part_of is not None:
+            part = part_of(name)
+            parts[part] = parts.get(part, 0.0) + internal + switching - before
+            parts_leakage[part] = parts_leakage.get(part, 0.0) + cell.leakage
     # switching energy of nets driven from outside (inputs) also charges our pins
-    driven = {net for kind, pins in insts for pin, net in pins.items()
+    driven = {net for kind, _, pins in insts for pin, net in pins.items()
               if cells[kind].pins.get(pin) and cells[kind].pins[pin].direction == "output"}
     for net, c in load.items():
         if net not in driven:
             switching += toggle.get(net, 0.0) * 0.5 * c * v2
+    if part_of is not None:  # that charge, pin by pin, to the parts of the loads
+        for kind, name, pins in insts:
+            for pin, net in pins.items():
+                p = cells[kind].pins.get(pin)
+                if net not in driven and p is not None and p.direction == "input":
+                    part = part_of(name)
+                    parts[part] = (parts.get(part, 0.0)
+                                   + toggle.get(net, 0.0) * 0.5 * p.capacitance * v2)
     # table values are in capacitance unit x V^2 (e.g. pF V^2 = pJ)
     unit = units["cap_unit"]
     return NetlistEnergy(dynamic_j=(internal + switching) * unit, internal_j=internal * unit,
                          switching_j=switching * unit, leakage_w=leakage * units["leak_unit"],
-                         clock_j=clock * unit, gating_bound_j=gateable * unit)
+                         clock_j=clock * unit, gating_bound_j=gateable * unit,
+                         parts_j={k: v * unit for k, v in parts.items()},
+                         parts_leakage_w={k: v * units["leak_unit"]
+                                          for k, v in parts_leakage.items()})

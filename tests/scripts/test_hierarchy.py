@@ -93,6 +93,9 @@ def test_composed_array_matches_a_flat_synthesis(tmp_path, liberty, monkeypatch)
     assert 0.02 < row["array_overhead"] < 0.5
     assert row["energy_pj"] == pytest.approx(flat_energy.energy_pj_per_op, rel=0.05)
     assert "one beat per cycle (4 MACs)" in row["energy_stimulus"]
+    # the split between the PEs and the rest of the array adds up, and neither is empty
+    assert row["pe_energy_pj"] + row["rest_energy_pj"] == pytest.approx(row["energy_pj"])
+    assert 0.2 < row["pe_energy_pj"] / row["energy_pj"] < 0.9
     if tools.opensta():
         assert row["timing_source"] == "OpenSTA (whole array)"
         assert row["critical_path_ns"] == pytest.approx(flat.critical_path_ns, rel=0.05)
