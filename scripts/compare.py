@@ -26,7 +26,7 @@ from fp8forge.files import atomic_write
 from fp8forge.golden import PRESETS, Rounding
 from fp8forge.golden.design import BASELINE, PAPER
 from fp8forge.hdl.accumulator import MacPE
-from fp8forge.hdl.arith import FpFma
+from fp8forge.hdl.arith import FpAdd, FpFma, FpMul
 from fp8forge.hdl.generate import generate_verilog
 from fp8forge.hdl.lfsr import Lfsr
 from fp8forge.plotting import save
@@ -36,8 +36,12 @@ from .labels import (
     AXPY_BASE,
     AXPY_FP8,
     AXPY_FP8_RNE,
+    BASE,
     BASE_ARRAY,
     BASE_PE,
+    BLOCK_ADD,
+    BLOCK_MUL,
+    FP8,
     FP8_ARRAY,
     FP8_ARRAY_NO_CHUNK,
     FP8_PE,
@@ -94,6 +98,18 @@ CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
 # (``synthesize(clock_gating=True)``): flip-flops sharing an enable get one gated clock.
 CONFIGS.update({label + GATED: CONFIGS[label] for label in (
     FP8_PE_CHUNK, FP8_PE_NO_CHUNK, BASE_PE)})
+
+
+#: The blocks of the two one-adder PEs, synthesized alone at the same clock, area only: a
+#: per-block breakdown (``block_table``). Approximate by construction: inside the FP8 PE the
+#: exact product is fused into the adder's alignment (no rounding, packing or unpacking),
+#: which standalone units cannot show; the PE's registers come from the PE's own netlist.
+BLOCKS: dict[str, Callable[[], object]] = {
+    BLOCK_MUL.format(design=FP8): lambda: FpMul(PAPER.in_fmt, PAPER.acc_fmt),
+    BLOCK_ADD.format(design=FP8): lambda: FpAdd(PAPER.acc_fmt),
+    BLOCK_MUL.format(design=BASE): lambda: FpMul(BASELINE.in_fmt, BASELINE.acc_fmt),
+    BLOCK_ADD.format(design=BASE): lambda: FpAdd(BASELINE.acc_fmt),
+}
 
 
 def clock_gated(label: str) -> bool:
@@ -261,6 +277,7 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
                "area_um2": _value(report.area_um2) / per,
                "ge": _value(report.gate_equivalents) / per,
                "transistors": report.transistors / per,
+               "sequential_area_um2": _value(report.sequential_area_um2) / per,
                "critical_path_ns": report.critical_path_ns,
                "timing_source": report.timing_source, "clock_ns": clock_ns,
                "slack_ns": report.slack_ns, "paths_ns": report.paths_ns, "energy_pj": None,
@@ -276,6 +293,16 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
                 row["best_energy_pj"] = energy_of(unit, verilog, period, per,
                                                   gating)["energy_pj"]
         rows.append(row)
+    for i, (label, build_block) in enumerate(BLOCKS.items(), 1):
+        progress(f"[block {i}/{len(BLOCKS)}] {label}")
+        report = synthesize(generate_verilog(build_block(), "unit"), "unit", clock_ns=clock_ns,
+                            **kw)
+        rows.append({"label": label, "group": "block", "per": 1,
+                     "area_um2": _value(report.area_um2), "ge": _value(report.gate_equivalents),
+                     "transistors": report.transistors,
+                     "critical_path_ns": report.critical_path_ns,
+                     "timing_source": report.timing_source, "clock_ns": clock_ns,
+                     "slack_ns": report.slack_ns, "energy_pj": None, "yosys": report.yosys})
     for i, label in enumerate(ARRAYS, 1):
         progress(f"[array {i}/{len(ARRAYS)}] {label} (hierarchical)")
         rows.append(array_row(label, liberty, cache_dir, clock_ns, timing, ge_cell, energy,
@@ -401,6 +428,9 @@ def compare_markdown(rows: list[dict]) -> str:
     clocked = [r for r in rows if r.get("best_clock_ns")]
     if clocked:
         parts.append(clock_table(clocked))
+    blocks = block_table(rows)
+    if blocks:
+        parts.append(blocks)
     parts.append(render(["ratio", "value"], [[k, f"{v:.3f}"] for k, v in ratios(rows).items()],
                         markdown=True))
     return "\n\n".join(parts + [sources_note(rows)]) + "\n"
@@ -421,6 +451,33 @@ def clock_table(rows: list[dict]) -> str:
                     f"{r['best_area_um2']:.0f}",
                     f"{gmacs_per_mm2(r['best_clock_ns'], r['best_area_um2']):.2f}",
                     energy(r.get("best_energy_pj"))] for r in rows], markdown=True)
+
+
+def block_table(rows: list[dict]) -> str:
+    """Area of the one-adder PEs by block (standalone multiplier and adder, the PE's own
+    registers, and the rest: the PE's area minus those), FP8 against the baseline; "" when
+    the rows lack any of them."""
+    by = {r["label"]: r for r in rows}
+    sides = []
+    for design, pe_label in ((FP8, FP8_PE_NO_CHUNK), (BASE, BASE_PE)):
+        mul, add = by.get(BLOCK_MUL.format(design=design)), by.get(BLOCK_ADD.format(design=design))
+        pe = by.get(pe_label)
+        if not (mul and add and pe and pe.get("sequential_area_um2") is not None):
+            return ""
+        regs = pe["sequential_area_um2"]
+        sides.append({"multiplier (standalone)": mul["area_um2"],
+                      "adder (standalone)": add["area_um2"], "registers (in the PE)": regs,
+                      "rest: PE - the above (muxes, control, fusion savings)":
+                      pe["area_um2"] - mul["area_um2"] - add["area_um2"] - regs,
+                      "whole PE": pe["area_um2"]})
+    fp8, base = sides
+    return ("Area by block of the one-adder PEs (µm², each block synthesized alone at the "
+            "same clock; in the FP8 PE the exact product is fused into the adder, so its "
+            "standalone multiplier and adder overstate it):\n\n"
+            + render(["block", f"FP8 {FP8}", f"baseline {BASE}", "baseline / FP8"],
+                     [[name, f"{fp8[name]:.0f}", f"{base[name]:.0f}",
+                       f"{base[name] / fp8[name]:.2f}" if fp8[name] > 0 else ""]
+                      for name in fp8], markdown=True))
 
 
 def sources_note(rows: list[dict]) -> str:
@@ -445,7 +502,7 @@ def _chart(rows: list[dict], path: Path) -> None:
     from matplotlib.figure import Figure
 
     colors = {"PE": "#4c72b0", "PE chunk": "#8fa8d8", "PE pipelined": "#64b5cd",
-              "MacArray": "#8172b2", "AXPY": "#dd8452", "LFSR": "#55a868"}
+              "MacArray": "#8172b2", "AXPY": "#dd8452", "LFSR": "#55a868", "block": "#c4ad66"}
     fig = Figure(figsize=(9, 4.5))
     ax = fig.subplots()
     ax.barh([r["label"] for r in rows], [r["ge"] for r in rows],

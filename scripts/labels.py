@@ -31,3 +31,10 @@ AXPY_BASE = f"AXPY lane {BASELINE.update_fmt.name} RNE (baseline)"
 #: Suffixes of the pipelined and clock-gated variants of a row.
 PIPELINED = ", pipelined"
 GATED = ", clock-gated"
+
+#: Standalone blocks of the two PEs (area only; ``.format(design=FP8|BASE)``): the multiplier
+#: (``FpMul`` into the accumulation format) and the accumulation adder (``FpAdd``, RNE).
+BLOCK_MUL = "block: multiplier {design}"
+BLOCK_ADD = "block: adder {design}"
+FP8 = _FP8
+BASE = _BASE

@@ -270,15 +270,19 @@ def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):
               compare.BASE_PE + compare.PIPELINED, compare.FP8_PE_CHUNK + compare.GATED,
               compare.AXPY_FP8, compare.AXPY_BASE, "LFSR per lane, shared by 1",
               "LFSR per lane, shared by 16"]
-    small = {label: (group, (lambda: FpMul(small_in, small_in)) if "fp" not in label.split()[1]
-                     else (lambda: FpMul(small_in, wide_out)), per)
+    # (one stage: registers, for the per-block table's register column)
+    small = {label: (group, (lambda: FpMul(small_in, small_in, stages=1))
+                     if "fp" not in label.split()[1]
+                     else (lambda: FpMul(small_in, wide_out, stages=1)), per)
              for label, (group, _, per) in compare.CONFIGS.items() if label in wanted}
     assert len(small) == len(wanted)
     monkeypatch.setattr(compare, "CONFIGS", small)
     monkeypatch.setattr(compare, "ARRAYS", {})  # array rows: tests/scripts/test_hierarchy.py
+    blocks = {label: lambda: FpMul(small_in, small_in) for label in compare.BLOCKS}
+    monkeypatch.setattr(compare, "BLOCKS", blocks)
     rows = compare.run_compare(liberty, tmp_path / "cmp", cache_dir=tmp_path / "cache",
                                progress=lambda _: None)
-    assert len(rows) == len(small)
+    assert len(rows) == len(small) + len(blocks)
     assert (tmp_path / "cmp" / "compare.png").read_bytes()[:4] == b"\x89PNG"
     text = (tmp_path / "cmp" / "compare.md").read_text()
     assert "PE area baseline / FP8" in text and "LFSR per lane, shared by 16" in text
@@ -296,6 +300,10 @@ def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):
         (base["best_clock_ns"] * base["best_area_um2"])
         / (fp8["best_clock_ns"] * fp8["best_area_um2"]))
     assert "GMAC/s per mm² at best" in text
+    # the per-block table: the stand-in blocks and the PEs' own registers, adding up to the PE
+    assert "Area by block" in text and "registers (in the PE)" in text
+    block = next(r for r in rows if r["group"] == "block")
+    assert 0 < fp8["sequential_area_um2"] < fp8["area_um2"] and block["energy_pj"] is None
     assert f"timing-driven at a {base['best_clock_ns']:g} ns clock" in text
 
 
