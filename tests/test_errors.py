@@ -34,6 +34,6 @@ def test_main_maps_the_base_class_to_one_line_and_the_exit_status(error, status,
     def fail(_args):
         raise error("something precise went wrong")
 
-    monkeypatch.setattr(cli, "cmd_formats", fail)  # read when the parser is built
+    monkeypatch.setattr(cli.cmd_formats, "run", fail)  # read when the parser is built
     assert cli.main(["formats"]) == status
     assert capsys.readouterr().err == "fp8forge: error: something precise went wrong\n"
