@@ -3,8 +3,9 @@
 Rows (each one ``synthesize`` run, cached): the MAC PE in several configurations, the AXPY
 weight-update lane in e6m9 with SR against fp32 with RNE, and the LFSR cost per lane when one
 LFSR feeds 1, 4 or 16 lanes of 12 random bits. Writes ``compare.json``, ``compare.md`` and a
-bar chart ``compare.png`` of the gate equivalents. MacArray rows (4x4 and 8x8, FP8 and
-baseline) give the area per MAC, estimated hierarchically (``array_row``).
+bar chart ``compare.png`` of the gate equivalents. MacArray rows (4x4, 8x8 and 16x16, FP8 and
+baseline) give the area per MAC and the whole array's timing and (up to 8x8) energy per MAC,
+from a hierarchical synthesis (``array_row``, ``scripts/hierarchy.py``).
 
 Clocks. Every row is mapped timing-driven at one stated clock: by default the *equal clock*,
 the best clock of the baseline PE (the slower design), so the FP8 units are compared at a clock
@@ -168,10 +169,11 @@ ARRAYS.update({label + GATED: ARRAYS[label] for label in (
 
 
 #: Array sides whose energy per MAC is measured (the composed array simulated at gate level,
-#: see ``scripts/hierarchy.py``), and the cycles simulated (each carries rows x cols MACs, so
-#: fewer than for a PE give as many MACs; 300 cycles of a 16x16 array are 76,800 MACs and
-#: close 4 or 5 chunks of 64 per PE).
-ARRAY_ENERGY_SIDES = (4, 8, 16)
+#: see ``scripts/hierarchy.py``: about 7 minutes for an FP8 8x8 array and 15 for the baseline's
+#: on Icarus; a 16x16 array would take four times as long), and the cycles simulated (each
+#: carries rows x cols MACs, so fewer than for a PE give as many MACs; 400 cycles of an 8x8
+#: array are 25,600 MACs and close 6 chunks of 64 per PE).
+ARRAY_ENERGY_SIDES = (4, 8)
 ARRAY_ENERGY_CYCLES = {8: 400, 16: 300}
 
 
@@ -240,8 +242,9 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
     """Synthesize every configuration (timing from ``timing``, GE per ``ge_cell``: see
     ``synthesize``) timing-driven at ``clock_ns`` (None: the baseline PE's best clock; see the
     module docstring) and, with ``energy``, measure the energy of each (gate-level simulation on
-    ``simulator``, see ``energy_simulator``; per lane for the LFSR rows). MacArray rows are
-    area only: their PEs are the PE rows' units. The ``CLOCKED`` PEs also get ``best_*``
+    ``simulator``, see ``energy_simulator``; per lane for the LFSR rows; for the arrays of
+    ``ARRAY_ENERGY_SIDES``, per MAC, split between PEs and the rest). The ``BLOCKS`` are area
+    only. The ``CLOCKED`` PEs also get ``best_*``
     figures at their own best clock. Write compare.json/.md/.png; return the rows. Each row
     names the tools behind its numbers. Without any timing tool every row is mapped for area."""
     from .energy import METHOD, estimate_energy
