@@ -27,6 +27,7 @@ the representative's names and requires the module bodies to be equal as text.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -44,7 +45,7 @@ from .synth import SynthError, SynthReport, _opensta_timing, _prepare_liberty, _
 #: Bumped when the composition changes, so composed netlists of an older one are not reused.
 COMPOSE_VERSION = 1
 
-_PE_MODULE = re.compile(r"\\unit\.core\.pe_(\d+)_(\d+)")
+_PE_MODULE = re.compile(r"\\unit\.core\.pe_\d+_\d+")
 _GENERATED_PORT = re.compile(r"\\port\$\d+\$\d+")
 
 
@@ -204,8 +205,6 @@ def array_timing(array: ArraySynthesis, liberty, cache_dir: Path,
                  clock_ns: float | None) -> dict:
     """OpenSTA timing of the composed array (``synth._opensta_timing``: critical path, path
     groups), cached with the composed netlist; {} without OpenSTA."""
-    import json
-
     if tools.opensta() is None:
         return {}
     work = compose(array, liberty, cache_dir)
