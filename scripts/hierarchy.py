@@ -20,8 +20,9 @@ loads between them) and simulated at gate level by ``scripts/energy.py``.
 
 The PEs of an array are identical up to the names Amaranth gives some of their ports (a port
 driven by a slice of a parent signal is named ``port$<n>$0``, with ``n`` differing per
-instance). ``pe_port_maps`` proves the identity: it renames those ports in each PE's Verilog to
-the representative's names and requires the module bodies to be equal as text.
+instance, and Yosys may write the declarations in another order). ``pe_port_maps`` proves the
+identity: with the generated names replaced, each PE's lines must be the representative's (in
+any order), and each generated port is matched to the representative's by the lines using it.
 """
 
 from __future__ import annotations
@@ -102,43 +103,54 @@ def _modules(verilog: str) -> dict[str, str]:
     return dict(re.findall(r"^module (\S+)\s*\((.*?)^endmodule", verilog, re.M | re.S))
 
 
-def _canonical(body: str, prefix: str) -> tuple[str, list[str]]:
+def _canonical(body: str, prefix: str) -> tuple[list[str], dict[str, tuple[str, ...]]]:
     """A module body of a PE (the PE's own or one of its submodules', whose names start with
-    ``prefix``) made comparable: the port list dropped (its order varies), ``prefix`` replaced,
-    generated names numbered in order of appearance; and those names in that order."""
+    ``prefix``) made comparable: its lines with ``prefix`` and every generated name replaced,
+    sorted (Yosys writes declarations in an order that can vary from run to run); and per
+    generated name its signature, the sorted lines that mention it (so replaced)."""
     text = body.split(";", 1)[1].replace(prefix, "\\PE")
     text = re.sub(r"dump_module\$\d+", "dump_module$", text)
-    names = list(dict.fromkeys(_GENERATED_PORT.findall(text)))
-    for k, name in enumerate(names):
-        text = text.replace(name + " ", f"\\port#{k} ")
-    return text, names
+    names = set(_GENERATED_PORT.findall(text))
+    generic = text
+    for name in names:
+        generic = generic.replace(name + " ", "\\port# ")
+    pairs = list(zip(text.splitlines(), generic.splitlines(), strict=True))
+    signatures = {name: tuple(sorted(g for line, g in pairs if name + " " in line))
+                  for name in names}
+    return sorted(generic.splitlines()), signatures
 
 
 def pe_port_maps(verilog: str, rows: int, cols: int) -> dict[str, dict[str, str]]:
     """For each PE module of the array's Verilog: its generated port names -> the
-    representative PE's. ``SynthError`` if any PE (with its submodules) differs from the
-    representative in more than generated names."""
+    representative PE's (matched by the lines that use them). ``SynthError`` if any PE (with
+    its submodules) differs from the representative in more than the order of its lines and
+    generated names."""
     modules = _modules(verilog)
 
-    def canonical(pe: str) -> tuple[dict[str, str], list[str]]:
-        texts, own = {}, []
+    def canonical(pe: str) -> tuple[dict[str, list[str]], dict[str, tuple[str, ...]]]:
+        texts, own = {}, {}
         for name, body in modules.items():
             if name == pe or name.startswith(pe + "."):
-                texts[name[len(pe):]], names = _canonical(body, pe)
+                texts[name[len(pe):]], signatures = _canonical(body, pe)
                 if name == pe:
-                    own = names
+                    own = signatures
         return texts, own
 
-    rep_texts, rep_names = canonical(f"\\unit.core.pe_{rows - 1}_{cols - 1}")
+    rep_name = f"\\unit.core.pe_{rows - 1}_{cols - 1}"
+    rep_texts, rep_signatures = canonical(rep_name)
+    by_signature = {s: name for name, s in rep_signatures.items()}
+    if len(by_signature) != len(rep_signatures):
+        raise SynthError(f"two generated ports of {rep_name} are used alike: cannot tell "
+                         "them apart")
     maps = {}
     for name in modules:
         if not _PE_MODULE.fullmatch(name):
             continue
-        texts, names = canonical(name)
-        if texts != rep_texts or len(names) != len(rep_names):
+        texts, signatures = canonical(name)
+        if texts != rep_texts or set(signatures.values()) != set(by_signature):
             raise SynthError(f"PE {name} of the array is not a copy of the last PE: the "
                              "hierarchical estimate does not apply")
-        maps[name] = dict(zip(names, rep_names, strict=True))
+        maps[name] = {own: by_signature[s] for own, s in signatures.items()}
     if len(maps) != rows * cols:
         raise SynthError(f"expected {rows * cols} PE modules in the array, found {len(maps)}")
     return maps

@@ -52,6 +52,24 @@ def test_a_pe_that_differs_is_refused(array_verilog):
         pe_port_maps(array_verilog[:start] + changed + array_verilog[end:], 2, 2)
 
 
+def test_declarations_in_another_order_are_the_same_pe(array_verilog):
+    """Yosys may write a module's declarations in another order (it did after an FPGA build in
+    the same process): still a copy of the last PE, its generated port still matched."""
+    start = array_verilog.index("module \\unit.core.pe_0_1 ")
+    end = array_verilog.index("endmodule", start)
+    head, body = array_verilog[start:end].split(";\n", 1)
+    lines = body.splitlines(keepends=True)
+    declarations = [i for i, line in enumerate(lines) if line.lstrip().startswith(("input ",
+                                                                                   "wire "))]
+    moved = [lines[i] for i in declarations][::-1]  # the declarations reversed, in place
+    for i, line in zip(declarations, moved, strict=True):
+        lines[i] = line
+    shuffled = head + ";\n" + "".join(lines)
+    assert shuffled != array_verilog[start:end]
+    maps = pe_port_maps(array_verilog[:start] + shuffled + array_verilog[end:], 2, 2)
+    assert maps == pe_port_maps(array_verilog, 2, 2)
+
+
 def test_instantiate_pe_replaces_every_black_box():
     netlist = ("module unit(clk);\n"
                "  \\unit.core.pe_0_0  \\core.pe_0_0  (\n    .a(x),\n    .\\port$7$0 (f)\n  );\n"
