@@ -37,12 +37,12 @@ from .labels import (
     AXPY_BASE,
     AXPY_FP8,
     AXPY_FP8_RNE,
-    BASE,
     BASE_ARRAY,
     BASE_PE,
-    BLOCK_ADD,
-    BLOCK_MUL,
-    FP8,
+    BLOCK_ADD_BASE,
+    BLOCK_ADD_FP8,
+    BLOCK_MUL_BASE,
+    BLOCK_MUL_FP8,
     FP8_ARRAY,
     FP8_ARRAY_NO_CHUNK,
     FP8_PE,
@@ -106,10 +106,10 @@ CONFIGS.update({label + GATED: CONFIGS[label] for label in (
 #: exact product is fused into the adder's alignment (no rounding, packing or unpacking),
 #: which standalone units cannot show; the PE's registers come from the PE's own netlist.
 BLOCKS: dict[str, Callable[[], object]] = {
-    BLOCK_MUL.format(design=FP8): lambda: FpMul(PAPER.in_fmt, PAPER.acc_fmt),
-    BLOCK_ADD.format(design=FP8): lambda: FpAdd(PAPER.acc_fmt),
-    BLOCK_MUL.format(design=BASE): lambda: FpMul(BASELINE.in_fmt, BASELINE.acc_fmt),
-    BLOCK_ADD.format(design=BASE): lambda: FpAdd(BASELINE.acc_fmt),
+    BLOCK_MUL_FP8: lambda: FpMul(PAPER.in_fmt, PAPER.acc_fmt),
+    BLOCK_ADD_FP8: lambda: FpAdd(PAPER.acc_fmt),
+    BLOCK_MUL_BASE: lambda: FpMul(BASELINE.in_fmt, BASELINE.acc_fmt),
+    BLOCK_ADD_BASE: lambda: FpAdd(BASELINE.acc_fmt),
 }
 
 
@@ -462,9 +462,9 @@ def block_table(rows: list[dict]) -> str:
     the rows lack any of them."""
     by = {r["label"]: r for r in rows}
     sides = []
-    for design, pe_label in ((FP8, FP8_PE_NO_CHUNK), (BASE, BASE_PE)):
-        mul, add = by.get(BLOCK_MUL.format(design=design)), by.get(BLOCK_ADD.format(design=design))
-        pe = by.get(pe_label)
+    for mul_label, add_label, pe_label in ((BLOCK_MUL_FP8, BLOCK_ADD_FP8, FP8_PE_NO_CHUNK),
+                                           (BLOCK_MUL_BASE, BLOCK_ADD_BASE, BASE_PE)):
+        mul, add, pe = by.get(mul_label), by.get(add_label), by.get(pe_label)
         if not (mul and add and pe and pe.get("sequential_area_um2") is not None):
             return ""
         regs = pe["sequential_area_um2"]
@@ -477,7 +477,9 @@ def block_table(rows: list[dict]) -> str:
     return ("Area by block of the one-adder PEs (µm², each block synthesized alone at the "
             "same clock; in the FP8 PE the exact product is fused into the adder, so its "
             "standalone multiplier and adder overstate it):\n\n"
-            + render(["block", f"FP8 {FP8}", f"baseline {BASE}", "baseline / FP8"],
+            + render(["block", f"FP8 PE {PAPER.in_fmt.name}->{PAPER.acc_fmt.name}",
+                      f"baseline PE {BASELINE.in_fmt.name}->{BASELINE.acc_fmt.name}",
+                      "baseline / FP8"],
                      [[name, f"{fp8[name]:.0f}", f"{base[name]:.0f}",
                        f"{base[name] / fp8[name]:.2f}" if fp8[name] > 0 else ""]
                       for name in fp8], markdown=True))

@@ -32,9 +32,9 @@ AXPY_BASE = f"AXPY lane {BASELINE.update_fmt.name} RNE (baseline)"
 PIPELINED = ", pipelined"
 GATED = ", clock-gated"
 
-#: Standalone blocks of the two PEs (area only; ``.format(design=FP8|BASE)``): the multiplier
-#: (``FpMul`` into the accumulation format) and the accumulation adder (``FpAdd``, RNE).
-BLOCK_MUL = "block: multiplier {design}"
-BLOCK_ADD = "block: adder {design}"
-FP8 = _FP8
-BASE = _BASE
+#: Standalone blocks of the two one-adder PEs (area only): the multiplier (``FpMul`` into the
+#: accumulation format) and the accumulation adder (``FpAdd``, RNE).
+BLOCK_MUL_FP8 = f"block: multiplier {_FP8}"
+BLOCK_ADD_FP8 = f"block: adder {PAPER.acc_fmt.name}"
+BLOCK_MUL_BASE = f"block: multiplier {_BASE}"
+BLOCK_ADD_BASE = f"block: adder {BASELINE.acc_fmt.name} (baseline)"
