@@ -166,9 +166,9 @@ def instantiate_pe(rest_netlist: str, maps: dict[str, dict[str, str]]) -> str:
         if module not in maps:
             raise SynthError(f"black box {module} of the array is not one of its PEs")
         done.add(module)
-        ports = m.group(3)
-        for own, rep in maps[module].items():
-            ports = ports.replace(f".{own} (", f".{rep} (")
+        names = maps[module]  # renamed all at once: one PE's name may be another's target
+        ports = re.sub(r"\.(\\port\$\d+\$\d+) \(",
+                       lambda p: f".{names.get(p.group(1), p.group(1))} (", m.group(3))
         return f"  pe_rep {m.group(2)} ({ports});"
 
     out = re.sub(r"^\s*(\\unit\.core\.pe_\d+_\d+)\s+(\S+)\s*\((.*?)\);", replace, rest_netlist,

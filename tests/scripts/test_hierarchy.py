@@ -80,6 +80,11 @@ def test_instantiate_pe_replaces_every_black_box():
     out = instantiate_pe(netlist, maps)
     assert out.count("pe_rep ") == 2 and "unit.core.pe_0" not in out.replace("\\core.pe_0", "")
     assert ".\\port$7$0" not in out and out.count(".\\port$9$0 (") == 2
+    # names are renamed all at once: two generated ports that trade names stay distinct
+    swap = {"\\unit.core.pe_0_0": {"\\port$7$0": "\\port$9$0", "\\port$9$0": "\\port$7$0"}}
+    two = ("  \\unit.core.pe_0_0  p (\n    .\\port$7$0 (f),\n    .\\port$9$0 (g)\n  );\n")
+    assert ".\\port$9$0 (f)" in instantiate_pe(two, swap)
+    assert ".\\port$7$0 (g)" in instantiate_pe(two, swap)
     with pytest.raises(SynthError, match="instantiates 2 of its 3 PEs"):
         instantiate_pe(netlist, {**maps, "\\unit.core.pe_1_0": {}})
 
