@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> None:
         out = output_dir(args.output or "build/synth/compare")
         cache = output_dir(args.cache)
         rows = run_compare(liberty, out, cache_dir=cache, clock_ns=args.clock_ns,
-                           timing=args.timing, ge_cell=args.ge_cell)
+                           timing=args.timing, ge_cell=args.ge_cell,
+                           array_energy_sides=args.array_energy_sides)
         print(compare_markdown(rows))
         print(f"written: {out / 'compare.md'}, {out / 'compare.json'}, {out / 'compare.png'}")
         return
@@ -63,6 +64,27 @@ def run(args: argparse.Namespace) -> None:
     print(f"written: {out / 'report.json'}, {out / 'report.md'}")
 
 
+#: The sides of ``synth --compare``'s arrays (``compare.ARRAYS``; a test keeps them equal) and
+#: those simulated for energy by default (``compare.ARRAY_ENERGY_SIDES``): constants here, so
+#: that building the parser does not import the comparison (and Amaranth).
+ARRAY_SIDES = (4, 8, 16)
+ARRAY_ENERGY_SIDES = (4, 8)
+
+
+def array_sides(text: str) -> tuple[int, ...]:
+    """An argparse type: comma-separated sides of the compared arrays, or 'none'."""
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        sides = tuple(sorted({int(s) for s in text.split(",")}))
+    except ValueError:
+        sides = ()
+    if not sides or not set(sides) <= set(ARRAY_SIDES):
+        raise argparse.ArgumentTypeError(
+            f"must be sides from {', '.join(map(str, ARRAY_SIDES))} or 'none', not {text!r}")
+    return sides
+
+
 def register(sub) -> None:
     """The ``synth`` command's arguments."""
     p = sub.add_parser("synth", parents=[unit_options()],
@@ -76,6 +98,12 @@ def register(sub) -> None:
     p.add_argument("--timing", choices=TIMING_TOOLS, default="auto",
                    help="timing from OpenSTA, or ABC's stime through a native Yosys (pyosys); "
                    "auto: OpenSTA when installed, else ABC (default auto)")
+    p.add_argument("--array-energy-sides", type=array_sides, default=ARRAY_ENERGY_SIDES,
+                   metavar="LIST",
+                   help="--compare: array sides whose whole-array energy is simulated, from "
+                   f"{', '.join(map(str, ARRAY_SIDES))} (default "
+                   f"{','.join(map(str, ARRAY_ENERGY_SIDES))}; an 8x8 baseline array takes "
+                   "about 20 minutes, 16x16 hours), or 'none'")
     p.add_argument("--compare", action="store_true",
                    help="FP8 vs baseline table and chart (PEs, AXPY lanes, LFSR sharing)")
     p.add_argument("--clock-ns", type=positive_type, default=None,

@@ -189,11 +189,12 @@ def array_energy_cycles(side: int) -> int:
 
 def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
               timing: str = "auto", ge_cell: str | None = None, energy: bool = False,
-              simulator: str = "auto") -> dict:
+              simulator: str = "auto",
+              energy_sides: tuple[int, ...] = ARRAY_ENERGY_SIDES) -> dict:
     """Area per MAC of a MacArray, hierarchically (``hierarchy.synthesize_array``: one PE of
     the array synthesized alone, times rows x cols, plus everything else synthesized with the
     PEs as black boxes), and the timing of the whole array (OpenSTA on the composed netlist,
-    when installed; else the PE's). With ``energy``, arrays of ``ARRAY_ENERGY_SIDES`` also get
+    when installed; else the PE's). With ``energy``, arrays of ``energy_sides`` also get
     the energy per MAC of the whole composed array, simulated at gate level (one beat per
     cycle, ``stimulus_for``)."""
     from .hierarchy import array_timing, compose, synthesize_array
@@ -222,7 +223,7 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
         out.update(critical_path_ns=crit, timing_source=whole["timing_source"] + " (whole array)",
                    slack_ns=None if clock_ns is None else clock_ns - crit,
                    paths_ns=whole["paths_ns"])
-    if energy and side in ARRAY_ENERGY_SIDES:
+    if energy and side in energy_sides:
         from .energy import METHOD, OTHER_PART, netlist_energy_report
 
         e = netlist_energy_report(arr.unit, compose(arr, liberty, cache_dir), "unit",
@@ -238,12 +239,13 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
 
 def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | None = None,
                 progress=print, energy: bool = True, timing: str = "auto",
-                ge_cell: str | None = None, simulator: str = "auto") -> list[dict]:
+                ge_cell: str | None = None, simulator: str = "auto",
+                array_energy_sides: tuple[int, ...] = ARRAY_ENERGY_SIDES) -> list[dict]:
     """Synthesize every configuration (timing from ``timing``, GE per ``ge_cell``: see
     ``synthesize``) timing-driven at ``clock_ns`` (None: the baseline PE's best clock; see the
     module docstring) and, with ``energy``, measure the energy of each (gate-level simulation on
     ``simulator``, see ``energy_simulator``; per lane for the LFSR rows; for the arrays of
-    ``ARRAY_ENERGY_SIDES``, per MAC, split between PEs and the rest). The ``BLOCKS`` are area
+    ``array_energy_sides``, per MAC, split between PEs and the rest). The ``BLOCKS`` are area
     only. The ``CLOCKED`` PEs also get ``best_*``
     figures at their own best clock. Write compare.json/.md/.png; return the rows. Each row
     names the tools behind its numbers. Without any timing tool every row is mapped for area."""
@@ -309,7 +311,7 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
     for i, label in enumerate(ARRAYS, 1):
         progress(f"[array {i}/{len(ARRAYS)}] {label} (hierarchical)")
         rows.append(array_row(label, liberty, cache_dir, clock_ns, timing, ge_cell, energy,
-                              simulator))
+                              simulator, array_energy_sides))
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / "compare.json", json.dumps(rows, indent=1))
     atomic_write(out_dir / "compare.md", compare_markdown(rows))

@@ -350,3 +350,26 @@ def test_runs_without_docstrings(tmp_path):
     proc = subprocess.run([sys.executable, "-OO", "-m", "fp8forge", "--help"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "fp8forge command-line tool" in proc.stdout
+
+
+def test_array_sides_in_the_synth_options_are_the_comparisons():
+    from fp8forge.scripts import cmd_synth, compare
+
+    assert cmd_synth.ARRAY_SIDES == tuple(sorted({side for *_, side in compare.ARRAYS.values()}))
+    assert cmd_synth.ARRAY_ENERGY_SIDES == compare.ARRAY_ENERGY_SIDES
+
+
+@pytest.mark.parametrize("text, sides", [("8", (8,)), ("16,4", (4, 16)), ("none", ())])
+def test_array_energy_sides_option(text, sides):
+    from fp8forge.scripts.cmd_synth import array_sides
+
+    assert array_sides(text) == sides
+
+
+@pytest.mark.parametrize("text", ["3", "4,x", "", "32"])
+def test_array_energy_sides_outside_the_compared_arrays_is_exit_2(text, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["synth", "--compare", "--array-energy-sides", text])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "--array-energy-sides" in err and "must be sides from 4, 8, 16" in err
