@@ -102,8 +102,7 @@ def test_composed_array_matches_a_flat_synthesis(tmp_path, liberty, monkeypatch)
 
     label = "MacArray 2x2 e3m2->e5m4 chunk 4"
     monkeypatch.setattr(compare, "ARRAYS", {label: (IN_FMT, ACC_FMT, 4, 2)})
-    monkeypatch.setattr(compare, "ARRAY_ENERGY_SIDES", (2,))
-    row = compare.array_row(label, liberty, tmp_path, 20.0, energy=True)
+    row = compare.array_row(label, liberty, tmp_path, 20.0, energy=True, energy_sides=(2,))
     unit = MacArray(IN_FMT, ACC_FMT, rows=2, cols=2, chunk=4)
     verilog = generate_verilog(unit, "unit")
     flat = synthesize(verilog, "unit", liberty=liberty, cache_dir=tmp_path, clock_ns=20.0)
