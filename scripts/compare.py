@@ -205,14 +205,14 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
         arr = synthesize_array(in_fmt, acc_fmt, chunk, side, side, liberty=liberty,
                                cache_dir=cache_dir, clock_ns=clock_ns, timing=timing,
                                ge_cell=ge_cell, clock_gating=gating)
-        whole = array_timing(arr, liberty, cache_dir, clock_ns) if timing != "abc" else {}
+        whole = array_timing(arr, liberty, cache_dir, clock_ns, timing)
     except SynthError as exc:
         raise SynthError(f"{label}: {exc}") from None
     n = arr.macs
     area = arr.total("area_um2")
     out = {"label": label, "group": "MacArray", "per": n, "area_um2": area / n,
            "ge": arr.total("gate_equivalents") / n,
-           "transistors": (arr.rest.transistors + n * arr.pe.transistors) / n,
+           "transistors": arr.total("transistors") / n,
            "critical_path_ns": arr.pe.critical_path_ns, "timing_source": arr.pe.timing_source,
            "clock_ns": clock_ns, "slack_ns": arr.pe.slack_ns,
            "pe_critical_path_ns": arr.pe.critical_path_ns,

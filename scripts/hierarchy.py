@@ -41,7 +41,15 @@ from fp8forge.files import atomic_write
 from fp8forge.hdl.array import MacArray
 from fp8forge.hdl.generate import generate_verilog
 
-from .synth import SynthError, SynthReport, _opensta_timing, _prepare_liberty, _synthesize, publish
+from .synth import (
+    SynthError,
+    SynthReport,
+    _opensta_timing,
+    _prepare_liberty,
+    _synthesize,
+    _timing_tool,
+    publish,
+)
 
 #: Bumped when the composition changes, so composed netlists of an older one are not reused.
 COMPOSE_VERSION = 1
@@ -213,11 +221,12 @@ def compose(array: ArraySynthesis, liberty, cache_dir: Path) -> Path:
     return final
 
 
-def array_timing(array: ArraySynthesis, liberty, cache_dir: Path,
-                 clock_ns: float | None) -> dict:
+def array_timing(array: ArraySynthesis, liberty, cache_dir: Path, clock_ns: float | None,
+                 timing: str = "auto") -> dict:
     """OpenSTA timing of the composed array (``synth._opensta_timing``: critical path, path
-    groups), cached with the composed netlist; {} without OpenSTA."""
-    if tools.opensta() is None:
+    groups), cached with the composed netlist; {} when ``timing`` does not resolve to OpenSTA
+    (``synth._timing_tool``: ABC's stime is not run on composed netlists)."""
+    if _timing_tool(timing, tools.yosys()) != "opensta":
         return {}
     work = compose(array, liberty, cache_dir)
     done = work / f"timing-{clock_ns}.json"
@@ -225,8 +234,8 @@ def array_timing(array: ArraySynthesis, liberty, cache_dir: Path,
         return json.loads(done.read_text())
     lib_file = _prepare_liberty(Path(liberty).resolve(), work)
     try:
-        timing = _opensta_timing(work, lib_file, "unit", clock_ns)
+        result = _opensta_timing(work, lib_file, "unit", clock_ns)
     finally:
         lib_file.unlink()
-    atomic_write(done, json.dumps(timing))
-    return timing
+    atomic_write(done, json.dumps(result))
+    return result

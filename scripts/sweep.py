@@ -287,7 +287,7 @@ def evaluate(point: SweepPoint, settings: Settings, cache_dir: str | os.PathLike
                              timing=settings.timing, interleave=interleave)
     array_area_per_mac = array.total("area_um2") / array.macs
     # the whole array (row-edge adders included) timed when OpenSTA is there, else its PE
-    whole = array_timing(array, liberty, cache, clock_ns) if settings.timing != "abc" else {}
+    whole = array_timing(array, liberty, cache, clock_ns, settings.timing)
     result: dict = {
         "clock_ns": clock_ns,
         "pe_area_um2": pe.area_um2, "pe_slack_ns": pe.slack_ns,
