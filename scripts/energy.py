@@ -347,56 +347,75 @@ def activity_from_vcd(text: str, period: float = PERIOD_PS) -> tuple[dict[str, t
         names.setdefault(ident, (name, width, lsb))
         if names[ident][1] == width and (name, lsb) not in aliases.setdefault(ident, []):
             aliases[ident].append((name, lsb))
-    value: dict[str, int] = {}  # current value as an integer (x and z read as 0)
-    since: dict[str, int] = {}
-    toggles = {i: [0] * w for i, (_, w, _) in names.items()}
-    high = {i: [0] * w for i, (_, w, _) in names.items()}
+    # State per identifier, by index (this loop runs once per value change: millions in an
+    # array's dump): the value as an integer (x and z read as 0; None before the first dump),
+    # the time it last changed, and per bit the toggles and the time spent high.
+    index = {ident: k for k, ident in enumerate(names)}
+    value: list[int | None] = [None] * len(index)
+    since = [0] * len(index)
+    toggles = [[0] * w for _, w, _ in names.values()]
+    high = [[0] * w for _, w, _ in names.values()]
     time = start = 0
     first = True
 
-    def bits_of(v: int):
+    def add_high(k: int, v: int, duration: int) -> None:
+        hk = high[k]
         while v:
             low = v & -v
-            yield low.bit_length() - 1
+            hk[low.bit_length() - 1] += duration
             v ^= low
 
-    def change(ident: str, new: int) -> None:
-        if ident in value:
-            old = value[ident]
-            for i in bits_of(old ^ new):
-                toggles[ident][i] += 1
-            duration = time - since[ident]
-            for i in bits_of(old):
-                high[ident][i] += duration
-        value[ident], since[ident] = new, time
+    def change(k: int, new: int) -> None:
+        old = value[k]
+        if old is not None:
+            diff, tk = old ^ new, toggles[k]
+            while diff:
+                low = diff & -diff
+                tk[low.bit_length() - 1] += 1
+                diff ^= low
+            add_high(k, old, time - since[k])
+        value[k], since[k] = new, time
 
-    expect_id, pending = False, 0
-    for token in body.split():
-        if expect_id:  # the identifier after a vector value (it may look like anything)
-            expect_id = False
-            if token in names:
-                change(token, pending)
-        elif token[0] == "#" and token[1:].isdigit():
+    tokens = iter(body.split())
+    find = index.get
+    for token in tokens:
+        c = token[0]
+        if c in "01xXzZ":
+            k = find(token[1:])
+            if k is None:
+                continue
+            new, old = (1 if c == "1" else 0), value[k]
+            if old is None or old > 1:
+                change(k, new)
+            elif old != new:  # the common case, a one-bit net changing: inline
+                toggles[k][0] += 1
+                if old:
+                    high[k][0] += time - since[k]
+                value[k], since[k] = new, time
+            # (an unchanged value toggles nothing, and its time high carries on)
+        elif c == "#" and token[1:].isdigit():
             time = int(token[1:])
             if first:
                 start, first = time, False
-        elif token[0] in "bB":
-            pending, expect_id = int(token[1:].lower().replace("x", "0").replace("z", "0"), 2), True
-        elif token[0] in "rR":
-            pending, expect_id = 0, True
-        elif token[0] in "01xXzZ" and token[1:] in names:
-            change(token[1:], 1 if token[0] == "1" else 0)
+        elif c in "bBrR":  # a vector (or real) value, then the identifier it is for
+            v = (int(token[1:].lower().replace("x", "0").replace("z", "0"), 2)
+                 if c in "bB" else 0)
+            k = find(next(tokens, ""))
+            if k is not None:
+                change(k, v)
     end = time
-    for ident, v in value.items():
-        for i in bits_of(v):
-            high[ident][i] += end - since[ident]
+    for k, last in enumerate(value):
+        if last:
+            add_high(k, last, end - since[k])
     periods = max(1, round((end - start) / period))
+    span = max(1, end - start)
     out = {}
-    for ident, (_, width, _) in names.items():
+    for k, (ident, (_, width, _)) in enumerate(names.items()):
+        tk, hk = toggles[k], high[k]
         for name, lsb in aliases[ident]:
             for i in range(width):
                 key = name if width == 1 else f"{name}[{lsb + i}]"
-                out[key] = (toggles[ident][i] / periods, high[ident][i] / max(1, end - start))
+                out[key] = (tk[i] / periods, hk[i] / span)
     return out, periods
 
 

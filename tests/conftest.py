@@ -57,3 +57,23 @@ def pytest_report_header(config):
         lines.append(f"simulator {name}: {'found' if missing is None else missing}")
     lines += [f"{job}: {tool}" for job, tool in tools.found_tools().items()]
     return lines
+
+
+def covering_params(configs, values, per_config=2, full=()):
+    """The full product ``configs x values`` as pytest params for a grid test.
+
+    ``make test`` runs a covering subset: each configuration with ``per_config`` of the
+    values, chosen in rotation so that every value meets some configuration; the other pairs
+    are marked ``long`` and run under ``make test-long``. Configurations in ``full`` (the
+    paper's design point, say) run with every value in both. Each config is a tuple of
+    arguments; each param is ``(*config, value)``.
+    """
+    params = []
+    for i, config in enumerate(configs):
+        kept = {(i * per_config + j) % len(values) for j in range(per_config)}
+        if config in full:
+            kept = set(range(len(values)))
+        for j, value in enumerate(values):
+            marks = [] if j in kept else [pytest.mark.long]
+            params.append(pytest.param(*config, value, marks=marks))
+    return params

@@ -46,9 +46,10 @@ def test_add_all_pairs(fmt, mode):
 
 
 @pytest.mark.parametrize("fmt", FORMATS, ids=str)
-def test_add_all_pairs_sr(fmt, rng):
+def test_add_all_pairs_sr(fmt, rng, volume):
+    """Every pair with fresh random bits: once in make test, ten times in make test-long."""
     a, b = all_pairs(fmt)
-    for _ in range(3):
+    for _ in range(volume(1)):
         rand = rng.integers(0, 1 << SR_BITS, a.shape)
         got = add(a, b, fmt, Rounding.SR, rand=rand, rbits=SR_BITS)
         want = oracle.reference(oracle.add, a, b, fmt=fmt, mode=Rounding.SR, rand=rand,

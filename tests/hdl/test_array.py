@@ -9,7 +9,7 @@ from amaranth.sim import Simulator
 from fp8forge.golden import PRESETS, gemm, quantize
 from fp8forge.hdl.array import MacArray
 
-from ..conftest import assert_bits_equal
+from ..conftest import assert_bits_equal, covering_params
 
 pytestmark = pytest.mark.amaranth_sim
 E5M2, E6M9 = PRESETS["e5m2"], PRESETS["e6m9"]
@@ -64,10 +64,9 @@ def random_tile(rng, rows, k, cols, fmt=E5M2, specials=0.03):
 
 
 # (2, 5, 2) and (3, 4, 3): rows split into segments of min(cols, chunk) PEs per edge adder
-@pytest.mark.parametrize("rows, cols, chunk, out", [(4, 4, 4, None), (2, 3, 2, "e5m2"),
-                                                     (3, 2, None, None), (2, 5, 2, None),
-                                                     (3, 4, 3, None)])
-@pytest.mark.parametrize("k", [1, 3, 5, 9])
+@pytest.mark.parametrize("rows, cols, chunk, out, k", covering_params(
+    [(4, 4, 4, None), (2, 3, 2, "e5m2"), (3, 2, None, None), (2, 5, 2, None), (3, 4, 3, None)],
+    [1, 3, 5, 9]))
 def test_single_tile_and_exact_cycles(rows, cols, chunk, out, k, rng):
     out_fmt = PRESETS[out] if out else None
     dut = MacArray(E5M2, E6M9, rows=rows, cols=cols, chunk=chunk, out_fmt=out_fmt)
@@ -78,10 +77,9 @@ def test_single_tile_and_exact_cycles(rows, cols, chunk, out, k, rng):
     assert cycles == dut.cycles(k)
 
 
-@pytest.mark.parametrize("rows, cols, chunk, stages", [(4, 3, 4, 1), (2, 5, 2, 0), (3, 3, 8, 0),
-                                                       (2, 2, None, 1), (1, 2, 3, 0),
-                                                       (1, 1, None, 0)])
-@pytest.mark.parametrize("k", [1, 2, 6, 11])
+@pytest.mark.parametrize("rows, cols, chunk, stages, k", covering_params(
+    [(4, 3, 4, 1), (2, 5, 2, 0), (3, 3, 8, 0), (2, 2, None, 1), (1, 2, 3, 0), (1, 1, None, 0)],
+    [1, 2, 6, 11]))
 def test_back_to_back_tiles_cycles(rows, cols, chunk, stages, k, rng):
     """Short tiles and short last chunks make the controller wait; cycles() counts it."""
     dut = MacArray(E5M2, E6M9, rows=rows, cols=cols, chunk=chunk, stages=stages)
@@ -109,9 +107,8 @@ def test_stalls_with_segments_and_pipelined_pes(rng):
     assert_bits_equal(got, want, E6M9)
 
 
-@pytest.mark.parametrize("rows, cols, chunk, stages", [(2, 2, None, 0), (3, 2, 2, 1),
-                                                       (2, 3, 4, 0), (2, 5, 2, 0), (1, 1, 3, 0)])
-@pytest.mark.parametrize("k", [1, 2, 5, 9])
+@pytest.mark.parametrize("rows, cols, chunk, stages, k", covering_params(
+    [(2, 2, None, 0), (3, 2, 2, 1), (2, 3, 4, 0), (2, 5, 2, 0), (1, 1, 3, 0)], [1, 2, 5, 9]))
 def test_interleaved_tiles_and_exact_cycles(rows, cols, chunk, stages, k, rng):
     """interleave=2: tiles of rows x (2 cols), every loop cut once; three tiles back to back
     and cycles() exact."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import pytest
 
@@ -30,21 +33,42 @@ def _unit_name(config: str) -> str:
     return next(u for u in sorted(UNITS, key=len, reverse=True) if config.startswith(u))
 
 
-# Session-wide: pytest-xdist interleaves modules on a worker, and a module-scoped fixture would
-# be built again each time the worker comes back to this module.
-@pytest.fixture(scope="session")
-def verilog_files(tmp_path_factory):
-    from fp8forge.golden.formats import Rounding
+class _VerilogFiles(Mapping):
+    """config -> path of its Verilog, generated on first use (about 16 s for all of them) into
+    a folder the pytest-xdist workers share, so each file is generated about once per run."""
 
-    out = tmp_path_factory.mktemp("verilog")
-    files = {}
-    for config, opts in CONFIGS.items():
-        if config == "axpyunit_fp32_rne":
-            opts = UnitOptions(acc_fmt=PRESETS["fp32"], lanes=2, rounding=Rounding.RNE)
-        path = out / f"{config}.v"
-        path.write_text(generate_verilog(build_unit(_unit_name(config), opts), config))
-        files[config] = path
-    return files
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def __getitem__(self, config: str) -> Path:
+        from fp8forge.golden.formats import Rounding
+
+        path = self.folder / f"{config}.v"
+        if not path.exists():
+            opts = CONFIGS[config]
+            if config == "axpyunit_fp32_rne":
+                opts = UnitOptions(acc_fmt=PRESETS["fp32"], lanes=2, rounding=Rounding.RNE)
+            text = generate_verilog(build_unit(_unit_name(config), opts), config)
+            # written whole or not at all: another worker may be reading
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(text)
+            tmp.replace(path)
+        return path
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(CONFIGS)
+
+    def __len__(self) -> int:
+        return len(CONFIGS)
+
+
+@pytest.fixture(scope="session")
+def verilog_files(tmp_path_factory, worker_id):
+    # the workers' base folders share a parent; without xdist the base folder itself
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if worker_id != "master" else base) / "generated-verilog"
+    folder.mkdir(exist_ok=True)
+    return _VerilogFiles(folder)
 
 
 def test_header_names_unit_and_ports(verilog_files):

@@ -52,7 +52,8 @@ def _entries(cache: Path) -> tuple[list[Path], list[Path]]:
             [p for p in items if p.name.startswith(".")])
 
 
-@pytest.mark.parametrize("runs", [2, 4])
+# two runs are a subset of four (make test-long runs both)
+@pytest.mark.parametrize("runs", [pytest.param(2, marks=pytest.mark.long), 4])
 def test_concurrent_runs_share_one_cache(tmp_path, reference, runs):
     procs = [_synth(tmp_path / "cache", tmp_path / f"out{i}") for i in range(runs)]
     for proc in procs:
@@ -63,9 +64,12 @@ def test_concurrent_runs_share_one_cache(tmp_path, reference, runs):
     assert len(published) == 1 and leftovers == []
 
 
+# each signal and each moment once in make test, every pair in make test-long
 @pytest.mark.parametrize("sig, moment", [(signal.SIGKILL, "cells.lib"),
-                                         (signal.SIGKILL, "flow.ys"),
-                                         (signal.SIGINT, "cells.lib"),
+                                         pytest.param(signal.SIGKILL, "flow.ys",
+                                                      marks=pytest.mark.long),
+                                         pytest.param(signal.SIGINT, "cells.lib",
+                                                      marks=pytest.mark.long),
                                          (signal.SIGINT, "flow.ys")])
 def test_interrupted_run_then_rerun(tmp_path, reference, sig, moment):
     """Kill the run once its private work folder has the named file (the liberty being
