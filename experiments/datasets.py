@@ -1,6 +1,7 @@
-"""Datasets that need no download: MNIST-1D (generated) and scikit-learn's 8x8 digits.
+"""Datasets that need no download: MNIST-1D (generated), scikit-learn's 8x8 digits, and a
+regression on MNIST-1D's signals.
 
-Both are standardised with the training set's mean and standard deviation. The split is fixed
+Inputs are standardised with the training set's mean and standard deviation. The split is fixed
 (it does not depend on the training seed), so runs with different seeds see the same data.
 """
 
@@ -16,10 +17,14 @@ import numpy as np
 class Dataset:
     name: str
     x: np.ndarray  # float32, (n, features) or (n, channels, length)
-    y: np.ndarray  # int64 labels
+    y: np.ndarray  # int64 labels; for a regression, float32 targets shaped like the outputs
     x_test: np.ndarray
     y_test: np.ndarray
-    classes: int
+    classes: int  # 0: a regression
+
+    @property
+    def regression(self) -> bool:
+        return self.classes == 0
 
 
 def _standardise(x: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,4 +58,21 @@ def digits() -> Dataset:
                    d.target[test].astype(np.int64), 10)
 
 
-DATASETS = {"mnist1d": mnist1d, "digits": digits}
+@cache
+def mnist1d_signal() -> Dataset:
+    """A dense regression: each MNIST-1D signal mapped to a signal of the same length by a
+    fixed random teacher (``nn.fcn1d`` in float32, seed 1000), targets scaled to unit standard
+    deviation over the training set; shapes (n, 1, 40) both. The student has the teacher's
+    shape, so the task is learnable to zero error."""
+    from .nn import fcn1d
+    from .recipes import RECIPES, Arith
+
+    data = mnist1d()
+    teacher = fcn1d(Arith(RECIPES["fp32"], np.random.default_rng(0)), np.random.default_rng(1000))
+    y, y_test = (teacher.forward(x) for x in (data.x, data.x_test))
+    std = y.std()
+    return Dataset("mnist1d-signal", data.x, (y / std).astype(np.float32), data.x_test,
+                   (y_test / std).astype(np.float32), 0)
+
+
+DATASETS = {"mnist1d": mnist1d, "digits": digits, "mnist1d-signal": mnist1d_signal}

@@ -168,6 +168,13 @@ def softmax_xent(logits: np.ndarray, labels: np.ndarray, scale: float) -> tuple[
     return loss, (p * (scale / n)).astype(np.float32)
 
 
+def mse(out: np.ndarray, target: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
+    """Mean squared error over every element and its gradient w.r.t. ``out``, multiplied by
+    ``scale``: dense, every output carries an error."""
+    err = out.astype(np.float64) - target
+    return float((err ** 2).mean()), (err * (2 * scale / err.size)).astype(np.float32)
+
+
 def mlp(arith: Arith, rng: np.random.Generator, sizes: list[int]) -> Sequential:
     """Dense layers with ReLU between; the first and the last are the recipe's wide layers."""
     layers: list = []
@@ -186,4 +193,15 @@ def cnn1d(arith: Arith, rng: np.random.Generator, length: int, classes: int) -> 
         Conv1d(arith, rng, 16, 32, 3, 2, 1), ReLU(),
         Conv1d(arith, rng, 32, 32, 3, 2, 1), ReLU(),
         Flatten(), Dense(arith, rng, 32 * out_len, classes, wide=True),
+    ])
+
+
+def fcn1d(arith: Arith, rng: np.random.Generator) -> Sequential:
+    """A fully convolutional 1-D net, signal to signal of the same length: conv5x16 - conv5x16 -
+    conv5x1 (the first and last layer wide). Every weight and bias gradient is a reduction
+    over batch x length."""
+    return Sequential([
+        Conv1d(arith, rng, 1, 16, 5, 1, 2, wide=True), ReLU(),
+        Conv1d(arith, rng, 16, 16, 5, 1, 2), ReLU(),
+        Conv1d(arith, rng, 16, 1, 5, 1, 2, wide=True),
     ])

@@ -48,3 +48,42 @@ def lines(series: dict[str, tuple[list, list]], path: Path, *, title: str, xlabe
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     _save(fig, path)
+
+
+def lr_sweep(series: dict[str, tuple[list, list, list, list]], path: Path) -> None:
+    """Left: final test accuracy against the learning rate (mean, error bar = sample std);
+    right: the median update in ulps of e6m9, with RNE's threshold (1/2) and SR's floor."""
+    fig, (ax_acc, ax_ulp) = subplots(1, 2, figsize=(11, 4))
+    for label, (lrs, means, stds, ulps) in series.items():
+        (line,) = ax_acc.plot(lrs, means, marker="o", ms=3, label=label)
+        ax_acc.errorbar(lrs, means, yerr=stds, fmt="none", color=line.get_color(), capsize=3)
+        ax_ulp.plot(lrs, ulps, marker="o", ms=3, color=line.get_color(), label=label)
+    ax_ulp.axhline(0.5, color="k", ls="--", lw=1, label="1/2 ulp: RNE loses smaller updates")
+    ax_ulp.axhline(2.0 ** -12, color="k", ls=":", lw=1, label="2^-12 ulp: SR's floor")
+    ax_acc.set_ylabel("final test accuracy")
+    ax_ulp.set_ylabel("median |update| / ulp(weight), e6m9")
+    ax_ulp.set_yscale("log", base=2)
+    for ax in (ax_acc, ax_ulp):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("learning rate (constant)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.suptitle("weight updates in e6m9: stochastic vs nearest rounding")
+    _save(fig, path)
+
+
+def loss_curves(series: dict[str, tuple[list, list]], path: Path, *, title: str) -> None:
+    """Training loss per epoch: mean over seeds, band = mean ± sample std."""
+    fig, ax = subplots(figsize=(7, 4.5))
+    for label, (means, stds) in series.items():
+        epochs = np.arange(1, len(means) + 1)
+        mean, std = np.asarray(means), np.asarray(stds)
+        (line,) = ax.plot(epochs, mean, marker="o", ms=3, label=label)
+        ax.fill_between(epochs, mean - std, mean + std, alpha=0.2, color=line.get_color())
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss (mean squared error)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    _save(fig, path)

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from fp8forge.files import atomic_write
+from fp8forge.golden.design import PAPER
 
 from .datasets import DATASETS, Dataset
-from .nn import Sequential, cnn1d, mlp, softmax_xent
+from .nn import Sequential, cnn1d, fcn1d, mlp, mse, softmax_xent
 from .recipes import RECIPES, Arith, Recipe
 
 
@@ -41,8 +42,11 @@ class Setup:
     momentum: float = 0.9
     l2: float = 5e-4
     train_limit: int | None = None  # use only the first N training samples (quick runs)
+    decay: bool = True  # lr divided by 10 after half and after three quarters of the epochs
 
     def lr_at(self, epoch: int) -> float:
+        if not self.decay:
+            return self.lr
         return self.lr * (0.1 if epoch >= self.epochs // 2 else 1) * (
             0.1 if epoch >= 3 * self.epochs // 4 else 1)
 
@@ -52,6 +56,8 @@ QUICK = [Setup("digits", epochs=3, lr=0.05, train_limit=640)]
 
 
 def build_model(dataset: Dataset, arith: Arith, rng: np.random.Generator) -> Sequential:
+    if dataset.name == "mnist1d-signal":
+        return fcn1d(arith, rng)
     if dataset.name == "mnist1d":
         return cnn1d(arith, rng, dataset.x.shape[-1], dataset.classes)
     # 64 - 128 - 128 - 10: the middle layer is the recipe's FP8 layer (first and last wide)
@@ -59,14 +65,35 @@ def build_model(dataset: Dataset, arith: Arith, rng: np.random.Generator) -> Seq
 
 
 def evaluate(model: Sequential, x: np.ndarray, y: np.ndarray, batch: int = 500) -> float:
+    """Test accuracy, or for a regression (float targets) the test mean squared error."""
+    if y.dtype.kind == "f":
+        return float(np.mean([mse(model.forward(x[i:i + batch]), y[i:i + batch], 1.0)[0]
+                              for i in range(0, len(y), batch)]))
     hits = sum(int((model.forward(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum())
                for i in range(0, len(y), batch))
     return hits / len(y)
 
 
+def update_to_ulp(model: Sequential, arith: Arith, lr: float) -> float:
+    """Median over every weight and bias of the size of its next update, about
+    ``|lr * momentum|`` (the momentum unscaled by the loss scale), in units of the weight's ulp
+    in the paper's update format (e6m9): below 1/2, a round-to-nearest update leaves the weight
+    unchanged; stochastic rounding applies it with the probability of that fraction (above
+    2^-rbits). Measured the same way for the fp32 recipe, as the ulp it would have in e6m9."""
+    fmt = PAPER.update_fmt
+    ratios = []
+    for p in model.params:
+        w = np.abs(p.value.astype(np.float64))
+        step = np.abs(lr * arith.value(p.momentum).astype(np.float64) / arith.scale.value)
+        exponent = np.floor(np.log2(np.maximum(w, 2.0 ** fmt.emin)))
+        ratios.append((step / 2.0 ** (exponent - fmt.man_bits)).ravel())
+    return float(np.median(np.concatenate(ratios)))
+
+
 def train_run(setup: Setup, recipe: Recipe, seed: int,
               log: Callable[[str], None] | None = None) -> dict:
-    """Train one model; return its curves (per epoch: train loss, test accuracy)."""
+    """Train one model; return its curves per epoch: training loss, the test metric
+    (``accuracy``, or ``test_mse`` for a regression) and ``update_ulp``."""
     data = DATASETS[setup.dataset]()
     x, y = data.x, data.y
     if setup.train_limit:
@@ -75,7 +102,11 @@ def train_run(setup: Setup, recipe: Recipe, seed: int,
     order_rng = np.random.default_rng(seed + 1000)
     arith = Arith(recipe, np.random.default_rng(seed + 2000))
     model = build_model(data, arith, init_rng)
-    losses, accuracies = [], []
+    loss_of = mse if data.regression else softmax_xent
+    metric = "test_mse" if data.regression else "accuracy"
+    losses: list[float] = []
+    tests: list[float] = []
+    update_ulps: list[float] = []
     start = time.perf_counter()
     for epoch in range(setup.epochs):
         lr = setup.lr_at(epoch)
@@ -83,19 +114,22 @@ def train_run(setup: Setup, recipe: Recipe, seed: int,
         total, steps = 0.0, 0
         for i in range(0, len(perm) - setup.batch + 1, setup.batch):
             idx = perm[i:i + setup.batch]
-            loss, dlogits = softmax_xent(model.forward(x[idx]), y[idx], arith.scale.value)
-            model.backward(dlogits)
+            loss, dout = loss_of(model.forward(x[idx]), y[idx], arith.scale.value)
+            model.backward(dout)
             if arith.scale.step_ok(model.gradients_finite()):  # else skipped, scale halved
                 model.step(lr, setup.momentum, setup.l2)
             total, steps = total + loss, steps + 1
         losses.append(total / steps)
-        accuracies.append(evaluate(model, data.x_test, data.y_test))
+        tests.append(evaluate(model, data.x_test, data.y_test))
+        update_ulps.append(update_to_ulp(model, arith, lr))
         if log:
-            log(f"{setup.dataset:8} {recipe.name:15} seed {seed} epoch {epoch + 1:2}/"
-                f"{setup.epochs} loss {losses[-1]:.4f} test accuracy {accuracies[-1]:.4f} "
+            log(f"{setup.dataset:8} {recipe.name:15} lr {lr:<8.3g} seed {seed} epoch "
+                f"{epoch + 1:2}/{setup.epochs} loss {losses[-1]:.4f} "
+                f"{metric.replace('_', ' ')} {tests[-1]:.4f} "
                 f"({time.perf_counter() - start:.0f} s)")
     return {"dataset": setup.dataset, "recipe": recipe.name, "seed": seed, "loss": losses,
-            "accuracy": accuracies, "seconds": time.perf_counter() - start,
+            metric: tests, "update_ulp": update_ulps, "lr": setup.lr,
+            "seconds": time.perf_counter() - start,
             "skipped_steps": arith.scale.skipped, "final_loss_scale": arith.scale.value}
 
 

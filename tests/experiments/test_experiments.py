@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fp8forge.experiments import accumulation, gradients, train, update
+from fp8forge.experiments import accumulation, chunking, gradients, lrsweep, train, update
 from fp8forge.experiments.nn import Conv1d, Dense, Sequential, cnn1d, mlp, softmax_xent
 from fp8forge.experiments.recipes import RECIPES, Arith, LossScale
 from fp8forge.golden import PRESETS, Rounding, chunked_sum, decode, quantize
@@ -17,6 +17,27 @@ E5M2, E6M9 = PRESETS["e5m2"], PRESETS["e6m9"]
 
 def fp32_arith():
     return Arith(RECIPES["fp32"], np.random.default_rng(0))
+
+
+def _claim_rows(out_dir) -> dict[str, str]:
+    """The claim-by-claim report written from the results in ``out_dir``: {the first words of
+    each claim: its verdict}. Each quick experiment's test checks its own rows."""
+    from fp8forge.experiments.claims import write_report
+
+    text = write_report(out_dir)
+    assert "Not run yet" in text
+    rows = {}
+    for line in text.splitlines()[4:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 4 and not set(cells[0]) <= {"-"}:
+            claim = next((c for c in (
+                "Summing many e5m2 x e5m2 products", "Round-to-nearest loses weight updates",
+                "Long weight-gradient reductions", "Networks train to float32 accuracy",
+                "The first and last layer need", "In training, SR weight updates match",
+                "In training, accumulation without chunking") if cells[0].startswith(c)), None)
+            if claim is not None:
+                rows[claim] = cells[2]
+    return rows
 
 
 def _numeric_grad(f, x, eps=1e-3):
@@ -181,6 +202,7 @@ def test_accumulation_quick(tmp_path):
     for name in ("accumulation.md", "accumulation.json", "accumulation-0.png",
                  "accumulation-sum.png", "accumulation-chunks.png"):
         assert (tmp_path / name).stat().st_size > 0
+    assert _claim_rows(tmp_path) == {"Summing many e5m2 x e5m2 products": "holds"}
 
 
 def test_update_quick(tmp_path):
@@ -191,6 +213,7 @@ def test_update_quick(tmp_path):
     assert small["e6m9 SR"]["drift_error"] < 0.05 and small["fp32 RNE"]["drift_error"] < 1e-4
     assert all(m["drift_error"] < 1e-3 for m in large.values())
     assert (tmp_path / "update-trace.png").stat().st_size > 0
+    assert _claim_rows(tmp_path) == {"Round-to-nearest loses weight updates": "holds"}
 
 
 def test_gradients_quick(tmp_path):
@@ -206,6 +229,7 @@ def test_gradients_quick(tmp_path):
         assert min(per["chunk 64"]["cosine"]) > 0.99
     assert "K = 80,000" in (tmp_path / "gradients.md").read_text()
     assert (tmp_path / "gradients-norm.png").stat().st_size > 0
+    assert _claim_rows(tmp_path) == {"Long weight-gradient reductions": "holds"}
 
 
 def test_wgrad_operands_are_the_layers_own():
@@ -227,6 +251,64 @@ def test_train_quick(tmp_path):
     assert all(acc > 0.8 for acc in summary.values()), summary
     assert summary["fp8"] > summary["fp32"] - 0.05
     assert "fp8-rne-update" in text and (tmp_path / "train-digits.png").stat().st_size > 0
+    rows = _claim_rows(tmp_path)
+    assert set(rows) == {"Networks train to float32 accuracy", "The first and last layer need"}
+
+
+def test_lrsweep_quick(tmp_path):
+    """Digits at a constant lr of 2^-11 (updates about a tenth of an e6m9 ulp): RNE updates
+    lose most of them and fall behind; SR updates stay close to float32."""
+    result = lrsweep.run(True, tmp_path, jobs=1)
+    [lr] = lrsweep.QUICK_LRS
+    final = {name: by_lr[str(lr)]["mean"] for name, by_lr in result["summary"].items()}
+    assert final["fp8"] - final["fp8-rne-update"] > 0.03, final
+    assert final["fp8"] > final["fp32"] - 0.05, final
+    assert result["summary"]["fp8-rne-update"][str(lr)]["update_ulp"] < 0.5
+    text = (tmp_path / "lrsweep.md").read_text()
+    assert "RNE loses" in text and (tmp_path / "lrsweep.png").stat().st_size > 0
+    assert _claim_rows(tmp_path) == {"In training, SR weight updates match": "holds"}
+
+
+def test_chunking_quick(tmp_path):
+    """The dense regression at batch 512 (K = 20,480), 12 steps, one seed: chunk 1 ends with a
+    clearly higher training loss than chunk 64, which trains like float32."""
+    result = chunking.run(True, tmp_path, jobs=1)
+    assert result["k"] == 20_480
+    final = {name: s["loss"][-1] for name, s in result["summary"].items()}
+    assert final["fp8-chunk1"] > 1.1 * final["fp8"], final
+    assert final["fp8"] < 1.15 * final["fp32"], final
+    text = (tmp_path / "chunking.md").read_text()
+    assert "chunk 1 loses" in text and (tmp_path / "chunking.png").stat().st_size > 0
+    assert _claim_rows(tmp_path) == {"In training, accumulation without chunking": "holds"}
+
+
+def test_regression_dataset_and_loss(rng):
+    """The teacher's targets have unit spread and the student has the teacher's shape; the MSE
+    gradient is the derivative of the loss (scaled)."""
+    from fp8forge.experiments.datasets import mnist1d_signal
+    from fp8forge.experiments.nn import mse
+
+    data = mnist1d_signal()
+    assert data.regression and data.y.shape == data.x.shape == (4000, 1, 40)
+    assert abs(float(data.y.std()) - 1) < 1e-3
+    out = rng.standard_normal((3, 1, 40)).astype(np.float32)
+    target = rng.standard_normal((3, 1, 40)).astype(np.float32)
+    loss, grad = mse(out, target, 8.0)
+    assert loss == pytest.approx(float(((out - target) ** 2).mean()), rel=1e-6)
+    np.testing.assert_allclose(grad, 8.0 * 2 * (out - target) / out.size, rtol=1e-5)
+
+
+def test_update_to_ulp_is_in_units_of_the_e6m9_ulp(rng):
+    """Weights 1.0 (e6m9 ulp 2^-9) and momenta 2^-12 at lr 1: an eighth of an ulp; the
+    loss scale divides the FP8 recipe's (scaled) momenta out."""
+    for recipe in ("fp32", "fp8"):
+        arith = Arith(RECIPES[recipe], rng)
+        layer = Dense(arith, rng, 1, 1)
+        for p in layer.params:
+            p.stored = arith.store(np.ones(p.value.shape))
+            p.momentum = arith.store(np.full(p.value.shape, 2.0 ** -12 * arith.scale.value))
+        assert train.update_to_ulp(Sequential([layer]), arith, 1.0) == 0.125, recipe
+    assert not train.Setup("digits", epochs=4, lr=0.1, decay=False).lr_at(3) < 0.1
 
 
 def test_cnn_shapes(rng):
