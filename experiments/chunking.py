@@ -94,8 +94,8 @@ def run(quick: bool, out_dir: Path, *, seeds: int = 3, jobs: int = 2,
              f"{summary[n]['test_mse']:.4g}"] for n in RECIPE_NAMES]
     seeds_run = len(runs) // len(RECIPE_NAMES)
     md = [f"# Chunk-based accumulation in training\n\nProduced by `{command}`.\n", METHOD, "",
-          f"Setup: {s.epochs} epochs of {(s.train_limit or 4000) // s.batch} steps at a constant learning rate "
-          f"{s.lr}, batch {s.batch}, momentum {s.momentum}, L2 {s.l2}; {seeds_run} seed(s).", "",
+          f"Setup: {s.epochs} epochs of {(s.train_limit or 4000) // s.batch} steps at a constant "
+          f"learning rate {s.lr}, batch {s.batch}, momentum {s.momentum}, L2 {s.l2}; {seeds_run} seed(s).", "",
           "Training loss after each epoch (mean ± sample std over seeds) and the final test "
           "error:", "",
           table(["recipe", *(f"epoch {e}" for e in epochs), "test MSE"], rows), "",
