@@ -95,7 +95,8 @@ def run(quick: bool, out_dir: Path, *, seeds: int = 3, jobs: int = 2,
     seeds_run = len(runs) // len(RECIPE_NAMES)
     md = [f"# Chunk-based accumulation in training\n\nProduced by `{command}`.\n", METHOD, "",
           f"Setup: {s.epochs} epochs of {(s.train_limit or 4000) // s.batch} steps at a constant "
-          f"learning rate {s.lr}, batch {s.batch}, momentum {s.momentum}, L2 {s.l2}; {seeds_run} seed(s).", "",
+          f"learning rate {s.lr}, batch {s.batch}, momentum {s.momentum}, L2 {s.l2}; "
+          f"{seeds_run} seed(s).", "",
           "Training loss after each epoch (mean ± sample std over seeds) and the final test "
           "error:", "",
           table(["recipe", *(f"epoch {e}" for e in epochs), "test MSE"], rows), "",
