@@ -266,20 +266,46 @@ def test_lrsweep_quick(tmp_path):
     assert result["summary"]["fp8-rne-update"][str(lr)]["update_ulp"] < 0.5
     text = (tmp_path / "lrsweep.md").read_text()
     assert "RNE loses" in text and (tmp_path / "lrsweep.png").stat().st_size > 0
-    assert _claim_rows(tmp_path) == {"In training, SR weight updates match": "holds"}
+    # one seed, four epochs: SR may still trail float32 by more than the report's 1 point
+    assert set(_claim_rows(tmp_path)) == {"In training, SR weight updates match"}
 
 
 def test_chunking_quick(tmp_path):
-    """The dense regression at batch 512 (K = 20,480), 12 steps, one seed: chunk 1 ends with a
-    clearly higher training loss than chunk 64, which trains like float32."""
+    """The dense regression at batch 512 (K = 20,480), 12 steps, one seed: FP8 with chunk 64
+    trains like float32, and the report states a verdict computed from the runs. (Whether chunk
+    1 loses is what the full experiment measures over seeds; at one seed it is not a result.)"""
     result = chunking.run(True, tmp_path, jobs=1)
     assert result["k"] == 20_480
     final = {name: s["loss"][-1] for name, s in result["summary"].items()}
-    assert final["fp8-chunk1"] > 1.1 * final["fp8"], final
+    assert set(final) == {"fp32", "fp8", "fp8-chunk1"}
     assert final["fp8"] < 1.15 * final["fp32"], final
+    assert all(0 < loss < result["summary"][name]["loss"][0] for name, loss in final.items())
     text = (tmp_path / "chunking.md").read_text()
-    assert "chunk 1 loses" in text and (tmp_path / "chunking.png").stat().st_size > 0
-    assert _claim_rows(tmp_path) == {"In training, accumulation without chunking": "holds"}
+    assert "At the end of the budget chunk 1" in text
+    assert (tmp_path / "chunking.png").stat().st_size > 0
+    verdict = _claim_rows(tmp_path)["In training, accumulation without chunking"]
+    assert verdict in ("holds", "weaker: the gap is within the seed spread")
+
+
+def test_claim_verdicts_follow_the_seed_spread():
+    """The report's verdicts: a gap counts when it exceeds the seed spread."""
+    from fp8forge.experiments import claims
+
+    def sweep(sr, rne, fp32, std):
+        return {"summary": {name: {"0.001": {"mean": mean, "std": std}} for name, mean in
+                            (("fp8", sr), ("fp8-rne-update", rne), ("fp32", fp32))}}
+
+    assert claims._lrsweep(sweep(0.97, 0.90, 0.975, 0.01))[2] == "holds"
+    assert claims._lrsweep(sweep(0.97, 0.96, 0.975, 0.02))[2].startswith("weaker")
+    assert claims._lrsweep(sweep(0.90, 0.80, 0.97, 0.01))[2].startswith("weaker")
+
+    def regression(c1, c64, std):
+        return {"k": 20480, "summary": {
+            "fp8-chunk1": {"loss": [c1], "loss_std": [std]},
+            "fp8": {"loss": [c64], "loss_std": [std]}, "fp32": {"loss": [c64], "loss_std": [0]}}}
+
+    assert claims._chunking(regression(0.2, 0.1, 0.01))[2] == "holds"
+    assert claims._chunking(regression(0.105, 0.1, 0.01))[2].startswith("weaker")
 
 
 def test_regression_dataset_and_loss(rng):
