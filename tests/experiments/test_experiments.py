@@ -345,6 +345,13 @@ def test_cnn_shapes(rng):
 def test_cli_experiment(tmp_path, capsys):
     assert main(["experiment", "update", "--quick", "-o", str(tmp_path)]) == 0
     assert "RNE vs SR" in capsys.readouterr().out
+    # the claim-by-claim report from the results there: the update's row, the rest not run
+    assert main(["experiment", "report", "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    [row] = [line for line in out.splitlines() if "Round-to-nearest loses weight updates" in line]
+    assert row.split("|")[3].strip() == "holds"
+    assert "Not run yet: `fp8forge experiment accumulation`" in out
+    assert (tmp_path / "report.md").read_text() in out
     with pytest.raises(SystemExit) as exit_info:  # option ranges are the parser's job
         main(["experiment", "update", "--seeds", "0", "-o", str(tmp_path)])
     assert exit_info.value.code == 2
