@@ -81,7 +81,7 @@ def _training(r: dict) -> list[Row]:
     for d in datasets:
         if (d, "fp8-all-layers") in by and (d, "fp8") in by:
             gap = by[(d, "fp8")]["mean"] - by[(d, "fp8-all-layers")]["mean"]
-            parts.append(f"{d}: e5m2 everywhere {gap:+.4f} below the recipe")
+            parts.append(f"{d}: e5m2 everywhere {-gap:+.4f} against the recipe")
             worst = max(worst, gap)
     if parts:
         rows.append(("The first and last layer need 16 bits.", "; ".join(parts),
