@@ -15,7 +15,7 @@ from fp8forge.files import atomic_write
 
 from .plots import loss_curves
 from .report import table
-from .train import Setup, run_grid
+from .train import Setup, over_seeds, run_grid
 
 METHOD = """\
 Chunk-based accumulation matters where reductions are long and their addends do not cancel.
@@ -49,12 +49,11 @@ def summarise(runs: list[dict]) -> dict:
     out = {}
     for name in dict.fromkeys(r["recipe"] for r in runs):
         mine = [r for r in runs if r["recipe"] == name]
-        losses = np.array([r["loss"] for r in mine])
-        tests = [r["test_mse"][-1] for r in mine]
-        ddof = 1 if len(mine) > 1 else 0
-        out[name] = {"loss": losses.mean(0).tolist(), "loss_std": losses.std(0, ddof=ddof).tolist(),
-                     "test_mse": float(np.mean(tests)), "test_std": float(np.std(tests, ddof=ddof)),
-                     "finals": losses[:, -1].tolist()}
+        loss, loss_std = over_seeds([r["loss"] for r in mine])
+        test, test_std = over_seeds([r["test_mse"][-1] for r in mine])
+        out[name] = {"loss": loss.tolist(), "loss_std": loss_std.tolist(),
+                     "test_mse": float(test), "test_std": float(test_std),
+                     "finals": [r["loss"][-1] for r in mine]}
     return out
 
 

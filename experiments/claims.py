@@ -16,7 +16,7 @@ from fp8forge.files import atomic_write
 
 from .report import table
 
-Row = tuple[str, str, str, str]  # claim, measured, verdict, figure
+Row = tuple[str, str, str, tuple[str, ...]]  # claim, measured, verdict, figures
 
 
 def _load(out_dir: Path, name: str) -> dict | None:
@@ -32,7 +32,7 @@ def _swamping(r: dict) -> Row:
     return ("Summing many e5m2 x e5m2 products in e6m9 swamps (the sum stalls); chunk-based "
             "accumulation (chunk 64) removes it.",
             f"N = {lengths[at]:,} positive products: relative error {plain:.2g} with chunk 1, "
-            f"{chunked:.2g} with chunk 64", verdict, "accumulation-sum.png")
+            f"{chunked:.2g} with chunk 64", verdict, ("accumulation-sum.png",))
 
 
 def _gradients(r: dict) -> Row:
@@ -44,7 +44,7 @@ def _gradients(r: dict) -> Row:
         worst = min(worst, c1 - c64)
     verdict = "holds" if worst < -0.02 else "weaker: chunk 1 within 2 % of chunk 64"
     return ("Long weight-gradient reductions need chunking to stay faithful.",
-            f"K = {k:,}, " + "; ".join(parts), verdict, "gradients-norm.png")
+            f"K = {k:,}, " + "; ".join(parts), verdict, ("gradients-norm.png",))
 
 
 def _update(r: dict) -> Row:
@@ -57,7 +57,7 @@ def _update(r: dict) -> Row:
             "them on average.",
             f"lr {small['lr']:.3g}: RNE left {rne['lost_fraction']:.0%} of the weights unmoved "
             f"(drift error {rne['drift_error']:.2g}); SR drift error {sr['drift_error']:.2g}",
-            verdict, "update-trace.png")
+            verdict, ("update-trace.png",))
 
 
 def _training(r: dict) -> list[Row]:
@@ -76,7 +76,7 @@ def _training(r: dict) -> list[Row]:
                    f"weaker: FP8 up to {-worst:.1%} below float32")
         rows.append(("Networks train to float32 accuracy with the FP8 recipe (e5m2 GEMMs, "
                      "e6m9 chunked accumulation, SR updates).", "; ".join(parts), verdict,
-                     ", ".join(f"train-{d}.png" for d in datasets)))
+                     tuple(f"train-{d}.png" for d in datasets)))
     parts, worst = [], 0.0
     for d in datasets:
         if (d, "fp8-all-layers") in by and (d, "fp8") in by:
@@ -86,7 +86,7 @@ def _training(r: dict) -> list[Row]:
     if parts:
         rows.append(("The first and last layer need 16 bits.", "; ".join(parts),
                      "holds" if worst > 0.01 else "weaker: within 1 point",
-                     ", ".join(f"train-{d}.png" for d in datasets)))
+                     tuple(f"train-{d}.png" for d in datasets)))
     return rows
 
 
@@ -99,7 +99,7 @@ def _chunking(r: dict) -> Row:
             "64 trains like float32.",
             f"dense regression, K = {r['k']:,}: final training loss chunk 1 {c1['loss'][-1]:.4g}, "
             f"chunk 64 {c64['loss'][-1]:.4g}, float32 {fp32['loss'][-1]:.4g} (seed spread "
-            f"{spread:.2g})", verdict, "chunking.png")
+            f"{spread:.2g})", verdict, ("chunking.png",))
 
 
 def _lrsweep(r: dict) -> Row:
@@ -116,7 +116,7 @@ def _lrsweep(r: dict) -> Row:
     return ("In training, SR weight updates match float32 where RNE updates fall behind.",
             f"lr {float(lr):.3g}: test accuracy SR {sr['mean']:.4f}, RNE {rne['mean']:.4f}, "
             f"float32 {fp32['mean']:.4f} (seed spread {spread:.4f})",
-            verdict, "lrsweep.png")
+            verdict, ("lrsweep.png",))
 
 
 #: experiment result -> its rows, in the report's order
@@ -135,8 +135,8 @@ def write_report(out_dir: Path) -> str:
             missing.append(name)
             continue
         made = make(result)
-        for claim, measured, verdict, figure in (made if isinstance(made, list) else [made]):
-            links = ", ".join(f"[{f}]({f})" for f in figure.split(", "))
+        for claim, measured, verdict, figures in (made if isinstance(made, list) else [made]):
+            links = ", ".join(f"[{f}]({f})" for f in figures)
             rows.append([claim, measured, verdict, links])
     md = ["# The paper's claims, as measured\n",
           "Each row: a claim of Wang et al. (2018), what the experiments in this folder measured "

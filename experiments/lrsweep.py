@@ -16,7 +16,7 @@ from fp8forge.files import atomic_write
 
 from .plots import lr_sweep
 from .report import table
-from .train import Setup, run_grid
+from .train import Setup, over_seeds, run_grid
 
 METHOD = """\
 The paper keeps the master weights in 16 bits (e6m9 here) and applies each update with
@@ -55,9 +55,8 @@ def summarise(runs: list[dict]) -> dict:
         entry["ulps"].append(r["update_ulp"][-1])
     for by_lr in out.values():
         for entry in by_lr.values():
-            finals = entry["finals"]
-            entry["mean"] = float(np.mean(finals))
-            entry["std"] = float(np.std(finals, ddof=1)) if len(finals) > 1 else 0.0
+            mean, std = over_seeds(entry["finals"])
+            entry["mean"], entry["std"] = float(mean), float(std)
             entry["update_ulp"] = float(np.mean(entry.pop("ulps")))
     return out
 

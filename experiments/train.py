@@ -174,13 +174,20 @@ def run_grid(setups: list[Setup], recipes: list[str], seeds: list[int], jobs: in
         return list(pool.map(_worker, [(*task, threads) for task in tasks]))
 
 
+def over_seeds(values) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample standard deviation over the seeds (axis 0; the spread of one seed is 0)
+    of per-seed figures or per-seed curves."""
+    values = np.asarray(values, dtype=np.float64)
+    return values.mean(0), values.std(0, ddof=1 if len(values) > 1 else 0)
+
+
 def summarise(runs: list[dict]) -> list[dict]:
     """Final test accuracy per (dataset, recipe): mean, sample std and the values."""
     out = []
     for key in dict.fromkeys((r["dataset"], r["recipe"]) for r in runs):
         finals = [r["accuracy"][-1] for r in runs if (r["dataset"], r["recipe"]) == key]
-        out.append({"dataset": key[0], "recipe": key[1], "mean": float(np.mean(finals)),
-                    "std": float(np.std(finals, ddof=1)) if len(finals) > 1 else 0.0,
+        mean, std = over_seeds(finals)
+        out.append({"dataset": key[0], "recipe": key[1], "mean": float(mean), "std": float(std),
                     "finals": finals})
     return out
 
