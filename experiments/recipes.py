@@ -66,9 +66,11 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "fp32": Recipe("fp32", in_fmt=None, update_rounding=None, loss_scale=1.0,
                    dynamic_scale=False, describe="float32 GEMMs and updates (baseline)"),
-    "fp8": Recipe("fp8", describe="the paper's recipe: e5m2 GEMM operands, e6m9 chunk-64 "
-                  "accumulation (weight and bias gradients too), gradients rounded to e5m2, "
-                  "e6m9 SR updates, first/last layer in e6m9, dynamic loss scaling"),
+    "fp8": Recipe("fp8", describe=f"the paper's recipe: {PAPER.in_fmt.name} GEMM operands, "
+                  f"{PAPER.acc_fmt.name} chunk-{PAPER.chunk} accumulation (weight and bias "
+                  f"gradients too), gradients rounded to {PAPER.in_fmt.name}, "
+                  f"{PAPER.update_fmt.name} {PAPER.update_rounding.name} updates, first/last "
+                  f"layer in {PAPER.acc_fmt.name}, dynamic loss scaling"),
     "fp8-chunk1": Recipe("fp8-chunk1", chunk=1, describe="ablation: no chunking (chunk 1)"),
     "fp8-rne-update": Recipe("fp8-rne-update", update_rounding=Rounding.RNE,
                              describe="ablation: RNE instead of SR in the e6m9 updates"),

@@ -20,12 +20,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 from fp8forge.files import atomic_write
 from fp8forge.golden import PRESETS, Rounding
-from fp8forge.golden.design import BASELINE, PAPER
+from fp8forge.golden.design import BASELINE, PAPER, Datapath
 from fp8forge.hdl.accumulator import MacPE
 from fp8forge.hdl.arith import FpAdd, FpFma, FpMul
 from fp8forge.hdl.generate import generate_verilog
@@ -33,23 +34,19 @@ from fp8forge.hdl.lfsr import Lfsr
 from fp8forge.plotting import save
 from fp8forge.table import render
 
-from .labels import (
-    AXPY_BASE,
-    AXPY_FP8,
-    AXPY_FP8_RNE,
-    BASE_ARRAY,
-    BASE_PE,
-    BLOCK_ADD_BASE,
-    BLOCK_ADD_FP8,
-    BLOCK_MUL_BASE,
-    BLOCK_MUL_FP8,
-    FP8_ARRAY,
-    FP8_ARRAY_NO_CHUNK,
-    FP8_PE,
-    FP8_PE_CHUNK,
-    FP8_PE_NO_CHUNK,
+from .rowkeys import (
     GATED,
     PIPELINED,
+    SHARED_ADDER,
+    RowKey,
+    adder_key,
+    array_key,
+    axpy_key,
+    index,
+    label,
+    lfsr_key,
+    multiplier_key,
+    pe_key,
 )
 from .synth import SynthError, SynthReport, synthesize
 
@@ -62,64 +59,69 @@ def _value(figure: float | None) -> float:
     return figure
 
 
-#: label -> (group, builder, operations per unit for "per lane" normalisation)
-CONFIGS: dict[str, tuple[str, Callable[[], object], int]] = {
-    FP8_PE_CHUNK: ("PE", lambda: MacPE(PAPER.in_fmt, PAPER.acc_fmt, chunk=PAPER.chunk), 1),
-    FP8_PE_NO_CHUNK: ("PE", lambda: MacPE(PAPER.in_fmt, PAPER.acc_fmt, chunk=None), 1),
+def _chunked(chunk: int | None) -> Datapath:
+    """The paper's datapath with another chunk length (None: no chunking)."""
+    return replace(PAPER, chunk=chunk)
+
+
+def _pe(dp: Datapath, **options) -> Callable[[], object]:
+    return partial(MacPE, dp.in_fmt, dp.acc_fmt, chunk=dp.chunk, **options)
+
+
+#: The paper's PE without chunking: the PE inside an FP8 MacArray (one adder).
+PLAIN = _chunked(None)
+#: Other operand formats, for reference (same chunking as their neighbours).
+E4M3 = replace(PAPER, in_fmt=P["e4m3fn"])
+BF16 = replace(BASELINE, in_fmt=P["bf16"])
+
+#: row key -> (group, builder, operations per unit for "per lane" normalisation)
+CONFIGS: dict[RowKey, tuple[str, Callable[[], object], int]] = {
+    pe_key(PAPER): ("PE", _pe(PAPER), 1),
+    pe_key(PLAIN): ("PE", _pe(PLAIN), 1),
     # Other chunk lengths, for the throughput model's chunk-size sensitivity.
-    **{FP8_PE.format(chunk=c): ("PE chunk", partial(MacPE, PAPER.in_fmt, PAPER.acc_fmt,
-                                                     chunk=c), 1) for c in (16, 32, 256)},
+    **{pe_key(_chunked(c)): ("PE chunk", _pe(_chunked(c)), 1) for c in (16, 32, 256)},
     # One adder for inner and outer sums, a bubble cycle per chunk (64 MACs per 65 cycles).
-    f"{FP8_PE_CHUNK}, shared adder": (
-        "PE chunk", lambda: MacPE(PAPER.in_fmt, PAPER.acc_fmt, chunk=PAPER.chunk,
-                                  chunk_adder="shared"), 1),
-    BASE_PE: ("PE", lambda: MacPE(BASELINE.in_fmt, BASELINE.acc_fmt, chunk=BASELINE.chunk), 1),
+    pe_key(PAPER, SHARED_ADDER): ("PE chunk", _pe(PAPER, chunk_adder="shared"), 1),
+    pe_key(BASELINE): ("PE", _pe(BASELINE), 1),
     # Pipelined for a short clock: the product registered and the accumulation loop(s) cut once,
     # two dot products interleaved (MacPE stages=1, interleave=2); the same options for both.
-    **{label + PIPELINED: ("PE pipelined", partial(
-        MacPE, i, a, chunk=c, stages=1, interleave=2), 1)
-       for label, i, a, c in ((FP8_PE_CHUNK, PAPER.in_fmt, PAPER.acc_fmt, PAPER.chunk),
-                              (FP8_PE_NO_CHUNK, PAPER.in_fmt, PAPER.acc_fmt, None),
-                              (BASE_PE, BASELINE.in_fmt, BASELINE.acc_fmt, BASELINE.chunk))},
-    "PE e4m3fn->e6m9 chunk 64": ("PE", lambda: MacPE(P["e4m3fn"], P["e6m9"], chunk=64), 1),
-    "PE bf16->fp32": ("PE", lambda: MacPE(P["bf16"], P["fp32"], chunk=None), 1),
-    AXPY_FP8: ("AXPY", lambda: FpFma(PAPER.update_fmt, rounding=PAPER.update_rounding,
-                                     rbits=PAPER.rbits), 1),
-    AXPY_BASE: ("AXPY", lambda: FpFma(BASELINE.update_fmt,
-                                      rounding=BASELINE.update_rounding), 1),
+    **{pe_key(dp, PIPELINED): ("PE pipelined", _pe(dp, stages=1, interleave=2), 1)
+       for dp in (PAPER, PLAIN, BASELINE)},
+    pe_key(E4M3): ("PE", _pe(E4M3), 1),
+    pe_key(BF16): ("PE", _pe(BF16), 1),
+    axpy_key(PAPER): ("AXPY", lambda: FpFma(PAPER.update_fmt, rounding=PAPER.update_rounding,
+                                            rbits=PAPER.rbits), 1),
+    axpy_key(BASELINE): ("AXPY", lambda: FpFma(BASELINE.update_fmt,
+                                               rounding=BASELINE.update_rounding), 1),
     # The same e6m9 lane rounding to nearest: what SR itself costs.
-    AXPY_FP8_RNE: ("AXPY", lambda: FpFma(PAPER.update_fmt, rounding=Rounding.RNE), 1),
-    "LFSR per lane, shared by 1": ("LFSR", lambda: Lfsr(32, outputs=12), 1),
-    "LFSR per lane, shared by 4": ("LFSR", lambda: Lfsr(48, outputs=48), 4),
-    "LFSR per lane, shared by 16": ("LFSR", lambda: Lfsr(64, outputs=192), 16),
+    axpy_key(PAPER, Rounding.RNE): ("AXPY", lambda: FpFma(PAPER.update_fmt,
+                                                          rounding=Rounding.RNE), 1),
+    # One LFSR feeding 1, 4 or 16 lanes of PAPER.rbits random bits, per lane.
+    **{lfsr_key(n): ("LFSR", partial(Lfsr, width, outputs=n * PAPER.rbits), n)
+       for n, width in ((1, 32), (4, 48), (16, 64))},
 }
 
 
-# Rows whose label ends in GATED are synthesized with integrated clock-gating cells
+# Rows of variant GATED are synthesized with integrated clock-gating cells
 # (``synthesize(clock_gating=True)``): flip-flops sharing an enable get one gated clock.
-CONFIGS.update({label + GATED: CONFIGS[label] for label in (
-    FP8_PE_CHUNK, FP8_PE_NO_CHUNK, BASE_PE)})
+CONFIGS.update({pe_key(dp, GATED): CONFIGS[pe_key(dp)] for dp in (PAPER, PLAIN, BASELINE)})
 
 
 #: The blocks of the two one-adder PEs, synthesized alone at the same clock, area only: a
 #: per-block breakdown (``block_table``). Approximate by construction: inside the FP8 PE the
 #: exact product is fused into the adder's alignment (no rounding, packing or unpacking),
 #: which standalone units cannot show; the PE's registers come from the PE's own netlist.
-BLOCKS: dict[str, Callable[[], object]] = {
-    BLOCK_MUL_FP8: lambda: FpMul(PAPER.in_fmt, PAPER.acc_fmt),
-    BLOCK_ADD_FP8: lambda: FpAdd(PAPER.acc_fmt),
-    BLOCK_MUL_BASE: lambda: FpMul(BASELINE.in_fmt, BASELINE.acc_fmt),
-    BLOCK_ADD_BASE: lambda: FpAdd(BASELINE.acc_fmt),
+BLOCKS: dict[RowKey, Callable[[], object]] = {
+    multiplier_key(PAPER): lambda: FpMul(PAPER.in_fmt, PAPER.acc_fmt),
+    adder_key(PAPER): lambda: FpAdd(PAPER.acc_fmt),
+    multiplier_key(BASELINE): lambda: FpMul(BASELINE.in_fmt, BASELINE.acc_fmt),
+    adder_key(BASELINE): lambda: FpAdd(BASELINE.acc_fmt),
 }
 
 
-def clock_gated(label: str) -> bool:
-    return label.endswith(GATED)
-
-
-#: The PEs compared at equal and at best clocks (the fair baseline is BASE_PE).
-CLOCKED = (FP8_PE_CHUNK, FP8_PE_NO_CHUNK, BASE_PE, FP8_PE_CHUNK + PIPELINED,
-           FP8_PE_NO_CHUNK + PIPELINED, BASE_PE + PIPELINED)
+#: The PEs compared at equal and at best clocks (the fair baseline is ``pe_key(BASELINE)``).
+CLOCKED = tuple(pe_key(dp, variant) for variant in ("", PIPELINED)
+                for dp in (PAPER, PLAIN, BASELINE))
 
 #: ABC's delay target when looking for a design's fastest netlist (no library design reaches
 #: it, so ABC maps, buffers and sizes for minimum delay).
@@ -156,16 +158,10 @@ def gmacs_per_mm2(clock_ns: float, area_um2: float) -> float:
     return 1e6 / (clock_ns * area_um2)
 
 
-#: MacArray rows: label -> (in, acc, chunk, side). Their area is hierarchical (see array_row).
-ARRAYS = {label.format(n=n): (i, a, c, n)
-          for n in (4, 8, 16)
-          for label, i, a, c in ((FP8_ARRAY, PAPER.in_fmt, PAPER.acc_fmt, PAPER.chunk),
-                                 (FP8_ARRAY_NO_CHUNK, PAPER.in_fmt, PAPER.acc_fmt, None),
-                                 (BASE_ARRAY, BASELINE.in_fmt, BASELINE.acc_fmt,
-                                  BASELINE.chunk))}
+#: MacArray rows: key -> (datapath, side). Their area is hierarchical (see array_row).
+ARRAYS = {array_key(dp, n): (dp, n) for n in (4, 8, 16) for dp in (PAPER, PLAIN, BASELINE)}
 #: Clock gating where it can pay most: the hold and outer-sum registers of whole arrays.
-ARRAYS.update({label + GATED: ARRAYS[label] for label in (
-    FP8_ARRAY.format(n=4), FP8_ARRAY_NO_CHUNK.format(n=4), BASE_ARRAY.format(n=4))})
+ARRAYS.update({array_key(dp, 4, GATED): (dp, 4) for dp in (PAPER, PLAIN, BASELINE)})
 
 
 #: Array sides whose energy per MAC is measured (the composed array simulated at gate level,
@@ -187,7 +183,7 @@ def array_energy_cycles(side: int) -> int:
     return ARRAY_ENERGY_CYCLES.get(side, 600)
 
 
-def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
+def array_row(key: RowKey, liberty, cache_dir: Path, clock_ns: float | None,
               timing: str = "auto", ge_cell: str | None = None, energy: bool = False,
               simulator: str = "auto",
               energy_sides: tuple[int, ...] = ARRAY_ENERGY_SIDES) -> dict:
@@ -199,18 +195,19 @@ def array_row(label: str, liberty, cache_dir: Path, clock_ns: float | None,
     cycle, ``stimulus_for``)."""
     from .hierarchy import array_timing, compose, synthesize_array
 
-    in_fmt, acc_fmt, chunk, side = ARRAYS[label]
-    gating = clock_gated(label)
+    dp, side = ARRAYS[key]
+    gating = key.variant == GATED
     try:
-        arr = synthesize_array(in_fmt, acc_fmt, chunk, side, side, liberty=liberty,
+        arr = synthesize_array(dp.in_fmt, dp.acc_fmt, dp.chunk, side, side, liberty=liberty,
                                cache_dir=cache_dir, clock_ns=clock_ns, timing=timing,
                                ge_cell=ge_cell, clock_gating=gating)
         whole = array_timing(arr, liberty, cache_dir, clock_ns, timing)
     except SynthError as exc:
-        raise SynthError(f"{label}: {exc}") from None
+        raise SynthError(f"{label(key)}: {exc}") from None
     n = arr.macs
     area = arr.total("area_um2")
-    out = {"label": label, "group": "MacArray", "per": n, "area_um2": area / n,
+    out = {"label": label(key), "key": key.to_json(), "group": "MacArray", "per": n,
+           "area_um2": area / n,
            "ge": arr.total("gate_equivalents") / n,
            "transistors": arr.total("transistors") / n,
            "critical_path_ns": arr.pe.critical_path_ns, "timing_source": arr.pe.timing_source,
@@ -252,15 +249,15 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
     from .energy import METHOD, estimate_energy
 
     kw = dict(liberty=liberty, cache_dir=cache_dir, timing=timing, ge_cell=ge_cell)
-    best: dict[str, tuple[float, SynthReport]] = {}
-    clocked = [label for label in CLOCKED if label in CONFIGS]
-    for i, label in enumerate(clocked, 1):
-        progress(f"[best clock {i}/{len(clocked)}] {label}")
-        found = best_clock(generate_verilog(CONFIGS[label][1](), "unit"), **kw)
+    best: dict[RowKey, tuple[float, SynthReport]] = {}
+    clocked = [key for key in CLOCKED if key in CONFIGS]
+    for i, key in enumerate(clocked, 1):
+        progress(f"[best clock {i}/{len(clocked)}] {label(key)}")
+        found = best_clock(generate_verilog(CONFIGS[key][1](), "unit"), **kw)
         if found is not None:
-            best[label] = found
-    if clock_ns is None and BASE_PE in best:
-        clock_ns = best[BASE_PE][0]
+            best[key] = found
+    if clock_ns is None and pe_key(BASELINE) in best:
+        clock_ns = best[pe_key(BASELINE)][0]
 
     def energy_of(unit, verilog: str, clock: float | None, per: int, gating: bool) -> dict:
         e = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=cache_dir,
@@ -271,14 +268,14 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
                     energy_simulator=e.simulator, clock_energy_pj=e.clock_pj_per_op / per)
 
     rows = []
-    for i, (label, (group, build, per)) in enumerate(CONFIGS.items(), 1):
-        progress(f"[{i}/{len(CONFIGS)}] {label}")
+    for i, (key, (group, build, per)) in enumerate(CONFIGS.items(), 1):
+        progress(f"[{i}/{len(CONFIGS)}] {label(key)}")
         unit = build()
         verilog = generate_verilog(unit, "unit")
-        gating = clock_gated(label)
+        gating = key.variant == GATED
         report: SynthReport = synthesize(verilog, "unit", clock_ns=clock_ns, clock_gating=gating,
                                          **kw)
-        row = {"label": label, "group": group, "per": per,
+        row = {"label": label(key), "key": key.to_json(), "group": group, "per": per,
                "area_um2": _value(report.area_um2) / per,
                "ge": _value(report.gate_equivalents) / per,
                "transistors": report.transistors / per,
@@ -290,27 +287,27 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
                "yosys": report.yosys}
         if energy:
             row.update(energy_of(unit, verilog, clock_ns, per, gating))
-        if label in best:
-            period, fast = best[label]
+        if key in best:
+            period, fast = best[key]
             row.update(best_clock_ns=period, best_area_um2=fast.area_um2,
                        best_slack_ns=fast.slack_ns)
             if energy:
                 row["best_energy_pj"] = energy_of(unit, verilog, period, per,
                                                   gating)["energy_pj"]
         rows.append(row)
-    for i, (label, build_block) in enumerate(BLOCKS.items(), 1):
-        progress(f"[block {i}/{len(BLOCKS)}] {label}")
+    for i, (key, build_block) in enumerate(BLOCKS.items(), 1):
+        progress(f"[block {i}/{len(BLOCKS)}] {label(key)}")
         report = synthesize(generate_verilog(build_block(), "unit"), "unit", clock_ns=clock_ns,
                             **kw)
-        rows.append({"label": label, "group": "block", "per": 1,
+        rows.append({"label": label(key), "key": key.to_json(), "group": "block", "per": 1,
                      "area_um2": _value(report.area_um2), "ge": _value(report.gate_equivalents),
                      "transistors": report.transistors,
                      "critical_path_ns": report.critical_path_ns,
                      "timing_source": report.timing_source, "clock_ns": clock_ns,
                      "slack_ns": report.slack_ns, "energy_pj": None, "yosys": report.yosys})
-    for i, label in enumerate(ARRAYS, 1):
-        progress(f"[array {i}/{len(ARRAYS)}] {label} (hierarchical)")
-        rows.append(array_row(label, liberty, cache_dir, clock_ns, timing, ge_cell, energy,
+    for i, key in enumerate(ARRAYS, 1):
+        progress(f"[array {i}/{len(ARRAYS)}] {label(key)} (hierarchical)")
+        rows.append(array_row(key, liberty, cache_dir, clock_ns, timing, ge_cell, energy,
                               simulator, array_energy_sides))
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / "compare.json", json.dumps(rows, indent=1))
@@ -320,17 +317,18 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
 
 
 def ratios(rows: list[dict]) -> dict[str, float]:
-    """The ratios the throughput model needs, from the rows."""
-    by = {r["label"]: r for r in rows}
-    fp8, base = by[FP8_PE_CHUNK], by[BASE_PE]
+    """The ratios the throughput model needs, from the rows (found by their keys)."""
+    by = index(rows)
+    fp8, base, plain_pe = by[pe_key(PAPER)], by[pe_key(BASELINE)], by[pe_key(PLAIN)]
     out = {
         "PE area baseline / FP8": base["area_um2"] / fp8["area_um2"],
-        "chunking overhead (PE area)": fp8["area_um2"] / by[FP8_PE_NO_CHUNK]["area_um2"]
-        - 1,
-        "AXPY lane area fp32 / e6m9 SR": by[AXPY_BASE]["area_um2"] / by[AXPY_FP8]["area_um2"],
+        "chunking overhead (PE area)": fp8["area_um2"] / plain_pe["area_um2"] - 1,
+        f"AXPY lane area {BASELINE.update_fmt.name} / {PAPER.update_fmt.name} "
+        f"{PAPER.update_rounding.name}":
+        by[axpy_key(BASELINE)]["area_um2"] / by[axpy_key(PAPER)]["area_um2"],
     }
-    for name, row in (("", fp8), (" no chunking", by.get(FP8_PE_NO_CHUNK))):
-        if row and row.get("best_clock_ns") and base.get("best_clock_ns"):
+    for name, row in (("", fp8), (" no chunking", plain_pe)):
+        if row.get("best_clock_ns") and base.get("best_clock_ns"):
             out[f"PE{name} best clock: fmax FP8 / baseline"] = (base["best_clock_ns"]
                                                                / row["best_clock_ns"])
             out[f"PE{name} best clocks: MAC/s per µm² FP8 / baseline"] = (
@@ -341,24 +339,24 @@ def ratios(rows: list[dict]) -> dict[str, float]:
                     base["best_energy_pj"] / row["best_energy_pj"])
     # Each side at its best clock with the better of its plain and pipelined PE (the
     # baseline gets the same choice).
-    def best_rate(label: str) -> float | None:
+    def best_rate(key: RowKey) -> float | None:
         rates = [gmacs_per_mm2(r["best_clock_ns"], r["best_area_um2"])
-                 for r in (by.get(label), by.get(label + ", pipelined"))
+                 for r in (by.get(key), by.get(key.with_variant(PIPELINED)))
                  if r and r.get("best_clock_ns")]
         return max(rates) if rates else None
 
-    base_rate = best_rate(BASE_PE)
-    for name, label in (("", FP8_PE_CHUNK), (" no chunking", FP8_PE_NO_CHUNK)):
-        rate = best_rate(label)
-        if rate and base_rate and by.get(label + ", pipelined"):
+    base_rate = best_rate(pe_key(BASELINE))
+    for name, dp in (("", PAPER), (" no chunking", PLAIN)):
+        rate = best_rate(pe_key(dp))
+        if rate and base_rate and by.get(pe_key(dp, PIPELINED)):
             out[f"PE{name} best clocks, pipelined or not: MAC/s per µm² FP8 / baseline"] = (
                 rate / base_rate)
-    for label, row in by.items():
-        plain = by.get(label[:-len(GATED)]) if clock_gated(label) else None
+    for key, row in by.items():
+        plain = by.get(key.with_variant("")) if key.variant == GATED else None
         if plain and row.get("energy_pj") and plain.get("energy_pj"):
             out[f"clock gating: energy change of {plain['label']}"] = (
                 row["energy_pj"] / plain["energy_pj"] - 1)
-    gated8, gated16 = by.get(FP8_PE_CHUNK + GATED), by.get(BASE_PE + GATED)
+    gated8, gated16 = by.get(pe_key(PAPER, GATED)), by.get(pe_key(BASELINE, GATED))
     if gated8 and gated16 and gated8.get("energy_pj") and gated16.get("energy_pj"):
         out["PE energy per MAC baseline / FP8, both clock-gated"] = (gated16["energy_pj"]
                                                                      / gated8["energy_pj"])
@@ -366,21 +364,20 @@ def ratios(rows: list[dict]) -> dict[str, float]:
         out["PE fmax FP8 / baseline"] = base["critical_path_ns"] / fp8["critical_path_ns"]
     if fp8.get("energy_pj") and base.get("energy_pj"):
         out["PE energy per MAC baseline / FP8"] = base["energy_pj"] / fp8["energy_pj"]
-        nochunk = by[FP8_PE_NO_CHUNK].get("energy_pj")
-        if nochunk:
-            out["chunking overhead (PE energy)"] = fp8["energy_pj"] / nochunk - 1
+        if plain_pe.get("energy_pj"):
+            out["chunking overhead (PE energy)"] = fp8["energy_pj"] / plain_pe["energy_pj"] - 1
     for n in (4, 8, 16):
-        a8 = by.get(FP8_ARRAY.format(n=n))
-        a16 = by.get(BASE_ARRAY.format(n=n))
-        plain = by.get(FP8_ARRAY_NO_CHUNK.format(n=n))
+        a8, a16, plain = (by.get(array_key(dp, n)) for dp in (PAPER, BASELINE, PLAIN))
         if a8 and a16:
             out[f"MacArray {n}x{n} area per MAC baseline / FP8"] = a16["area_um2"] / a8["area_um2"]
         if a8 and plain:
             out[f"MacArray {n}x{n} chunking overhead (area per MAC)"] = (
                 a8["area_um2"] / plain["area_um2"] - 1)
-        for suffix in ("", GATED):  # energy: simulated sides only, plain and clock-gated
-            e8, e16, e_plain = (by.get(label.format(n=n) + suffix, {}).get("energy_pj")
-                                for label in (FP8_ARRAY, BASE_ARRAY, FP8_ARRAY_NO_CHUNK))
+        for variant in ("", GATED):  # energy: simulated sides only, plain and clock-gated
+            suffix = f", {variant}" if variant else ""
+            chunked, base_arr, unchunked = (by.get(array_key(dp, n, variant), {})
+                                            for dp in (PAPER, BASELINE, PLAIN))
+            e8, e16, e_plain = (r.get("energy_pj") for r in (chunked, base_arr, unchunked))
             if e8 and e16:
                 out[f"MacArray {n}x{n}{suffix} energy per MAC baseline / FP8"] = e16 / e8
             if e8 and e_plain:
@@ -388,22 +385,21 @@ def ratios(rows: list[dict]) -> dict[str, float]:
                     e8 / e_plain - 1)
                 # split: the same PEs doing different work (sums restarted every chunk), and
                 # the hardware outside them (row-edge adders, rings)
-                chunked, unchunked = (by[label.format(n=n) + suffix]
-                                      for label in (FP8_ARRAY, FP8_ARRAY_NO_CHUNK))
-                for part, key in (("in the PEs", "pe_energy_pj"),
-                                  ("outside the PEs", "rest_energy_pj")):
-                    if chunked.get(key) is not None and unchunked.get(key) is not None:
+                for part, field in (("in the PEs", "pe_energy_pj"),
+                                    ("outside the PEs", "rest_energy_pj")):
+                    if chunked.get(field) is not None and unchunked.get(field) is not None:
                         out[f"MacArray {n}x{n}{suffix} chunking overhead (energy per MAC), "
-                            f"{part}"] = (chunked[key] - unchunked[key]) / e_plain
-    sr, rne = by[AXPY_FP8], by[AXPY_BASE]
-    rne16 = by.get(AXPY_FP8_RNE)
+                            f"{part}"] = (chunked[field] - unchunked[field]) / e_plain
+    sr, rne = by[axpy_key(PAPER)], by[axpy_key(BASELINE)]
+    rne16 = by.get(axpy_key(PAPER, Rounding.RNE))
     if rne16:
         for n in (1, 16):
-            lfsr = by[f"LFSR per lane, shared by {n}"]["area_um2"]
-            out[f"SR overhead (e6m9 lane SR + LFSR shared by {n}) / RNE lane"] = (
-                (sr["area_um2"] + lfsr) / rne16["area_um2"] - 1)
+            lfsr = by[lfsr_key(n)]["area_um2"]
+            out[f"SR overhead ({PAPER.update_fmt.name} lane SR + LFSR shared by {n}) / RNE "
+                "lane"] = (sr["area_um2"] + lfsr) / rne16["area_um2"] - 1
     if sr.get("energy_pj") and rne.get("energy_pj"):
-        out["AXPY energy fp32 / e6m9 SR"] = rne["energy_pj"] / sr["energy_pj"]
+        out[f"AXPY energy {BASELINE.update_fmt.name} / {PAPER.update_fmt.name} SR"] = (
+            rne["energy_pj"] / sr["energy_pj"])
     return out
 
 
@@ -462,11 +458,10 @@ def block_table(rows: list[dict]) -> str:
     """Area of the one-adder PEs by block (standalone multiplier and adder, the PE's own
     registers, and the rest: the PE's area minus those), FP8 against the baseline; "" when
     the rows lack any of them."""
-    by = {r["label"]: r for r in rows}
+    by = index(rows)
     sides = []
-    for mul_label, add_label, pe_label in ((BLOCK_MUL_FP8, BLOCK_ADD_FP8, FP8_PE_NO_CHUNK),
-                                           (BLOCK_MUL_BASE, BLOCK_ADD_BASE, BASE_PE)):
-        mul, add, pe = by.get(mul_label), by.get(add_label), by.get(pe_label)
+    for dp in (PLAIN, BASELINE):
+        mul, add, pe = (by.get(key) for key in (multiplier_key(dp), adder_key(dp), pe_key(dp)))
         if not (mul and add and pe and pe.get("sequential_area_um2") is not None):
             return ""
         regs = pe["sequential_area_um2"]

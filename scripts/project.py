@@ -28,18 +28,7 @@ from fp8forge.model.throughput import LayerPass, System, array_shape
 from fp8forge.plotting import save, subplots
 from fp8forge.table import render
 
-from .labels import (
-    AXPY_BASE,
-    AXPY_FP8,
-    BASE_ARRAY,
-    BASE_PE,
-    FP8_ARRAY,
-    FP8_ARRAY_NO_CHUNK,
-    FP8_PE,
-    FP8_PE_CHUNK,
-    FP8_PE_NO_CHUNK,
-    FP8_PE_PREFIX,
-)
+from .rowkeys import RowKey, array_key, axpy_key, index, label, pe_key
 
 #: MacArray rows of the comparison, the largest first: the projection's arrays (32x32 and
 #: more) are closest to the largest synthesized one.
@@ -84,55 +73,60 @@ class Calibration:
     fmax_ratio: float | None
     energy_pj: dict | None  # pJ per MAC and per AXPY of each system, and the method
     source: str
-    chunk_area_ratio: dict[str, float] = field(default_factory=dict)
+    #: baseline / FP8 area per MAC by chunk length (None: no chunking), where synthesized
+    chunk_area_ratio: dict[int | None, float] = field(default_factory=dict)
 
 
-def _synthesis_rows(path: Path) -> dict[str, dict]:
-    """The rows of a ``compare.json``, by label; DesignError naming the file if it is not one."""
+def _synthesis_rows(path: Path) -> dict[RowKey, dict]:
+    """The rows of a ``compare.json``, by key; DesignError naming the file if it is not one."""
     try:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DesignError(f"cannot read synthesis results {path}: "
                           f"{exc.strerror if isinstance(exc, OSError) else exc}") from None
-    if not (isinstance(data, list) and all(isinstance(r, dict) and isinstance(r.get("label"), str)
+    if not (isinstance(data, list) and all(isinstance(r, dict) and RowKey.from_json(r.get("key"))
                                            and isinstance(r.get("area_um2"), int | float)
                                            for r in data)):
-        raise DesignError(f"{path} is not a synthesis comparison (a list of rows with 'label' "
-                          "and 'area_um2', as `fp8forge synth --compare` writes)")
-    return {r["label"]: r for r in data}
+        raise DesignError(f"{path} is not a synthesis comparison of this version (a list of "
+                          "rows with 'key' and 'area_um2', as `fp8forge synth --compare` "
+                          "writes); rerun it")
+    return index(data)
 
 
 def calibrate(dp: DesignPoint) -> Calibration:
-    """Read the synthesis comparison, or use the explicit ratio; DesignError if neither."""
+    """Read the synthesis comparison, or use the explicit ratio; DesignError if neither.
+
+    Rows are found by the keys of the datapaths compared (``rowkeys``): the paper's with the
+    design point's chunk length, and the baseline."""
     rows = _synthesis_rows(dp.synth_json) if dp.synth_json.exists() else {}
-    base = rows.get(BASE_PE)
-    chunks = {}
+    fp8_dp = replace(PAPER, chunk=dp.chunk)
+    plain_dp = replace(PAPER, chunk=None)  # the PE inside an FP8 array (one adder)
+    base = rows.get(pe_key(BASELINE))
+    chunks: dict[int | None, float] = {}
     if base:
-        for label, r in rows.items():
-            if label.startswith(FP8_PE_PREFIX):
-                chunks[label.removeprefix(FP8_PE_PREFIX)] = base["area_um2"] / r["area_um2"]
+        for key, r in rows.items():
+            if key == pe_key(replace(PAPER, chunk=key.chunk)):
+                chunks[key.chunk] = base["area_um2"] / r["area_um2"]
     if dp.area_ratio is not None:
         if not dp.area_ratio > 0:
             raise DesignError(f"area ratio must be > 0, got {dp.area_ratio}")
         fmax = None
-        if base and FP8_PE_CHUNK in rows:
-            fmax = _fmax_ratio(rows[FP8_PE_CHUNK], base)
+        if base and pe_key(PAPER) in rows:
+            fmax = _fmax_ratio(rows[pe_key(PAPER)], base)
         return Calibration(dp.area_ratio, fmax, None, "given explicitly (--area-ratio)", chunks)
-    label = FP8_PE_NO_CHUNK if dp.chunk is None else FP8_PE.format(chunk=dp.chunk)
-    if base is None or label not in rows:
-        raise DesignError(f"no synthesis result for {label!r} and {BASE_PE!r} in "
-                          f"{dp.synth_json}; run `fp8forge synth --compare --liberty LIB` "
-                          "or give --area-ratio")
-    fp8 = rows[label]
+    fp8 = rows.get(pe_key(fp8_dp))
+    if base is None or fp8 is None:
+        raise DesignError(f"no synthesis result for {label(pe_key(fp8_dp))!r} and "
+                          f"{label(pe_key(BASELINE))!r} in {dp.synth_json}; run "
+                          "`fp8forge synth --compare --liberty LIB` or give --area-ratio")
     fmax = _fmax_ratio(fp8, base)
     energy = None
-    axpy8, axpy32 = rows.get(AXPY_FP8, {}), rows.get(AXPY_BASE, {})
+    axpy8, axpy32 = rows.get(axpy_key(PAPER), {}), rows.get(axpy_key(BASELINE), {})
     # Energy per MAC of whole arrays (PEs, row-edge chunk adders, skews, FIFO) when the
     # comparison simulated them, else of the PEs alone.
     mac8, mac16 = fp8, base
     for n in ARRAY_SIDES:
-        a8 = rows.get((FP8_ARRAY_NO_CHUNK if dp.chunk is None else FP8_ARRAY).format(n=n), {})
-        a16 = rows.get(BASE_ARRAY.format(n=n), {})
+        a8, a16 = rows.get(array_key(fp8_dp, n), {}), rows.get(array_key(BASELINE, n), {})
         if a8.get("energy_pj") and a16.get("energy_pj") and (dp.chunk is None or dp.chunk >= n):
             mac8, mac16 = a8, a16
             break
@@ -142,26 +136,25 @@ def calibrate(dp: DesignPoint) -> Calibration:
                   "method": fp8.get("energy_method", ""), "mac_source": mac8["label"]
                   + " vs " + mac16["label"]}
     area_ratio = base["area_um2"] / fp8["area_um2"]
-    source = f"synthesis: {dp.synth_json} ({label} vs {BASE_PE})"
+    source = f"synthesis: {dp.synth_json} ({fp8['label']} vs {base['label']})"
     # The arrays' area per MAC (PEs plus skews, FIFO, row-edge chunk adders and control) is
     # the better figure when the comparison has it for this configuration.
-    side = next((n for n in ARRAY_SIDES if FP8_ARRAY.format(n=n) in rows
-                 and BASE_ARRAY.format(n=n) in rows), None)
-    base_array = BASE_ARRAY.format(n=side) if side else ""
-    fp8_array = ((FP8_ARRAY_NO_CHUNK if dp.chunk is None else FP8_ARRAY).format(n=side)
-                 if side else "")
-    arr8, arr16 = rows.get(fp8_array), rows.get(base_array)
+    side = next((n for n in ARRAY_SIDES if array_key(PAPER, n) in rows
+                 and array_key(BASELINE, n) in rows), None)
+    arr8 = rows.get(array_key(fp8_dp, side)) if side else None
+    arr16 = rows.get(array_key(BASELINE, side)) if side else None
     # For every chunk length >= the array side the row-edge chunk adders are the synthesized ones.
     chunk_fits = side is not None and (dp.chunk is None or dp.chunk >= side)
-    if arr16:
+    if arr16 and side is not None:
         # In a MacArray the chunk adders sit at the row edges, one per min(cols, CL) PEs: for
         # every chunk length >= the array side the hardware is the synthesized one.
-        chunks = {f"chunk {c}": arr16["area_um2"] / rows[FP8_ARRAY.format(n=side)]["area_um2"]
-                  for c in (16, 32, 64, 256) if side is not None and c >= side}
-        plain = rows.get(FP8_ARRAY_NO_CHUNK.format(n=side))
+        chunked = rows[array_key(PAPER, side)]
+        chunks = {c: arr16["area_um2"] / chunked["area_um2"] for c in (16, 32, 64, 256)
+                  if c >= side}
+        plain = rows.get(array_key(plain_dp, side))
         if plain:
-            chunks["no chunking"] = arr16["area_um2"] / plain["area_um2"]
-    pe8 = rows.get(FP8_PE_NO_CHUNK, {})  # the PE inside an FP8 array (one adder)
+            chunks[None] = arr16["area_um2"] / plain["area_um2"]
+    pe8 = rows.get(pe_key(plain_dp), {})
     scalable = all(r.get("best_area_um2") for r in (pe8, base))
     if dp.clock_from_synth and arr8 and arr16 and scalable and chunk_fits:
         # The arrays are synthesized at the equal clock; at each one's best clock their PEs
@@ -169,17 +162,18 @@ def calibrate(dp: DesignPoint) -> Calibration:
         area_ratio = (arr16["area_um2"] / arr8["area_um2"]
                       * (pe8["area_um2"] / pe8["best_area_um2"])
                       * (base["best_area_um2"] / base["area_um2"]))
-        source = (f"synthesis: {dp.synth_json} (area per MAC of {fp8_array} vs {base_array}, "
-                  f"scaled to each PE's best clock, {fp8['best_clock_ns']:g} vs "
-                  f"{base['best_clock_ns']:g} ns)")
+        source = (f"synthesis: {dp.synth_json} (area per MAC of {arr8['label']} vs "
+                  f"{arr16['label']}, scaled to each PE's best clock, {fp8['best_clock_ns']:g} "
+                  f"vs {base['best_clock_ns']:g} ns)")
     elif dp.clock_from_synth and fp8.get("best_area_um2") and base.get("best_area_um2"):
         # Each at its best clock: the areas of the netlists that meet those clocks.
         area_ratio = base["best_area_um2"] / fp8["best_area_um2"]
-        source = (f"synthesis: {dp.synth_json} ({label} vs {BASE_PE}, each at its best clock, "
-                  f"{fp8['best_clock_ns']:g} vs {base['best_clock_ns']:g} ns)")
+        source = (f"synthesis: {dp.synth_json} ({fp8['label']} vs {base['label']}, each at its "
+                  f"best clock, {fp8['best_clock_ns']:g} vs {base['best_clock_ns']:g} ns)")
     elif arr8 and arr16 and chunk_fits:
         area_ratio = arr16["area_um2"] / arr8["area_um2"]
-        source = f"synthesis: {dp.synth_json} (area per MAC of {fp8_array} vs {base_array})"
+        source = (f"synthesis: {dp.synth_json} (area per MAC of {arr8['label']} vs "
+                  f"{arr16['label']})")
     return Calibration(area_ratio, fmax, energy, source, chunks)
 
 
@@ -273,10 +267,9 @@ def sweep(dp: DesignPoint, net: Network, batch: int, cal: Calibration,
             if key == "batch":
                 point_batch = value
             elif key == "chunk":
-                label = "no chunking" if value is None else f"chunk {value}"
-                if label not in cal.chunk_area_ratio:
+                if value not in cal.chunk_area_ratio:
                     continue  # no synthesis result for this chunk length
-                point_cal = replace(cal, area_ratio=cal.chunk_area_ratio[label])
+                point_cal = replace(cal, area_ratio=cal.chunk_area_ratio[value])
                 point_dp = dp.with_(chunk=value)
             else:
                 point_dp = dp.with_(**{key: value})
@@ -394,7 +387,8 @@ def to_json(dp: DesignPoint, cal: Calibration, fp8: System, base: System,
                  "utilisation": r.cost.utilisation} for r in rows]
     return {
         "design_point": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(dp).items()},
-        "calibration": asdict(cal),
+        "calibration": asdict(cal) | {"chunk_area_ratio": [  # [chunk or null, ratio]
+            [chunk, ratio] for chunk, ratio in cal.chunk_area_ratio.items()]},
         "systems": {"fp8": _system_line(fp8), "baseline": _system_line(base)},
         "networks": [{"net": p.net, "batch": p.batch, "speedup": p.speedup,
                       "fp8": {"total": _totals(p.fp8, fp8), "rows": pass_rows(p.fp8)},

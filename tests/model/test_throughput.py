@@ -7,12 +7,14 @@ measured, in test_array_cocotb.py.)
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from math import ceil
 
 import numpy as np
 import pytest
 
 from fp8forge.golden import PRESETS as P
+from fp8forge.golden.design import BASELINE, PAPER
 from fp8forge.model import scalesim
 from fp8forge.model.networks import NETWORKS, Gemm, Layer, network
 from fp8forge.model.throughput import (
@@ -24,7 +26,14 @@ from fp8forge.model.throughput import (
     update_cost,
 )
 from fp8forge.scripts.cli import main
-from fp8forge.scripts.project import DesignPoint, calibrate, project, run_project, why_markdown
+from fp8forge.scripts.project import (
+    DesignError,
+    DesignPoint,
+    calibrate,
+    project,
+    run_project,
+    why_markdown,
+)
 
 INF = float("inf")
 
@@ -285,39 +294,57 @@ def test_more_macs_and_fewer_bytes_give_a_speedup():
     assert first and all(r.wide for r in first)
 
 
+def _row(key, **figures) -> dict:
+    """A compare.json row as `synth --compare` writes it: its key, its label, its figures."""
+    from fp8forge.scripts.rowkeys import label
+
+    return {"key": key.to_json(), "label": label(key), **figures}
+
+
 def test_calibration_from_synthesis_json(tmp_path):
-    rows = [{"label": "PE e5m2->e6m9 chunk 64", "area_um2": 100.0, "critical_path_ns": 2.0},
-            {"label": "PE e5m2->e6m9 chunk 16", "area_um2": 90.0, "critical_path_ns": 2.0},
-            {"label": "PE fp16->fp32 (baseline)", "area_um2": 250.0, "critical_path_ns": 5.0}]
+    """Rows are found by the keys of the datapaths compared, not by their labels."""
+    from fp8forge.scripts.rowkeys import pe_key
+
+    rows = [_row(pe_key(PAPER), area_um2=100.0, critical_path_ns=2.0),
+            _row(pe_key(replace(PAPER, chunk=16)), area_um2=90.0, critical_path_ns=2.0),
+            _row(pe_key(PAPER, "pipelined"), area_um2=10.0, critical_path_ns=1.0),
+            _row(pe_key(BASELINE), area_um2=250.0, critical_path_ns=5.0)]
+    rows[0]["label"] = "renamed for people"  # labels are not the join
     path = tmp_path / "compare.json"
     path.write_text(json.dumps(rows))
     cal = calibrate(DesignPoint(synth_json=path))
     assert cal.area_ratio == 2.5 and cal.fmax_ratio == 2.5 and "synthesis" in cal.source
-    assert cal.chunk_area_ratio == {"chunk 64": 2.5, "chunk 16": 250 / 90}
+    assert cal.chunk_area_ratio == {64: 2.5, 16: 250 / 90}
+    assert calibrate(DesignPoint(synth_json=path, chunk=16)).area_ratio == 250 / 90
     assert "given" in calibrate(DesignPoint(synth_json=path, area_ratio=3.0)).source
+    # A comparison written before rows had keys is named as such, with the way out.
+    path.write_text(json.dumps([{k: v for k, v in r.items() if k != "key"} for r in rows]))
+    with pytest.raises(DesignError, match="not a synthesis comparison of this version.*rerun"):
+        calibrate(DesignPoint(synth_json=path))
 
 
 def test_calibration_prefers_the_largest_array(tmp_path):
     """Array rows (area per MAC with the row-edge chunk adders) set the area ratio and every
     chunk length the array's hardware serves (>= its side); the no-chunk array serves None."""
-    rows = [{"label": "PE e5m2->e6m9 chunk 64", "area_um2": 100.0, "critical_path_ns": 2.0,
-             "best_clock_ns": 2.0},
-            {"label": "PE e5m2->e6m9 no chunking", "area_um2": 60.0, "critical_path_ns": 2.0,
-             "best_area_um2": 66.0, "best_clock_ns": 1.5},
-            {"label": "PE fp16->fp32 (baseline)", "area_um2": 250.0, "critical_path_ns": 5.0,
-             "best_clock_ns": 4.0, "best_area_um2": 250.0},
-            {"label": "MacArray 8x8 e5m2->e6m9 chunk 64", "area_um2": 80.0},
-            {"label": "MacArray 8x8 fp16->fp32 (baseline)", "area_um2": 240.0},
-            {"label": "MacArray 16x16 e5m2->e6m9 chunk 64", "area_um2": 75.0},
-            {"label": "MacArray 16x16 e5m2->e6m9 no chunking", "area_um2": 72.0},
-            {"label": "MacArray 16x16 fp16->fp32 (baseline)", "area_um2": 240.0}]
+    from fp8forge.scripts.rowkeys import array_key, pe_key
+
+    plain = replace(PAPER, chunk=None)
+    rows = [_row(pe_key(PAPER), area_um2=100.0, critical_path_ns=2.0, best_clock_ns=2.0),
+            _row(pe_key(plain), area_um2=60.0, critical_path_ns=2.0, best_area_um2=66.0,
+                 best_clock_ns=1.5),
+            _row(pe_key(BASELINE), area_um2=250.0, critical_path_ns=5.0, best_clock_ns=4.0,
+                 best_area_um2=250.0),
+            _row(array_key(PAPER, 8), area_um2=80.0),
+            _row(array_key(BASELINE, 8), area_um2=240.0),
+            _row(array_key(PAPER, 16), area_um2=75.0),
+            _row(array_key(plain, 16), area_um2=72.0),
+            _row(array_key(BASELINE, 16), area_um2=240.0)]
     path = tmp_path / "compare.json"
     path.write_text(json.dumps(rows))
     cal = calibrate(DesignPoint(synth_json=path))
     assert cal.area_ratio == 240 / 75 and "MacArray 16x16" in cal.source
     assert cal.fmax_ratio == 2.0  # best clocks, not critical paths
-    assert cal.chunk_area_ratio == {"chunk 16": 3.2, "chunk 32": 3.2, "chunk 64": 3.2,
-                                    "chunk 256": 3.2, "no chunking": 240 / 72}
+    assert cal.chunk_area_ratio == {16: 3.2, 32: 3.2, 64: 3.2, 256: 3.2, None: 240 / 72}
     assert calibrate(DesignPoint(synth_json=path, chunk=None)).area_ratio == 240 / 72
     # At each one's best clock the FP8 array's PEs grow as the standalone one-adder PE does.
     fast = calibrate(DesignPoint(synth_json=path, clock_from_synth=True))

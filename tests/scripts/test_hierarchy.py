@@ -4,6 +4,7 @@ netlists, and the composed array's area, timing and energy against a flat synthe
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -96,13 +97,17 @@ def test_composed_array_matches_a_flat_synthesis(tmp_path, liberty, monkeypatch)
     composed) against the same array synthesized flat, both timing-driven at 20 ns: area,
     whole-array critical path and energy per MAC agree within what optimisation across PE
     boundaries can change."""
+    from fp8forge.golden.design import PAPER
     from fp8forge.scripts import compare
     from fp8forge.scripts.energy import estimate_energy
+    from fp8forge.scripts.rowkeys import array_key
     from fp8forge.scripts.synth import synthesize
 
-    label = "MacArray 2x2 e3m2->e5m4 chunk 4"
-    monkeypatch.setattr(compare, "ARRAYS", {label: (IN_FMT, ACC_FMT, 4, 2)})
-    row = compare.array_row(label, liberty, tmp_path, 20.0, energy=True, energy_sides=(2,))
+    small = replace(PAPER, in_fmt=IN_FMT, acc_fmt=ACC_FMT, chunk=4)
+    key = array_key(small, 2)
+    monkeypatch.setattr(compare, "ARRAYS", {key: (small, 2)})
+    row = compare.array_row(key, liberty, tmp_path, 20.0, energy=True, energy_sides=(2,))
+    assert row["label"] == "MacArray 2x2 e3m2->e5m4 chunk 4" and row["key"] == key.to_json()
     unit = MacArray(IN_FMT, ACC_FMT, rows=2, cols=2, chunk=4)
     verilog = generate_verilog(unit, "unit")
     flat = synthesize(verilog, "unit", liberty=liberty, cache_dir=tmp_path, clock_ns=20.0)

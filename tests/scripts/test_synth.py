@@ -266,19 +266,21 @@ def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):
     small_in, wide_out = parse_format("e2m1"), parse_format("e3m3")
     # The rows the ratios need, and one pipelined and one clock-gated row for those paths
     # (every configuration is built for real by `synth --compare`).
-    wanted = [compare.FP8_PE_CHUNK, compare.FP8_PE_NO_CHUNK, compare.BASE_PE,
-              compare.BASE_PE + compare.PIPELINED, compare.FP8_PE_CHUNK + compare.GATED,
-              compare.AXPY_FP8, compare.AXPY_BASE, "LFSR per lane, shared by 1",
-              "LFSR per lane, shared by 16"]
+    from fp8forge.golden.design import BASELINE, PAPER
+    from fp8forge.scripts.rowkeys import GATED, PIPELINED, axpy_key, lfsr_key, pe_key
+
+    wanted = [pe_key(PAPER), pe_key(compare.PLAIN), pe_key(BASELINE),
+              pe_key(BASELINE, PIPELINED), pe_key(PAPER, GATED), axpy_key(PAPER),
+              axpy_key(BASELINE), lfsr_key(1), lfsr_key(16)]
     # (one stage: registers, for the per-block table's register column)
-    small = {label: (group, (lambda: FpMul(small_in, small_in, stages=1))
-                     if "fp" not in label.split()[1]
-                     else (lambda: FpMul(small_in, wide_out, stages=1)), per)
-             for label, (group, _, per) in compare.CONFIGS.items() if label in wanted}
+    small = {key: (group, (lambda: FpMul(small_in, wide_out, stages=1))
+                   if key.in_fmt == BASELINE.in_fmt.name
+                   else (lambda: FpMul(small_in, small_in, stages=1)), per)
+             for key, (group, _, per) in compare.CONFIGS.items() if key in wanted}
     assert len(small) == len(wanted)
     monkeypatch.setattr(compare, "CONFIGS", small)
     monkeypatch.setattr(compare, "ARRAYS", {})  # array rows: tests/scripts/test_hierarchy.py
-    blocks = {label: lambda: FpMul(small_in, small_in) for label in compare.BLOCKS}
+    blocks = {key: lambda: FpMul(small_in, small_in) for key in compare.BLOCKS}
     monkeypatch.setattr(compare, "BLOCKS", blocks)
     rows = compare.run_compare(liberty, tmp_path / "cmp", cache_dir=tmp_path / "cache",
                                progress=lambda _: None)
@@ -293,7 +295,7 @@ def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):
     assert ratios["PE area baseline / FP8"] == pytest.approx(
         by["PE fp16->fp32 (baseline)"]["area_um2"] / by["PE e5m2->e6m9 chunk 64"]["area_um2"])
     # Every row is mapped at the equal clock: the baseline PE's best clock, which it meets.
-    base, fp8 = by[compare.BASE_PE], by["PE e5m2->e6m9 chunk 64"]
+    base, fp8 = by["PE fp16->fp32 (baseline)"], by["PE e5m2->e6m9 chunk 64"]
     assert {r["clock_ns"] for r in rows} == {base["best_clock_ns"]}
     assert base["slack_ns"] >= 0 and base["best_slack_ns"] >= 0 and fp8["best_slack_ns"] >= 0
     assert ratios["PE best clocks: MAC/s per µm² FP8 / baseline"] == pytest.approx(
@@ -329,19 +331,21 @@ def test_unusable_liberty_is_an_input_error(tmp_path, content, message):
 def test_array_energy_ratios_plain_and_clock_gated():
     """The arrays' energy ratios (baseline / FP8, chunking overhead), plain and clock-gated,
     from the rows that carry a simulated energy (stand-in figures)."""
-    from fp8forge.scripts import compare, labels
+    from fp8forge.golden.design import BASELINE, PAPER
+    from fp8forge.scripts import compare
+    from fp8forge.scripts.rowkeys import GATED, array_key, axpy_key, label, pe_key
 
-    def row(label, area, energy=None):
-        return {"label": label, "area_um2": area, "energy_pj": energy, "critical_path_ns": 10.0}
+    def row(key, area, energy=None):
+        return {"label": label(key), "key": key.to_json(), "area_um2": area,
+                "energy_pj": energy, "critical_path_ns": 10.0}
 
-    rows = [row(labels.FP8_PE_CHUNK, 100), row(labels.FP8_PE_NO_CHUNK, 80),
-            row(labels.BASE_PE, 200), row(labels.AXPY_FP8, 50), row(labels.AXPY_BASE, 150),
-            row(labels.FP8_ARRAY.format(n=4), 110, 7.0),
-            row(labels.FP8_ARRAY_NO_CHUNK.format(n=4), 100, 6.5),
-            row(labels.BASE_ARRAY.format(n=4), 250, 21.0),
-            row(labels.FP8_ARRAY.format(n=4) + labels.GATED, 105, 5.5),
-            row(labels.FP8_ARRAY_NO_CHUNK.format(n=4) + labels.GATED, 96, 5.4),
-            row(labels.BASE_ARRAY.format(n=4) + labels.GATED, 240, 16.5)]
+    plain = compare.PLAIN
+    rows = [row(pe_key(PAPER), 100), row(pe_key(plain), 80),
+            row(pe_key(BASELINE), 200), row(axpy_key(PAPER), 50), row(axpy_key(BASELINE), 150),
+            row(array_key(PAPER, 4), 110, 7.0), row(array_key(plain, 4), 100, 6.5),
+            row(array_key(BASELINE, 4), 250, 21.0), row(array_key(PAPER, 4, GATED), 105, 5.5),
+            row(array_key(plain, 4, GATED), 96, 5.4),
+            row(array_key(BASELINE, 4, GATED), 240, 16.5)]
     ratios = compare.ratios(rows)
     assert ratios["MacArray 4x4 energy per MAC baseline / FP8"] == pytest.approx(3.0)
     assert ratios["MacArray 4x4 chunking overhead (energy per MAC)"] == pytest.approx(0.5 / 6.5)
