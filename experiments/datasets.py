@@ -7,8 +7,9 @@ Inputs are standardised with the training set's mean and standard deviation. The
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 
 import numpy as np
 
@@ -82,21 +83,29 @@ def mnist() -> Dataset:
 
 
 @cache
-def mnist1d_signal() -> Dataset:
+def mnist1d_signal(hold: int = 1) -> Dataset:
     """A dense regression: each MNIST-1D signal mapped to a signal of the same length by a
     fixed random teacher (``nn.fcn1d`` in float32, seed 1000), targets scaled to unit standard
-    deviation over the training set; shapes (n, 1, 40) both. The student has the teacher's
-    shape, so the task is learnable to zero error."""
+    deviation over the training set; shapes (n, 1, 40 * hold) both. ``hold`` > 1 upsamples
+    every signal by holding each sample for ``hold`` positions (longer gradient reductions,
+    the same task). The student has the teacher's shape, so the task is learnable to zero
+    error."""
     from .nn import fcn1d
     from .recipes import RECIPES, Arith
 
+    if not (isinstance(hold, int) and hold >= 1):
+        raise ValueError(f"hold must be a positive integer, got {hold!r}")
     data = mnist1d()
+    x, x_test = (np.repeat(v, hold, axis=-1) for v in (data.x, data.x_test))
     teacher = fcn1d(Arith(RECIPES["fp32"], np.random.default_rng(0)), np.random.default_rng(1000))
-    y, y_test = (teacher.forward(x) for x in (data.x, data.x_test))
+    y, y_test = (teacher.forward(v) for v in (x, x_test))
     std = y.std()
-    return Dataset("mnist1d-signal", data.x, (y / std).astype(np.float32), data.x_test,
+    name = "mnist1d-signal" + (f"-x{hold}" if hold > 1 else "")
+    return Dataset(name, x, (y / std).astype(np.float32), x_test,
                    (y_test / std).astype(np.float32), 0)
 
 
-DATASETS = {"mnist1d": mnist1d, "digits": digits, "mnist": mnist,
-            "mnist1d-signal": mnist1d_signal}
+DATASETS: dict[str, Callable[[], Dataset]] = {"mnist1d": mnist1d, "digits": digits, "mnist": mnist,
+            "mnist1d-signal": mnist1d_signal,
+            # the same regression at 4x the length: reductions of batch x 160 terms
+            "mnist1d-signal-x4": partial(mnist1d_signal, hold=4)}

@@ -63,7 +63,7 @@ QUICK = [Setup("digits", epochs=3, lr=0.05, train_limit=640)]
 
 
 def build_model(dataset: Dataset, arith: Arith, rng: np.random.Generator) -> Sequential:
-    if dataset.name == "mnist1d-signal":
+    if dataset.name.startswith("mnist1d-signal"):  # fully convolutional: any length
         return fcn1d(arith, rng)
     if dataset.name == "mnist1d":
         return cnn1d(arith, rng, dataset.x.shape[-1], dataset.classes)

@@ -281,7 +281,10 @@ def test_chunking_quick(tmp_path):
     assert final["fp8"] < 1.15 * final["fp32"], final
     assert all(0 < loss < result["summary"][name]["loss"][0] for name, loss in final.items())
     text = (tmp_path / "chunking.md").read_text()
-    assert "At the end of the budget chunk 1" in text
+    assert "After the budget of 3 epochs chunk 1" in text and "seed by seed over 1" in text
+    gap = result["summary"]["gap"]  # one seed: the difference itself, no spread
+    assert gap["loss"][-1] == pytest.approx(final["fp8-chunk1"] - final["fp8"])
+    assert gap["loss_std"] == [0.0] * 3
     assert (tmp_path / "chunking.png").stat().st_size > 0
     verdict = _claim_rows(tmp_path)["In training, accumulation without chunking"]
     assert verdict in ("holds", "weaker: the gap is within the seed spread")
@@ -306,6 +309,23 @@ def test_claim_verdicts_follow_the_seed_spread():
 
     assert claims._chunking(regression(0.2, 0.1, 0.01))[2] == "holds"
     assert claims._chunking(regression(0.105, 0.1, 0.01))[2].startswith("weaker")
+    # With the seed-by-seed difference, its own spread decides (not the recipes' spreads).
+    paired = regression(0.105, 0.1, 0.05)
+    paired["summary"]["gap"] = {"loss": [0.005], "loss_std": [0.001]}
+    assert claims._chunking(paired)[2] == "holds"
+    paired["summary"]["gap"] = {"loss": [0.005], "loss_std": [0.008]}
+    assert claims._chunking(paired)[2].startswith("weaker")
+
+
+def test_paired_gap_matches_runs_by_seed():
+    runs = [{"recipe": name, "seed": seed, "loss": [loss, loss / 2], "test_mse": [loss]}
+            for name, seed, loss in (("fp8", 0, 1.0), ("fp8", 1, 3.0), ("fp8-chunk1", 1, 4.0),
+                                     ("fp8-chunk1", 0, 1.5), ("fp8-chunk1", 2, 9.0))]
+    gap = chunking.paired_gap(runs)  # seed 2 has no partner: left out
+    assert gap["seeds"] == 2
+    assert gap["loss"] == pytest.approx([0.75, 0.375]) and gap["test"] == pytest.approx([0.75])
+    assert gap["loss_std"][0] == pytest.approx(np.std([0.5, 1.0], ddof=1))
+    assert chunking.paired_gap(runs, worse="fp32") == {}
 
 
 def test_mnist_split_is_stratified_and_fixed():
@@ -337,6 +357,14 @@ def test_regression_dataset_and_loss(rng):
     data = mnist1d_signal()
     assert data.regression and data.y.shape == data.x.shape == (4000, 1, 40)
     assert abs(float(data.y.std()) - 1) < 1e-3
+    # upsampled 4x: every sample held for 4 positions, targets the teacher's output on that
+    longer = mnist1d_signal(hold=4)
+    assert longer.name == "mnist1d-signal-x4" and longer.x.shape == (4000, 1, 160)
+    np.testing.assert_array_equal(longer.x[:, :, ::4], data.x)
+    np.testing.assert_array_equal(longer.x[:, :, 3::4], data.x)
+    assert abs(float(longer.y.std()) - 1) < 1e-3
+    with pytest.raises(ValueError, match="hold must be a positive integer"):
+        mnist1d_signal(hold=0)
     out = rng.standard_normal((3, 1, 40)).astype(np.float32)
     target = rng.standard_normal((3, 1, 40)).astype(np.float32)
     loss, grad = mse(out, target, 8.0)
