@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -170,8 +171,20 @@ def run_grid(setups: list[Setup], recipes: list[str], seeds: list[int], jobs: in
     # threads, and a forked child of such a process is killed by libgomp.
     spawn = multiprocessing.get_context("spawn")
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn, initializer=_exit_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         return list(pool.map(_worker, [(*task, threads) for task in tasks]))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker ends within a second of the process that started it (a parent killed by
+    SIGTERM or SIGKILL gets no chance to stop its workers, which would train on for minutes)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def over_seeds(values) -> tuple[np.ndarray, np.ndarray]:

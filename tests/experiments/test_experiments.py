@@ -3,6 +3,8 @@ experiment's quick setting with the qualitative result the paper reports."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -433,3 +435,58 @@ def test_parallel_runs_after_the_compiled_kernels_ran_in_this_process():
     tiny = train.Setup("digits", epochs=1, lr=0.05, train_limit=64)
     runs = train.run_grid([tiny], ["fp32", "fp8"], [0], jobs=2, log=lambda _: None)
     assert [r["recipe"] for r in runs] == ["fp32", "fp8"]
+
+
+def _children(pid: int) -> set[int]:
+    """Live (not zombie) processes whose parent is ``pid``, from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if fields[0] != "Z" and int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_training_workers_end_with_a_killed_parent(tmp_path):
+    """A training grid's parent killed by SIGTERM (no chance to stop its pool) leaves no
+    worker training on."""
+    import contextlib
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("from fp8forge.experiments import train\n"
+              "s = train.Setup('digits', epochs=500, lr=0.05)\n"
+              "train.run_grid([s], ['fp32'], [0, 1], jobs=2, log=print)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    workers: set[int] = set()
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()  # a worker has finished an epoch: both are up
+        workers = {w for w in _children(proc.pid)  # not the resource tracker
+                   if "spawn_main" in Path(f"/proc/{w}/cmdline").read_text()}
+        assert len(workers) == 2, workers
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() and
+                                                  "Z" not in _state(w) for w in workers):
+            time.sleep(0.2)
+        assert not [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in _state(w)]
+    finally:
+        for pid in workers | {proc.pid}:  # a failure here leaves nothing running
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"  # gone
