@@ -313,10 +313,13 @@ def test_claim_verdicts_follow_the_seed_spread():
     assert claims._chunking(regression(0.105, 0.1, 0.01))[2].startswith("weaker")
     # With the seed-by-seed difference, its own spread decides (not the recipes' spreads).
     paired = regression(0.105, 0.1, 0.05)
-    paired["summary"]["gap"] = {"loss": [0.005], "loss_std": [0.001]}
+    paired["summary"]["gap"] = {"loss": [0.005], "loss_std": [0.001], "test": [0.01],
+                                "test_std": [0.002]}
     assert claims._chunking(paired)[2] == "holds"
-    paired["summary"]["gap"] = {"loss": [0.005], "loss_std": [0.008]}
-    assert claims._chunking(paired)[2].startswith("weaker")
+    paired["summary"]["gap"]["test_std"] = [0.02]  # test error within the spread
+    assert claims._chunking(paired)[2] == "weaker: chunk 1 loses measurably in training loss only"
+    paired["summary"]["gap"]["loss_std"] = [0.008]
+    assert claims._chunking(paired)[2] == "weaker: chunk 1 does not lose measurably"
 
 
 def test_paired_gap_matches_runs_by_seed():
