@@ -273,23 +273,23 @@ def test_lrsweep_quick(tmp_path):
 
 
 def test_chunking_quick(tmp_path):
-    """The dense regression at batch 512 (K = 20,480), 12 steps, one seed: FP8 with chunk 64
+    """The dense regression at batch 512 (K = 20,480), 4 steps, one seed: FP8 with chunk 64
     trains like float32, and the report states a verdict computed from the runs. (Whether chunk
     1 loses is what the full experiment measures over seeds; at one seed it is not a result.)"""
     result = chunking.run(True, tmp_path, jobs=1)
     assert result["k"] == 20_480
-    final = {name: s["loss"][-1] for name, s in result["summary"].items()}
-    assert set(final) == {"fp32", "fp8", "fp8-chunk1"}
+    assert set(result["summary"]) == {"fp32", "fp8", "fp8-chunk1", "gap"}
+    final = {name: result["summary"][name]["loss"][-1] for name in chunking.RECIPE_NAMES}
     assert final["fp8"] < 1.15 * final["fp32"], final
     assert all(0 < loss < result["summary"][name]["loss"][0] for name, loss in final.items())
     text = (tmp_path / "chunking.md").read_text()
-    assert "After the budget of 3 epochs chunk 1" in text and "seed by seed over 1" in text
+    assert "After the budget of 2 epochs chunk 1" in text and "seed by seed over 1" in text
     gap = result["summary"]["gap"]  # one seed: the difference itself, no spread
     assert gap["loss"][-1] == pytest.approx(final["fp8-chunk1"] - final["fp8"])
-    assert gap["loss_std"] == [0.0] * 3
+    assert gap["loss_std"] == [0.0] * 2
     assert (tmp_path / "chunking.png").stat().st_size > 0
     verdict = _claim_rows(tmp_path)["In training, accumulation without chunking"]
-    assert verdict in ("holds", "weaker: the gap is within the seed spread")
+    assert verdict == "holds" or verdict.startswith("weaker: chunk 1 "), verdict
 
 
 def test_claim_verdicts_follow_the_seed_spread():
