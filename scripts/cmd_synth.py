@@ -25,6 +25,8 @@ def run(args: argparse.Namespace) -> None:
     from .generate import options_from
     from .synth import synthesize, write_unit_report
 
+    if args.only is not None and not args.compare:
+        raise UsageError("--only selects rows of --compare")
     liberty = liberty_path(args.liberty)
     if args.compare:
         from .compare import compare_markdown, run_compare
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> None:
         cache = output_dir(args.cache)
         rows = run_compare(liberty, out, cache_dir=cache, clock_ns=args.clock_ns,
                            timing=args.timing, ge_cell=args.ge_cell,
-                           array_energy_sides=args.array_energy_sides)
+                           array_energy_sides=args.array_energy_sides, only=args.only)
         print(compare_markdown(rows))
         print(f"written: {out / 'compare.md'}, {out / 'compare.json'}, {out / 'compare.png'}")
         return
@@ -106,6 +108,10 @@ def register(sub) -> None:
                    "about 20 minutes, 16x16 hours), or 'none'")
     p.add_argument("--compare", action="store_true",
                    help="FP8 vs baseline table and chart (PEs, AXPY lanes, LFSR sharing)")
+    p.add_argument("--only", default=None, metavar="TEXT",
+                   help="--compare: measure only the rows whose label contains TEXT (e.g. "
+                   "'MacArray 16x16 e5m2') and merge them into the compare.json already in the "
+                   "output directory (measured at the same clock)")
     p.add_argument("--clock-ns", type=positive_type, default=None,
                    help="clock target in ns: timing-driven mapping (ABC -D with buffering and "
                         "sizing), worst slack and path groups reported (default: area-oriented "

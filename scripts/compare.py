@@ -234,10 +234,47 @@ def array_row(key: RowKey, liberty, cache_dir: Path, clock_ns: float | None,
     return out
 
 
+def row_order() -> list[RowKey]:
+    """Every row of a full comparison, in the order of its report."""
+    return [*CONFIGS, *BLOCKS, *ARRAYS]
+
+
+def select(only: str | None) -> list[RowKey]:
+    """The rows whose label contains ``only`` (every row if None); SynthError naming the
+    labels if none does."""
+    keys = row_order()
+    if only is None:
+        return keys
+    chosen = [key for key in keys if only in label(key)]
+    if not chosen:
+        raise SynthError(f"--only {only!r} matches no row of the comparison; rows: "
+                         + "; ".join(label(key) for key in keys))
+    return chosen
+
+
+def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
+    """``old`` with the rows of ``new`` replacing those of the same key (or added), in report
+    order; rows of ``old`` without a key (an older comparison) are dropped."""
+    merged = index(old) | index(new)
+    order = {key: i for i, key in enumerate(row_order())}
+    return [row for _, row in sorted(merged.items(),
+                                      key=lambda item: order.get(item[0], len(order)))]
+
+
+def _stored_rows(path: Path) -> list[dict]:
+    """The rows of an existing compare.json, or [] if there is none or it is not readable."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    return data if isinstance(data, list) and all(isinstance(r, dict) for r in data) else []
+
+
 def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | None = None,
                 progress=print, energy: bool = True, timing: str = "auto",
                 ge_cell: str | None = None, simulator: str = "auto",
-                array_energy_sides: tuple[int, ...] = ARRAY_ENERGY_SIDES) -> list[dict]:
+                array_energy_sides: tuple[int, ...] = ARRAY_ENERGY_SIDES,
+                only: str | None = None) -> list[dict]:
     """Synthesize every configuration (timing from ``timing``, GE per ``ge_cell``: see
     ``synthesize``) timing-driven at ``clock_ns`` (None: the baseline PE's best clock; see the
     module docstring) and, with ``energy``, measure the energy of each (gate-level simulation on
@@ -245,12 +282,19 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
     ``array_energy_sides``, per MAC, split between PEs and the rest). The ``BLOCKS`` are area
     only. The ``CLOCKED`` PEs also get ``best_*``
     figures at their own best clock. Write compare.json/.md/.png; return the rows. Each row
-    names the tools behind its numbers. Without any timing tool every row is mapped for area."""
+    names the tools behind its numbers. Without any timing tool every row is mapped for area.
+
+    ``only``: measure just the rows whose label contains it (``select``) and merge them into
+    the ``compare.json`` already in ``out_dir`` (``merge_rows``); the equal clock is still the
+    baseline PE's best clock unless ``clock_ns`` is given. Return every row written."""
     from .energy import METHOD, estimate_energy
 
+    chosen = set(select(only))
     kw = dict(liberty=liberty, cache_dir=cache_dir, timing=timing, ge_cell=ge_cell)
     best: dict[RowKey, tuple[float, SynthReport]] = {}
-    clocked = [key for key in CLOCKED if key in CONFIGS]
+    clocked = [key for key in CLOCKED if key in CONFIGS and key in chosen]
+    if clock_ns is None and pe_key(BASELINE) not in clocked:
+        clocked.insert(0, pe_key(BASELINE))  # the equal clock
     for i, key in enumerate(clocked, 1):
         progress(f"[best clock {i}/{len(clocked)}] {label(key)}")
         found = best_clock(generate_verilog(CONFIGS[key][1](), "unit"), **kw)
@@ -258,6 +302,16 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
             best[key] = found
     if clock_ns is None and pe_key(BASELINE) in best:
         clock_ns = best[pe_key(BASELINE)][0]
+    stored = _stored_rows(out_dir / "compare.json") if only is not None else []
+    clocks = {r.get("clock_ns") for r in stored}
+    if stored and clocks != {clock_ns}:
+        raise SynthError(f"{out_dir / 'compare.json'} was measured at "
+                         f"{', '.join(f'{c} ns' for c in sorted(clocks, key=str))}, this run at "
+                         f"{clock_ns} ns: --only would mix clocks in one report (give "
+                         "--clock-ns to match, or another -o)")
+    configs = {key: config for key, config in CONFIGS.items() if key in chosen}
+    blocks = {key: build for key, build in BLOCKS.items() if key in chosen}
+    arrays = [key for key in ARRAYS if key in chosen]
 
     def energy_of(unit, verilog: str, clock: float | None, per: int, gating: bool) -> dict:
         e = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=cache_dir,
@@ -268,8 +322,8 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
                     energy_simulator=e.simulator, clock_energy_pj=e.clock_pj_per_op / per)
 
     rows = []
-    for i, (key, (group, build, per)) in enumerate(CONFIGS.items(), 1):
-        progress(f"[{i}/{len(CONFIGS)}] {label(key)}")
+    for i, (key, (group, build, per)) in enumerate(configs.items(), 1):
+        progress(f"[{i}/{len(configs)}] {label(key)}")
         unit = build()
         verilog = generate_verilog(unit, "unit")
         gating = key.variant == GATED
@@ -295,8 +349,8 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
                 row["best_energy_pj"] = energy_of(unit, verilog, period, per,
                                                   gating)["energy_pj"]
         rows.append(row)
-    for i, (key, build_block) in enumerate(BLOCKS.items(), 1):
-        progress(f"[block {i}/{len(BLOCKS)}] {label(key)}")
+    for i, (key, build_block) in enumerate(blocks.items(), 1):
+        progress(f"[block {i}/{len(blocks)}] {label(key)}")
         report = synthesize(generate_verilog(build_block(), "unit"), "unit", clock_ns=clock_ns,
                             **kw)
         rows.append({"label": label(key), "key": key.to_json(), "group": "block", "per": 1,
@@ -305,10 +359,12 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
                      "critical_path_ns": report.critical_path_ns,
                      "timing_source": report.timing_source, "clock_ns": clock_ns,
                      "slack_ns": report.slack_ns, "energy_pj": None, "yosys": report.yosys})
-    for i, key in enumerate(ARRAYS, 1):
-        progress(f"[array {i}/{len(ARRAYS)}] {label(key)} (hierarchical)")
+    for i, key in enumerate(arrays, 1):
+        progress(f"[array {i}/{len(arrays)}] {label(key)} (hierarchical)")
         rows.append(array_row(key, liberty, cache_dir, clock_ns, timing, ge_cell, energy,
                               simulator, array_energy_sides))
+    if only is not None:
+        rows = merge_rows(stored, rows)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / "compare.json", json.dumps(rows, indent=1))
     atomic_write(out_dir / "compare.md", compare_markdown(rows))
@@ -319,14 +375,17 @@ def run_compare(liberty, out_dir: Path, *, cache_dir: Path, clock_ns: float | No
 def ratios(rows: list[dict]) -> dict[str, float]:
     """The ratios the throughput model needs, from the rows (found by their keys)."""
     by = index(rows)
-    fp8, base, plain_pe = by[pe_key(PAPER)], by[pe_key(BASELINE)], by[pe_key(PLAIN)]
-    out = {
-        "PE area baseline / FP8": base["area_um2"] / fp8["area_um2"],
-        "chunking overhead (PE area)": fp8["area_um2"] / plain_pe["area_um2"] - 1,
-        f"AXPY lane area {BASELINE.update_fmt.name} / {PAPER.update_fmt.name} "
-        f"{PAPER.update_rounding.name}":
-        by[axpy_key(BASELINE)]["area_um2"] / by[axpy_key(PAPER)]["area_um2"],
-    }
+    none: dict = {}  # a row the comparison lacks (a partial one: ``run_compare(only=...)``)
+    fp8, base, plain_pe = (by.get(pe_key(dp), none) for dp in (PAPER, BASELINE, PLAIN))
+    sr, rne = by.get(axpy_key(PAPER), none), by.get(axpy_key(BASELINE), none)
+    out = {}
+    if fp8 and base:
+        out["PE area baseline / FP8"] = base["area_um2"] / fp8["area_um2"]
+    if fp8 and plain_pe:
+        out["chunking overhead (PE area)"] = fp8["area_um2"] / plain_pe["area_um2"] - 1
+    if sr and rne:
+        out[f"AXPY lane area {BASELINE.update_fmt.name} / {PAPER.update_fmt.name} "
+            f"{PAPER.update_rounding.name}"] = rne["area_um2"] / sr["area_um2"]
     for name, row in (("", fp8), (" no chunking", plain_pe)):
         if row.get("best_clock_ns") and base.get("best_clock_ns"):
             out[f"PE{name} best clock: fmax FP8 / baseline"] = (base["best_clock_ns"]
@@ -360,7 +419,8 @@ def ratios(rows: list[dict]) -> dict[str, float]:
     if gated8 and gated16 and gated8.get("energy_pj") and gated16.get("energy_pj"):
         out["PE energy per MAC baseline / FP8, both clock-gated"] = (gated16["energy_pj"]
                                                                      / gated8["energy_pj"])
-    if not base.get("best_clock_ns") and fp8["critical_path_ns"] and base["critical_path_ns"]:
+    if (fp8 and base and not base.get("best_clock_ns") and fp8["critical_path_ns"]
+            and base["critical_path_ns"]):
         out["PE fmax FP8 / baseline"] = base["critical_path_ns"] / fp8["critical_path_ns"]
     if fp8.get("energy_pj") and base.get("energy_pj"):
         out["PE energy per MAC baseline / FP8"] = base["energy_pj"] / fp8["energy_pj"]
@@ -390,13 +450,13 @@ def ratios(rows: list[dict]) -> dict[str, float]:
                     if chunked.get(field) is not None and unchunked.get(field) is not None:
                         out[f"MacArray {n}x{n}{suffix} chunking overhead (energy per MAC), "
                             f"{part}"] = (chunked[field] - unchunked[field]) / e_plain
-    sr, rne = by[axpy_key(PAPER)], by[axpy_key(BASELINE)]
     rne16 = by.get(axpy_key(PAPER, Rounding.RNE))
-    if rne16:
+    if rne16 and sr:
         for n in (1, 16):
-            lfsr = by[lfsr_key(n)]["area_um2"]
-            out[f"SR overhead ({PAPER.update_fmt.name} lane SR + LFSR shared by {n}) / RNE "
-                "lane"] = (sr["area_um2"] + lfsr) / rne16["area_um2"] - 1
+            if lfsr_key(n) in by:
+                out[f"SR overhead ({PAPER.update_fmt.name} lane SR + LFSR shared by {n}) / "
+                    "RNE lane"] = ((sr["area_um2"] + by[lfsr_key(n)]["area_um2"])
+                                   / rne16["area_um2"] - 1)
     if sr.get("energy_pj") and rne.get("energy_pj"):
         out[f"AXPY energy {BASELINE.update_fmt.name} / {PAPER.update_fmt.name} SR"] = (
             rne["energy_pj"] / sr["energy_pj"])

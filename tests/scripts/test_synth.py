@@ -308,6 +308,21 @@ def test_compare_writes_table_chart_and_ratios(tmp_path, liberty, monkeypatch):
     assert 0 < fp8["sequential_area_um2"] < fp8["area_um2"] and block["energy_pj"] is None
     assert f"timing-driven at a {base['best_clock_ns']:g} ns clock" in text
 
+    # --only: one row measured again (all cached) and merged into the report in its place
+    lines: list[str] = []
+    again = compare.run_compare(liberty, tmp_path / "cmp", cache_dir=tmp_path / "cache",
+                                progress=lines.append, only="LFSR per lane, shared by 16")
+    assert again == rows
+    assert [line for line in lines if not line.startswith("[best clock")] == [
+        "[1/1] LFSR per lane, shared by 16"]
+    assert json.loads((tmp_path / "cmp" / "compare.json").read_text()) == rows
+    with pytest.raises(SynthError, match="would mix clocks"):
+        compare.run_compare(liberty, tmp_path / "cmp", cache_dir=tmp_path / "cache",
+                            clock_ns=base["clock_ns"] + 1, progress=lines.append,
+                            only="LFSR per lane, shared by 16")
+    with pytest.raises(SynthError, match="matches no row of the comparison; rows: PE e5m2"):
+        compare.select("MacArray 3x3")
+
 
 @pytest.mark.parametrize("content, message", [
     (bytes(range(256)) * 4, "is not a liberty file"),
@@ -353,3 +368,27 @@ def test_array_energy_ratios_plain_and_clock_gated():
     assert ratios["MacArray 4x4, clock-gated chunking overhead (energy per MAC)"] == \
         pytest.approx(0.1 / 5.4)
     assert "MacArray 8x8 energy per MAC baseline / FP8" not in ratios  # no energy simulated
+
+
+def test_merge_rows_replaces_by_key_in_report_order():
+    """A partial comparison (``--only``) replaces the rows of the same key and keeps the
+    report's order; rows without a key (an older compare.json) are dropped."""
+    from fp8forge.golden.design import BASELINE, PAPER
+    from fp8forge.scripts import compare
+    from fp8forge.scripts.rowkeys import array_key, pe_key
+
+    def row(key, area):
+        return {"key": key.to_json(), "label": "x", "area_um2": area}
+
+    old = [row(pe_key(PAPER), 1.0), row(array_key(BASELINE, 16), 2.0),
+           {"label": "PE e5m2->e6m9 chunk 64", "area_um2": 9.0}]
+    new = [row(array_key(PAPER, 16), 3.0), row(pe_key(PAPER), 4.0)]
+    merged = compare.merge_rows(old, new)
+    assert [r["area_um2"] for r in merged] == [4.0, 3.0, 2.0]  # PE first, then 16x16 FP8, base
+
+
+def test_only_needs_compare(tmp_path, capsys):
+    from fp8forge.scripts.cli import main
+
+    assert main(["synth", "fpmul", "--only", "PE", "-o", str(tmp_path)]) == 2
+    assert "--only selects rows of --compare" in capsys.readouterr().err
