@@ -105,7 +105,7 @@ def register(sub) -> None:
                    help="--compare: array sides whose whole-array energy is simulated, from "
                    f"{', '.join(map(str, ARRAY_SIDES))} (default "
                    f"{','.join(map(str, ARRAY_ENERGY_SIDES))}; an 8x8 baseline array takes "
-                   "about 20 minutes, 16x16 hours), or 'none'")
+                   "about 20 minutes, a 16x16 one about an hour), or 'none'")
     p.add_argument("--compare", action="store_true",
                    help="FP8 vs baseline table and chart (PEs, AXPY lanes, LFSR sharing)")
     p.add_argument("--only", default=None, metavar="TEXT",
