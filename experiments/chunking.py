@@ -91,10 +91,15 @@ def paired_gap(runs: list[dict], worse: str = "fp8-chunk1", better: str = "fp8")
 METRICS = {"loss": "training loss", "test": "test error"}
 
 
+def losing_metrics(gap: dict) -> list[str]:
+    """The metrics (``METRICS`` names) on which chunk 1 loses at the end of the budget: the
+    mean seed-by-seed difference exceeds its seed spread."""
+    return [what for name, what in METRICS.items() if gap[name][-1] > gap[f"{name}_std"][-1]]
+
+
 def verdict(gap: dict) -> str:
-    """Whether chunk 1 loses, from the seed-by-seed differences at the end of the budget: on
-    a metric it loses when the mean difference exceeds its seed spread."""
-    beyond = [what for name, what in METRICS.items() if gap[name][-1] > gap[f"{name}_std"][-1]]
+    """Whether chunk 1 loses, in words, from ``losing_metrics``."""
+    beyond = losing_metrics(gap)
     if len(beyond) == len(METRICS):
         return "loses measurably (training loss and test error)"
     if beyond:
@@ -126,9 +131,8 @@ def run(quick: bool, out_dir: Path, *, seeds: int = 3, jobs: int = 2,
     s = setup(quick)
     runs = run_grid([s], RECIPE_NAMES, list(range(1 if quick else seeds)), jobs=jobs,
                     log=lambda line: print(line, file=sys.stderr, flush=True))
-    result = {"setup": s.__dict__, "k": reduction_length(s), "runs": runs,
-              "summary": summarise(runs)}
-    write(result, out_dir, command)
+    result = {"setup": s.__dict__, "k": reduction_length(s), "runs": runs}
+    write(result, out_dir, command)  # adds the summary
     return result
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fp8forge.files import atomic_write
 
+from .chunking import METRICS, losing_metrics
 from .chunking import verdict as chunk_verdict
 from .report import table
 
@@ -96,9 +97,8 @@ def _chunking(r: dict) -> Row:
     c1, c64, fp32 = s["fp8-chunk1"], s["fp8"], s["fp32"]
     if "gap" in s:  # seed by seed: the recipes share each seed's weights and data order
         gap, spread = s["gap"]["loss"][-1], s["gap"]["loss_std"][-1]
-        found = chunk_verdict(s["gap"])
-        verdict = ("holds" if found.endswith("(training loss and test error)") else
-                   f"weaker: chunk 1 {found}")
+        verdict = ("holds" if len(losing_metrics(s["gap"])) == len(METRICS) else
+                   f"weaker: chunk 1 {chunk_verdict(s['gap'])}")
     else:
         gap = c1["loss"][-1] - c64["loss"][-1]
         spread = max(c1["loss_std"][-1], c64["loss_std"][-1])
