@@ -144,6 +144,13 @@ def build_pe(board: str, in_fmt: FloatFormat, acc_fmt: FloatFormat, chunk: int |
     os.environ.update(_tool_env(tools))
     build_dir = Path(build_dir)
     place_and_route(platform, PeTestTop(in_fmt, acc_fmt, chunk), board, build_dir)
+    return read_report(build_dir, board, f"MacPE {in_fmt.name}->{acc_fmt.name} chunk {chunk}")
+
+
+def read_report(build_dir: Path, board: str, design: str) -> FpgaReport:
+    """The utilisation and fmax of a finished build: nextpnr's log (``top.tim``) and the
+    statistics at the end of Yosys's log (``top.rpt``) in ``build_dir``."""
+    arch = BOARDS[board][3]
     log = (build_dir / "top.tim").read_text()
     report = (build_dir / "top.rpt").read_text()
     cell = "ICESTORM_LC" if arch == "ice40" else "TRELLIS_COMB"
@@ -162,7 +169,7 @@ def build_pe(board: str, in_fmt: FloatFormat, acc_fmt: FloatFormat, chunk: int |
     luts = stats.get(lut_cell, 0)
     ffs = sum(n for name, n in stats.items()
               if name.startswith("SB_DFF" if arch == "ice40" else "TRELLIS_FF"))
-    return FpgaReport(board=board, design=f"MacPE {in_fmt.name}->{acc_fmt.name} chunk {chunk}",
+    return FpgaReport(board=board, design=design,
                       logic_cells=int(used.group(1)), logic_cells_available=int(used.group(2)),
                       luts=luts, flip_flops=ffs, dsps=int(dsps.group(1)) if dsps else 0,
                       fmax_mhz=float(fmax[-1][0]), board_clock_mhz=float(fmax[-1][1]))

@@ -27,11 +27,31 @@ def _check_icebreaker_build(report, acc_width: int, tmp_path) -> None:
     assert (tmp_path / "top.bin").exists()  # a bitstream for a real board
 
 
+@pytest.mark.long
 def test_icebreaker_small_pe(tmp_path):
-    """The whole flow (Yosys, nextpnr, icepack, report) on a small-format PE."""
+    """The whole flow (Yosys, nextpnr, icepack, report) on a small-format PE. In make test-long
+    only: on a fresh machine the first nextpnr call compiles its WebAssembly (about 50 s of one
+    core), for a flow that no other check depends on; the report parsing is checked below."""
     acc = parse_format("e5m4")
     report = build_pe("icebreaker", parse_format("e3m2"), acc, 8, tmp_path)
     _check_icebreaker_build(report, acc.width, tmp_path)
+
+
+def test_report_from_real_logs(tmp_path):
+    """The utilisation and fmax read from the logs of a real run (``data/``: the small PE above
+    on the iCEBreaker; nextpnr's log whole, Yosys's from its final statistics on)."""
+    from fp8forge.scripts.fpga import read_report
+
+    data = Path(__file__).parent / "data"
+    for suffix in ("tim", "rpt"):
+        (tmp_path / f"top.{suffix}").write_text((data / f"icebreaker_small_pe.{suffix}")
+                                               .read_text())
+    report = read_report(tmp_path, "icebreaker", "MacPE e3m2->e5m4 chunk 8")
+    # the figures nextpnr and Yosys print in those logs
+    assert (report.logic_cells, report.logic_cells_available) == (661, 5280)
+    assert (report.luts, report.flip_flops, report.dsps) == (555, 119, 0)
+    # the final timing analysis (after routing), not the placer's estimate of 8.50 MHz
+    assert (report.fmax_mhz, report.board_clock_mhz) == (8.3, 12.0)
 
 
 @pytest.mark.long
