@@ -7,6 +7,8 @@ deselected there and run,
 with ten times the random stimulus volumes, under ``--long``.
 """
 
+import os
+
 import pytest
 
 #: How much more random stimulus ``--long`` draws.
@@ -21,6 +23,16 @@ def pytest_addoption(parser):
         help="also run the tests marked long, and ten times the random stimulus volumes "
              "(make test-long)",
     )
+
+
+def pytest_configure(config):
+    # A pytest-xdist worker (``make test`` runs one per core) keeps to its share of the cores:
+    # BLAS and kernel threads beyond it only spin against the other workers (``fp8forge.cores``).
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:
+        from fp8forge.cores import share
+
+        share(int(workers))
 
 
 def pytest_report_header(config):

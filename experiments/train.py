@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fp8forge.cores import share
 from fp8forge.files import atomic_write
 from fp8forge.golden.design import PAPER
 
@@ -144,13 +145,7 @@ def train_run(setup: Setup, recipe: Recipe, seed: int,
 
 
 def _worker(args) -> dict:
-    setup, recipe, seed, threads = args
-    from fp8forge.golden import compiled
-
-    if compiled.AVAILABLE:
-        # The cores are shared by the workers: more kernel threads than cores makes OpenMP's
-        # spinning threads wait on each other (an epoch took 5x as long).
-        compiled.set_threads(threads)
+    setup, recipe, seed = args
     return train_run(setup, recipe, seed, log=lambda line: print(line, flush=True))
 
 
@@ -170,10 +165,17 @@ def run_grid(setups: list[Setup], recipes: list[str], seeds: list[int], jobs: in
     # (``fp8forge experiment all`` runs the accumulation experiment first) has GNU OpenMP
     # threads, and a forked child of such a process is killed by libgomp.
     spawn = multiprocessing.get_context("spawn")
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn, initializer=_exit_with_parent,
-                             initargs=(os.getpid(),)) as pool:
-        return list(pool.map(_worker, [(*task, threads) for task in tasks]))
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn, initializer=_start_worker,
+                             initargs=(os.getpid(), jobs)) as pool:
+        return list(pool.map(_worker, tasks))
+
+
+def _start_worker(parent: int, jobs: int) -> None:
+    """A worker uses its share of the cores (more BLAS and kernel threads than cores makes
+    their idle threads spin against the other workers': an epoch took 5x as long) and ends
+    with its parent."""
+    share(jobs)
+    _exit_with_parent(parent)
 
 
 def _exit_with_parent(parent: int) -> None:

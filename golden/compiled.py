@@ -52,8 +52,8 @@ import numpy as np
 
 from .formats import FloatFormat, Rounding
 
-__all__ = ["AVAILABLE", "applies", "float32_scale", "fma", "gemm", "set_threads", "sum_rows",
-           "threads"]
+__all__ = ["AVAILABLE", "applies", "cores", "float32_scale", "fma", "gemm", "set_threads",
+           "sum_rows", "threads"]
 
 #: Whether the compiled kernels can run (numba is installed; it is imported on first use).
 AVAILABLE = importlib.util.find_spec("numba") is not None
@@ -86,15 +86,19 @@ def threads() -> int:
     return 1 if not AVAILABLE else int(_kernels().numba.get_num_threads())
 
 
-def set_threads(n: int) -> None:
-    """Run the compiled kernels on ``n`` threads (at most the cores numba found)."""
+def cores() -> int:
+    """The most threads the compiled kernels can run on (numba's ``NUMBA_NUM_THREADS``)."""
     if not AVAILABLE:
         raise RuntimeError("numba is not installed: the compiled golden kernels are unavailable")
-    numba = _kernels().numba
-    cores = numba.config.NUMBA_NUM_THREADS
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= cores:
-        raise ValueError(f"threads must be an integer in [1, {cores}], not {n!r}")
-    numba.set_num_threads(n)
+    return int(_kernels().numba.config.NUMBA_NUM_THREADS)
+
+
+def set_threads(n: int) -> None:
+    """Run the compiled kernels on ``n`` threads (at most ``cores()``)."""
+    most = cores()
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= most:
+        raise ValueError(f"threads must be an integer in [1, {most}], not {n!r}")
+    _kernels().numba.set_num_threads(n)
 
 
 def _constants(fmt: FloatFormat) -> tuple[int, int, bool, float, float, float]:

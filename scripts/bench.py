@@ -16,7 +16,6 @@ The header line names the date, the machine, its load and the tool versions.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import statistics
 import time
@@ -113,18 +112,16 @@ def bench_gemm(repeats: int, shapes=GEMM_SHAPES) -> list[list[str]]:
     """Per shape, side by side: the golden gemm (compiled engine), the NumPy float64 engine
     (the previous golden path), numpy's float32 matmul (not bit-exact: the one-core limit) and
     sequential accumulation with pychop rounding per add (when installed). One thread each."""
+    from threadpoolctl import threadpool_limits
+
     from fp8forge.golden import compiled
 
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn brings it
-        threadpool_limits = None
     rng = np.random.default_rng(1)
     threads = compiled.threads()
     if compiled.AVAILABLE:
         compiled.set_threads(1)
     try:
-        with threadpool_limits(1) if threadpool_limits else contextlib.nullcontext():
+        with threadpool_limits(1):
             return [_gemm_row(m, k, n, chunk, repeats, rng) for m, k, n, chunk in shapes]
     finally:
         if compiled.AVAILABLE:
