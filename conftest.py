@@ -27,10 +27,11 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     # A pytest-xdist worker (``make test`` runs one per core) keeps to its share of the cores:
-    # BLAS and kernel threads beyond it only spin against the other workers (``fp8forge.cores``).
+    # BLAS and kernel threads beyond it only spin against the other workers
+    # (``fp8forge.golden.cores``).
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     if workers:
-        from fp8forge.cores import share
+        from fp8forge.golden.cores import share
 
         share(int(workers))
 

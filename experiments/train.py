@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fp8forge.cores import share
 from fp8forge.files import atomic_write
+from fp8forge.golden.cores import share
 from fp8forge.golden.design import PAPER
 
 from .datasets import DATASETS, Dataset

@@ -32,7 +32,7 @@ def limit_threads(threads: int) -> None:
         raise ValueError(f"threads must be a positive integer, not {threads!r}")
     os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
     threadpool_limits(threads)
-    from .golden import compiled
+    from . import compiled
 
     if compiled.AVAILABLE:
         compiled.set_threads(min(threads, compiled.cores()))

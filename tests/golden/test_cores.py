@@ -1,4 +1,4 @@
-"""``fp8forge.cores``: a worker's share of the cores for BLAS and the compiled golden kernels."""
+"""``golden.cores``: a worker's share of the cores for BLAS and the compiled golden kernels."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import os
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from fp8forge import cores
-from fp8forge.golden import compiled
+from fp8forge.golden import compiled, cores
 
 
 def _blas_threads() -> set[int]:
