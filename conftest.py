@@ -26,14 +26,15 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    # A pytest-xdist worker (``make test`` runs one per core) keeps to its share of the cores:
-    # BLAS and kernel threads beyond it only spin against the other workers
-    # (``fp8forge.golden.cores``).
+    # A pytest-xdist worker (``make test`` runs one per core) keeps to its share of the cores
+    # (BLAS and kernel threads beyond it only spin against the other workers) and keeps freed
+    # memory for reuse (``fp8forge.golden.workers``).
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     if workers:
-        from fp8forge.golden.cores import share
+        from fp8forge.golden.workers import reuse_freed_memory, share_cores
 
-        share(int(workers))
+        share_cores(int(workers))
+        reuse_freed_memory()
 
 
 def pytest_report_header(config):

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from fp8forge.files import atomic_write
-from fp8forge.golden.cores import share
 from fp8forge.golden.design import PAPER
+from fp8forge.golden.workers import reuse_freed_memory, share_cores
 
 from .datasets import DATASETS, Dataset
 from .nn import Sequential, cnn1d, fcn1d, mlp, mse, softmax_xent
@@ -172,9 +172,10 @@ def run_grid(setups: list[Setup], recipes: list[str], seeds: list[int], jobs: in
 
 def _start_worker(parent: int, jobs: int) -> None:
     """A worker uses its share of the cores (more BLAS and kernel threads than cores makes
-    their idle threads spin against the other workers': an epoch took 5x as long) and ends
-    with its parent."""
-    share(jobs)
+    their idle threads spin against the other workers': an epoch took 5x as long), keeps
+    freed memory for the next step's arrays (``golden.workers``) and ends with its parent."""
+    share_cores(jobs)
+    reuse_freed_memory()
     _exit_with_parent(parent)
 
 

@@ -16,7 +16,9 @@ def run(args: argparse.Namespace) -> None:
     import importlib
 
     from fp8forge.experiments.claims import write_report
+    from fp8forge.golden.workers import reuse_freed_memory
 
+    reuse_freed_memory()  # the experiments run here too (every one with --jobs 1)
     names = EXPERIMENTS if args.name == "all" else () if args.name == "report" else (args.name,)
     out = output_dir(args.output)
     mode = "--quick " if args.quick else ""
