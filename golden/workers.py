@@ -14,7 +14,9 @@ every layer of every step. glibc serves each of them with a fresh ``mmap`` and r
 ``munmap``, so every step faults all those pages in again, zero-filled by the kernel. Measured:
 the quick chunking experiment (in one process) took 19.3-19.8 s, 4.5-4.8 s of it in the
 kernel; served from a heap that keeps freed memory, 15.0 s, 0.6 s in the kernel; the full one
-on 2 workers 9 min 39 s (8 min of CPU in the kernel), then 5 min 53 s (9 s). Not for every
+on 2 workers 9 min 39 s (8 min of CPU in the kernel), then 5 min 53 s (9 s); the full
+gradient-fidelity and weight-update experiments (one process each) 14.3 -> 11.4 s and
+47.4 -> 36.3 s, which is why ``fp8forge experiment`` sets it for itself too. Not for every
 process: the test suite's workers, with their mix of simulators, syntheses and small arrays,
 ran slower with it (8 min 43 s against 7 min 42 s).
 """
