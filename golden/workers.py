@@ -27,6 +27,10 @@ import ctypes
 import os
 import sys
 
+from threadpoolctl import threadpool_limits
+
+from . import compiled
+
 __all__ = ["THREAD_VARIABLES", "limit_threads", "reuse_freed_memory", "share_cores"]
 
 #: glibc ``mallopt`` parameters (malloc.h).
@@ -45,14 +49,10 @@ def limit_threads(threads: int) -> None:
     kernels on at most the cores numba found): the libraries already loaded through
     threadpoolctl and numba, those loaded later and the processes this one starts through
     ``THREAD_VARIABLES`` in the environment."""
-    from threadpoolctl import threadpool_limits
-
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive integer, not {threads!r}")
     os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
     threadpool_limits(threads)
-    from . import compiled
-
     if compiled.AVAILABLE:
         compiled.set_threads(min(threads, compiled.cores()))
 

@@ -54,10 +54,10 @@ def test_limit_threads_rejects_bad_counts(restore_threads):
 
 def test_pytest_workers_run_one_thread_each():
     """Under ``make test`` (2 pytest-xdist workers on 2 cores) each worker is one core."""
-    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
-    if not workers:
+    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if not count:
         pytest.skip("not a pytest-xdist worker: the suite runs on its own threads")
-    expected = max(1, (os.cpu_count() or 1) // int(workers))
+    expected = max(1, (os.cpu_count() or 1) // int(count))
     assert _blas_threads() == {expected}
     assert os.environ["OMP_NUM_THREADS"] == str(expected)
 
