@@ -175,9 +175,6 @@ ARRAY_ENERGY_CYCLES = {8: 400, 16: 300}
 
 #: The array's energy split: its PEs (cells of the composed PE instances) and the rest
 #: (skew and forwarding registers, row-edge accumulators, output FIFO, control).
-ARRAY_PARTS = (("PEs", "core.pe_"),)
-
-
 def array_energy_cycles(side: int) -> int:
     """Cycles simulated for the energy of a side x side array (600 up to 4x4)."""
     return ARRAY_ENERGY_CYCLES.get(side, 600)
@@ -221,16 +218,19 @@ def array_row(key: RowKey, liberty, cache_dir: Path, clock_ns: float | None,
                    slack_ns=None if clock_ns is None else clock_ns - crit,
                    paths_ns=whole["paths_ns"])
     if energy and side in energy_sides:
-        from .energy import METHOD, OTHER_PART, netlist_energy_report
+        from .array_blocks import BLOCKS as BLOCK_NAMES
+        from .array_blocks import PES, array_blocks
+        from .energy import METHOD, netlist_energy_report
 
         e = netlist_energy_report(arr.unit, compose(arr, liberty, cache_dir), "unit",
                                   liberty=liberty, clock_ns=clock_ns, simulator=simulator,
-                                  cycles=array_energy_cycles(side), parts=ARRAY_PARTS)
+                                  cycles=array_energy_cycles(side), parts=array_blocks)
+        blocks = {b: e.parts_pj_per_op.get(b, 0.0) for b in BLOCK_NAMES}
         out.update(energy_pj=e.energy_pj_per_op, energy_method=METHOD, energy_stimulus=e.stimulus,
                    energy_clock_ns=e.clock_ns, energy_simulator=e.simulator,
-                   clock_energy_pj=e.clock_pj_per_op,
-                   pe_energy_pj=e.parts_pj_per_op.get("PEs", 0.0),
-                   rest_energy_pj=e.parts_pj_per_op.get(OTHER_PART, 0.0))
+                   clock_energy_pj=e.clock_pj_per_op, energy_blocks_pj=blocks,
+                   pe_energy_pj=blocks[PES],
+                   rest_energy_pj=e.energy_pj_per_op - blocks[PES])
     return out
 
 
@@ -492,6 +492,9 @@ def compare_markdown(rows: list[dict]) -> str:
     blocks = block_table(rows)
     if blocks:
         parts.append(blocks)
+    array_energy = array_energy_table(rows)
+    if array_energy:
+        parts.append(array_energy)
     parts.append(render(["ratio", "value"], [[k, f"{v:.3f}"] for k, v in ratios(rows).items()],
                         markdown=True))
     return "\n\n".join(parts + [sources_note(rows)]) + "\n"
@@ -512,6 +515,33 @@ def clock_table(rows: list[dict]) -> str:
                     f"{r['best_area_um2']:.0f}",
                     f"{gmacs_per_mm2(r['best_clock_ns'], r['best_area_um2']):.2f}",
                     energy(r.get("best_energy_pj"))] for r in rows], markdown=True)
+
+
+def array_energy_table(rows: list[dict]) -> str:
+    """Energy per MAC of the simulated arrays by block (``scripts/array_blocks.py``); "" when
+    no row has the split."""
+    from .array_blocks import BLOCKS as BLOCK_NAMES
+
+    split = [r for r in rows if r.get("energy_blocks_pj")]
+    if not split:
+        return ""
+    from .accumulator_activity import accumulator_toggles_per_mac
+
+    # the arithmetic behind the PEs' column: the same operands as the arrays' stimulus
+    length = 4 * (PAPER.chunk or 64)
+    plain, chunked = (accumulator_toggles_per_mac(PAPER.in_fmt, PAPER.acc_fmt, chunk, length)
+                      for chunk in (None, PAPER.chunk))
+    return ("Array energy by block (pJ per MAC; a register's block by the signal it holds, "
+            "logic by the registers it feeds, logic feeding several blocks is control):\n\n"
+            + render(["array", *BLOCK_NAMES, "whole array"],
+                     [[r["label"], *(f"{r['energy_blocks_pj'].get(b, 0.0):.3f}"
+                                     for b in BLOCK_NAMES), f"{r['energy_pj']:.3f}"]
+                      for r in split], markdown=True)
+            + f"\n\nThe PEs of chunked and unchunked arrays are the same netlist. On the "
+            f"arrays' operands (N(0,1) in {PAPER.in_fmt.name}, K = {length}) the golden "
+            f"model's {PAPER.acc_fmt.name} running sum flips {plain:.2f} bits per MAC without "
+            f"chunking and {chunked:.2f} with chunk {PAPER.chunk} ({chunked / plain - 1:+.1%}): "
+            "restarted sums stay small and keep the products' low bits.")
 
 
 def block_table(rows: list[dict]) -> str:

@@ -37,7 +37,9 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -462,6 +464,10 @@ def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
 #: The part of the cells no prefix of ``netlist_energy_report(parts=...)`` matches.
 OTHER_PART = "other"
 
+#: ``netlist_energy_report(parts=...)`` as a function: (mapped netlist, liberty text) ->
+#: {instance name: part}.
+PartSplit = Callable[[str, str], dict[str, str]]
+
 
 def _part_of(parts: tuple[tuple[str, str], ...], instance: str) -> str:
     return next((name for name, prefix in parts if instance.startswith(prefix)), OTHER_PART)
@@ -481,12 +487,13 @@ def warmup_cycles(unit) -> int:
 def netlist_energy_report(unit, work: Path, top: str, *, liberty, clock_ns: float | None,
                           cycles: int = 2000, activity_vcd: Path | None = None,
                           simulator: str = "auto",
-                          parts: tuple[tuple[str, str], ...] = ()) -> EnergyReport:
+                          parts: tuple[tuple[str, str], ...] | PartSplit = ()) -> EnergyReport:
     """Energy per operation of ``unit`` from the mapped netlist ``work/mapped.v`` (module
     ``top``; a cache entry of ``synthesize`` or a composed array of ``scripts/hierarchy.py``),
     cached in ``work``; see ``estimate_energy``. ``parts``: (part name, instance-name prefix)
     pairs; the report then also splits the energy between those parts and ``OTHER_PART``
-    (the first matching prefix wins)."""
+    (the first matching prefix wins). Or a ``PartSplit``: a function of the netlist and the
+    liberty text giving each instance's part (``scripts/array_blocks.array_blocks``)."""
     if not liberty:
         raise SynthError("energy needs a liberty file (--liberty or FP8FORGE_LIBERTY)")
     mapped = (work / "mapped.v").read_text()
@@ -498,7 +505,10 @@ def netlist_energy_report(unit, work: Path, top: str, *, liberty, clock_ns: floa
            + (hashlib.sha256(activity_vcd.read_bytes()).hexdigest()[:16] if activity_vcd
               else stim.key()))
     if parts:
-        key += "-" + hashlib.sha256(repr(parts).encode()).hexdigest()[:8]
+        # a split function by its name and its module's text (a changed split measures again)
+        what = (repr(parts) if isinstance(parts, tuple) else parts.__qualname__
+                + Path(sys.modules[parts.__module__].__file__ or "").read_text())
+        key += "-" + hashlib.sha256(what.encode()).hexdigest()[:8]
     done = work / f"energy-{key}.json"
     if done.exists():
         return EnergyReport(**json.loads(done.read_text()))
@@ -517,8 +527,14 @@ def netlist_energy_report(unit, work: Path, top: str, *, liberty, clock_ns: floa
             activity, periods = read_activity(activity_vcd, mapped)
             description = f"activity from {activity_vcd}"
         toggles = {net: a for net, (a, _) in activity.items()}
-        energy = netlist_energy(mapped, lib_file.read_text(errors="replace"), toggles,
-                                part_of=partial(_part_of, parts) if parts else None)
+        lib_text = lib_file.read_text(errors="replace")
+        part_of: Callable[[str], str] | None = None
+        if callable(parts):
+            split = parts(mapped, lib_text)
+            part_of = lambda name: split.get(name, OTHER_PART)  # noqa: E731
+        elif parts:
+            part_of = partial(_part_of, parts)
+        energy = netlist_energy(mapped, lib_text, toggles, part_of=part_of)
     finally:
         shutil.rmtree(sim_dir, ignore_errors=True)  # megabytes of VCD; the numbers are cached
     period_ns = NOMINAL_CLOCK_NS if clock_ns is None else clock_ns

@@ -123,6 +123,12 @@ def test_composed_array_matches_a_flat_synthesis(tmp_path, liberty, monkeypatch)
     # the split between the PEs and the rest of the array adds up, and neither is empty
     assert row["pe_energy_pj"] + row["rest_energy_pj"] == pytest.approx(row["energy_pj"])
     assert 0.2 < row["pe_energy_pj"] / row["energy_pj"] < 0.9
+    # and so does the split by block: the chunked array has outer sums and no result registers
+    blocks = row["energy_blocks_pj"]
+    assert sum(blocks.values()) == pytest.approx(row["energy_pj"])
+    assert blocks["PEs"] == row["pe_energy_pj"] and blocks["result registers"] == 0
+    assert all(blocks[b] > 0 for b in ("outer sums and edge adders", "output FIFO",
+                                       "operand registers", "control"))
     if tools.opensta():
         assert row["timing_source"] == "OpenSTA (whole array)"
         assert row["critical_path_ns"] == pytest.approx(flat.critical_path_ns, rel=0.05)
