@@ -21,6 +21,20 @@ def all_pairs(fmt):
     return a.ravel(), b.ravel()
 
 
+def commutative_reference(fn, operand_fmt, **kwargs):
+    """``oracle.reference(fn, *all_pairs(fmt), **kwargs)`` for a commutative ``fn`` (exact
+    addition and multiplication, one rounding): evaluated on the pairs a <= b and mirrored,
+    which halves the time of the scalar oracle. A result that depended on the operand order
+    would show up as a mismatch against the golden model, not pass unseen."""
+    n = 1 << operand_fmt.width
+    i, j = np.triu_indices(n)
+    upper = oracle.reference(fn, i.astype(np.uint64), j.astype(np.uint64), **kwargs)
+    out = np.empty((n, n), np.uint64)
+    out[i, j] = upper
+    out[j, i] = upper
+    return out.ravel()
+
+
 @pytest.mark.parametrize("fmt", FORMATS, ids=str)
 @pytest.mark.parametrize(
     "out, mode",
@@ -32,7 +46,7 @@ def test_mul_all_pairs(fmt, out, mode):
     out_fmt = E6M9 if out == "e6m9" else fmt
     a, b = all_pairs(fmt)
     got = mul(a, b, fmt, out_fmt, mode)
-    want = oracle.reference(oracle.mul, a, b, in_fmt=fmt, out_fmt=out_fmt, mode=mode)
+    want = commutative_reference(oracle.mul, fmt, in_fmt=fmt, out_fmt=out_fmt, mode=mode)
     assert_bits_equal(got, want, out_fmt, a=a, b=b)
 
 
@@ -41,7 +55,7 @@ def test_mul_all_pairs(fmt, out, mode):
 def test_add_all_pairs(fmt, mode):
     a, b = all_pairs(fmt)
     got = add(a, b, fmt, mode)
-    want = oracle.reference(oracle.add, a, b, fmt=fmt, mode=mode)
+    want = commutative_reference(oracle.add, fmt, fmt=fmt, mode=mode)
     assert_bits_equal(got, want, fmt, a=a, b=b)
 
 
@@ -74,8 +88,9 @@ def test_all_pairs_mpfr(fmt, op):
     a, b = all_pairs(fmt)
     if op == "add":
         got = add(a, b, fmt)
-        want = oracle.reference(mpfr_ref.add, a, b, fmt=fmt, mode=Rounding.RNE)
+        want = commutative_reference(mpfr_ref.add, fmt, fmt=fmt, mode=Rounding.RNE)
     else:
         got = mul(a, b, fmt, fmt)
-        want = oracle.reference(mpfr_ref.mul, a, b, in_fmt=fmt, out_fmt=fmt, mode=Rounding.RNE)
+        want = commutative_reference(mpfr_ref.mul, fmt, in_fmt=fmt, out_fmt=fmt,
+                                     mode=Rounding.RNE)
     assert_bits_equal(got, want, fmt, a=a, b=b)
