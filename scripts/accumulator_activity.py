@@ -10,11 +10,14 @@ arithmetic behind that energy next to the gate-level figure.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from fp8forge.golden import FloatFormat, Rounding, add, mul, quantize
 
 
+@functools.lru_cache(maxsize=8)  # a report asks for the same figures each time it renders
 def accumulator_toggles_per_mac(in_fmt: FloatFormat, acc_fmt: FloatFormat, chunk: int | None,
                                 length: int, dots: int = 2000, seed: int = 1) -> float:
     """Mean number of bits of the ``acc_fmt`` running sum that change per multiply-accumulate,

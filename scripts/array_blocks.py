@@ -15,10 +15,9 @@ names and this table in step.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
-from .liberty_power import cell_index, instances, parse_cells
+from .liberty_power import netlist_cells, register_output
 
 PES = "PEs"
 CONTROL = "control"
@@ -35,9 +34,6 @@ BLOCK_REGISTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 #: Every block name a split can give.
 BLOCKS = (PES, *(name for name, _ in BLOCK_REGISTERS), CONTROL)
 
-_OUTPUTS = ("Q", "Q_N")
-
-
 def register_block(net: str) -> str:
     """The block of a register holding ``net`` (``CONTROL`` if no prefix matches)."""
     return next((name for name, prefixes in BLOCK_REGISTERS if net.startswith(prefixes)),
@@ -47,10 +43,7 @@ def register_block(net: str) -> str:
 def array_blocks(netlist: str, liberty: str) -> dict[str, str]:
     """Instance name (as ``liberty_power.instances`` spells it) -> block (one of ``BLOCKS``)
     for every library cell of a flat mapped MacArray netlist (``scripts/hierarchy.compose``)."""
-    types = set(re.findall(r"^\s*(\S+)\s+\S+\s*\(", netlist, re.M))
-    names = types & set(cell_index(liberty))
-    cells = parse_cells(liberty, names)
-    insts = instances(netlist, names)
+    cells, insts = netlist_cells(netlist, liberty)
     drives: dict[int, list[str]] = defaultdict(list)  # cell -> nets it drives
     inputs: dict[int, list[str]] = defaultdict(list)  # cell -> nets it reads
     loads: dict[str, list[int]] = defaultdict(list)  # net -> cells reading it
@@ -67,10 +60,11 @@ def array_blocks(netlist: str, liberty: str) -> dict[str, str]:
             else:
                 inputs[k].append(net)
                 loads[net].append(k)
+        held = register_output(cells[kind], pins)
         if name.startswith("core.pe_"):
             block[k] = PES
-        elif "CLK" in pins and any(q in pins for q in _OUTPUTS):
-            block[k] = register_block(next(pins[q] for q in _OUTPUTS if q in pins))
+        elif held is not None:
+            block[k] = register_block(held)
 
     def reach(k: int, edges, memo: dict[int, frozenset]) -> frozenset:
         """Blocks of the registers (or PEs) reached from combinational cell k along ``edges``:

@@ -34,6 +34,9 @@ from fp8forge.hdl.lfsr import Lfsr
 from fp8forge.plotting import save
 from fp8forge.table import render
 
+from .accumulator_activity import accumulator_toggles_per_mac
+from .array_blocks import BLOCKS as BLOCK_NAMES
+from .array_blocks import PES, array_blocks
 from .rowkeys import (
     GATED,
     PIPELINED,
@@ -218,8 +221,6 @@ def array_row(key: RowKey, liberty, cache_dir: Path, clock_ns: float | None,
                    slack_ns=None if clock_ns is None else clock_ns - crit,
                    paths_ns=whole["paths_ns"])
     if energy and side in energy_sides:
-        from .array_blocks import BLOCKS as BLOCK_NAMES
-        from .array_blocks import PES, array_blocks
         from .energy import METHOD, netlist_energy_report
 
         e = netlist_energy_report(arr.unit, compose(arr, liberty, cache_dir), "unit",
@@ -520,13 +521,9 @@ def clock_table(rows: list[dict]) -> str:
 def array_energy_table(rows: list[dict]) -> str:
     """Energy per MAC of the simulated arrays by block (``scripts/array_blocks.py``); "" when
     no row has the split."""
-    from .array_blocks import BLOCKS as BLOCK_NAMES
-
     split = [r for r in rows if r.get("energy_blocks_pj")]
     if not split:
         return ""
-    from .accumulator_activity import accumulator_toggles_per_mac
-
     # the arithmetic behind the PEs' column: the same operands as the arrays' stimulus
     length = 4 * (PAPER.chunk or 64)
     plain, chunked = (accumulator_toggles_per_mac(PAPER.in_fmt, PAPER.acc_fmt, chunk, length)

@@ -160,6 +160,22 @@ def instances(netlist: str, cell_names: set[str]) -> list[tuple[str, str, dict[s
     return out
 
 
+def netlist_cells(netlist: str, liberty: str
+                  ) -> tuple[dict[str, CellPower], list[tuple[str, str, dict[str, str]]]]:
+    """The library cells a Yosys-written netlist uses (``parse_cells``) and its instances
+    (``instances``)."""
+    types = set(re.findall(r"^\s*(\S+)\s+\S+\s*\(", netlist, re.M))
+    names = types & set(cell_index(liberty))
+    return parse_cells(liberty, names), instances(netlist, names)
+
+
+def register_output(cell: CellPower, pins: dict[str, str]) -> str | None:
+    """The net a flip-flop instance drives (``Q``, else ``Q_N``); None for any other cell."""
+    if cell.pins.get("CLK") is None or "CLK" not in pins:
+        return None
+    return pins.get("Q") or pins.get("Q_N")
+
+
 def normalise(net: str) -> str:
     """One spelling for a net bit: no escape backslash, no blanks (``\\a$9 [3]`` -> ``a$9[3]``)."""
     return net.replace("\\", "").replace(" ", "")
@@ -191,11 +207,8 @@ def netlist_energy(netlist: str, liberty: str, toggles: dict[str, float], *,
     internal energy and leakage go to its part, a net's load charge to the part of the cell
     driving it (to the parts of the cells it loads, pin by pin, for nets driven from outside).
     The parts add up to the whole."""
-    types = set(re.findall(r"^\s*(\S+)\s+\S+\s*\(", netlist, re.M))
-    names = types & set(cell_index(liberty))
-    cells = parse_cells(liberty, names)
+    cells, insts = netlist_cells(netlist, liberty)
     units = library_units(liberty)
-    insts = instances(netlist, names)
     load: dict[str, float] = {}
     for kind, _, pins in insts:
         for pin, net in pins.items():
@@ -212,8 +225,8 @@ def netlist_energy(netlist: str, liberty: str, toggles: dict[str, float], *,
         leakage += cell.leakage
         before = internal + switching
         clk = cell.pins.get("CLK")
-        q_net = pins.get("Q") or pins.get("Q_N")
-        if clk is not None and "CLK" in pins and q_net is not None:  # a flip-flop
+        q_net = register_output(cell, pins)
+        if clk is not None and q_net is not None:  # a flip-flop
             t = toggle.get(pins["CLK"], 0.0)
             e = t * (clk.energy(slew_ns) + 0.5 * clk.capacitance * v2)
             clock += e
