@@ -34,11 +34,11 @@ $(BENCH_STAMP): pyproject.toml $(DEV_STAMP)
 test: lint pytest
 
 pytest: $(DEV_STAMP)
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto --dist loadgroup
 
 ## test-long: the suite with its long checks and ten times the random volumes (about 45 min)
 test-long: lint $(DEV_STAMP)
-	$(PY) -m pytest -n auto --long
+	$(PY) -m pytest -n auto --dist loadgroup --long
 
 ## lint: ruff and mypy on everything but the tests
 lint: $(DEV_STAMP)

@@ -43,15 +43,24 @@ def pytest_report_header(config):
     return ["long checks (tests marked long): deselected; make test-long runs them"]
 
 
+#: Tests that take seconds each (marked slow, or starting a tool) run before the rest (mostly
+#: fractions of a second): pytest-xdist hands tests out in this order, so the run ends on short
+#: tests and no core idles while the other finishes a synthesis.
+HEAVY_FIRST = ("slow", "eda", "rtl_sim", "amaranth_sim")
+
+
+def _weight(item) -> int:
+    return next((i for i, mark in enumerate(HEAVY_FIRST) if item.get_closest_marker(mark)),
+                len(HEAVY_FIRST))
+
+
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--long"):
-        return
-    kept, long = [], []
-    for item in items:
-        (long if item.get_closest_marker("long") else kept).append(item)
-    if long:
-        config.hook.pytest_deselected(items=long)
-        items[:] = kept
+    if not config.getoption("--long"):
+        long = [item for item in items if item.get_closest_marker("long")]
+        if long:
+            config.hook.pytest_deselected(items=long)
+            items[:] = [item for item in items if not item.get_closest_marker("long")]
+    items.sort(key=_weight)  # stable: within a weight, files and tests keep their order
 
 
 @pytest.fixture

@@ -185,6 +185,7 @@ def test_swamping_hand_case():
     assert decode(chunked_sum(ones, E6M9, 64), E6M9) == 4096
 
 
+@pytest.mark.slow  # seconds of golden arithmetic: scheduled early
 def test_accumulation_quick(tmp_path):
     result = accumulation.run(True, tmp_path, progress=lambda _: None)
     """Sums of 4096 positive e5m2 x e5m2 products: plain e6m9 swamps (the computed sum falls
@@ -207,6 +208,7 @@ def test_accumulation_quick(tmp_path):
     assert _claim_rows(tmp_path) == {"Summing many e5m2 x e5m2 products": "holds"}
 
 
+@pytest.mark.slow  # seconds of golden arithmetic: scheduled early
 def test_update_quick(tmp_path):
     result = update.run(True, tmp_path, progress=lambda _: None)
     by_lr = {p["lr"]: p["modes"] for p in result["sweep"]}
@@ -218,6 +220,7 @@ def test_update_quick(tmp_path):
     assert _claim_rows(tmp_path) == {"Round-to-nearest loses weight updates": "holds"}
 
 
+@pytest.mark.slow  # seconds of golden arithmetic: scheduled early
 def test_gradients_quick(tmp_path):
     """At K = 80,000 (the whole MNIST-1D training set) chunk 1 loses a measurable part of an e5m2
     layer's weight gradient, chunk 64 keeps it; at K = 320 the two agree."""
@@ -244,6 +247,7 @@ def test_wgrad_operands_are_the_layers_own():
                                rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.slow  # seconds of golden arithmetic: scheduled early
 def test_train_quick(tmp_path):
     """Digits, 3 epochs on 640 samples, one seed: every recipe learns; FP8 is close to fp32."""
     text = train.run(True, tmp_path, jobs=1)
@@ -257,6 +261,7 @@ def test_train_quick(tmp_path):
     assert set(rows) == {"Networks train to float32 accuracy", "The first and last layer need"}
 
 
+@pytest.mark.slow  # seconds of golden arithmetic: scheduled early
 def test_lrsweep_quick(tmp_path):
     """Digits at a constant lr of 2^-11 (updates about a tenth of an e6m9 ulp): RNE updates
     lose most of them and fall behind; SR updates stay close to float32."""
@@ -272,6 +277,7 @@ def test_lrsweep_quick(tmp_path):
     assert set(_claim_rows(tmp_path)) == {"In training, SR weight updates match"}
 
 
+@pytest.mark.slow  # seconds of golden arithmetic: scheduled early
 def test_chunking_quick(tmp_path):
     """The dense regression at batch 512 (K = 20,480), 4 steps, one seed: FP8 with chunk 64
     trains like float32, and the report states a verdict computed from the runs. (Whether chunk

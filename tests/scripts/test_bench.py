@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from fp8forge.scripts import bench
 
 
@@ -25,6 +27,7 @@ def test_without_pychop_the_column_says_so(monkeypatch):
     assert "not installed" in bench.bench_chunk1_vs_pychop()[1]
 
 
+@pytest.mark.slow  # probes every tool's version: scheduled early
 def test_header_names_machine_and_versions():
     out = io.StringIO()
     tables = bench.run_benchmarks(repeats=1, out=out, rtl=False, gemm_shapes=[(2, 16, 3, 4)],

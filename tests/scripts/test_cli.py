@@ -95,6 +95,7 @@ def test_errors_are_one_line_exit_2(argv, message):
     assert "Traceback" not in proc.stderr and message in proc.stderr
 
 
+@pytest.mark.slow  # the whole demo: scheduled early
 def test_demo_shows_swamping(capsys, tmp_path):
     code, out, _ = run(capsys, "demo", "--length", "4096", "--no-rtl", "--no-synth", "--build",
                        str(tmp_path))

@@ -112,7 +112,8 @@ def test_accumulation_error_against_an_independent_sum():
 @pytest.fixture(scope="session")
 def sweep_cache(tmp_path_factory) -> Path:
     """One synthesis-and-point cache for the session's hardware sweeps (per pytest-xdist
-    worker)."""
+    worker: the tests that use it are one xdist group, so they run on one worker, and the
+    second reuses the first one's syntheses, about 50 s of CPU)."""
     return tmp_path_factory.mktemp("sweep-cache")
 
 
@@ -121,6 +122,7 @@ def _figures(path: Path) -> list[dict]:
 
 
 @pytest.mark.eda
+@pytest.mark.xdist_group("sweep-cache")
 def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
     dask_out, local_out = tmp_path / "dask", tmp_path / "local"
     # without energy here (the gate-level runs of a point are checked in-process below)
@@ -176,6 +178,7 @@ def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
 
 
 @pytest.mark.eda
+@pytest.mark.xdist_group("sweep-cache")
 @pytest.mark.parametrize("stop, rbits", [
     pytest.param(signal.SIGINT, "3", id="ctrl-c"),
     # the same handler; make test-long checks it is installed for SIGTERM too
@@ -183,8 +186,8 @@ def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
 def test_stop_then_resume_runs_only_the_rest(sweep_cache, tmp_path, stop, rbits):
     """Stopped after its first point (Ctrl-C, or SIGTERM as a batch system stops a job), a
     sweep exits 130; the rerun reuses what finished. (Each case has SR bits of its own, unlike
-    the test above, so its points are new; their PE and array syntheses are cached when that
-    test ran on this worker.)"""
+    the test above, so its points are new; their PE and array syntheses are the ones that test
+    cached: both run on one worker, that one first.)"""
     grid = [*TINY, "--rbits", rbits, "--no-energy", "--workers", "1",
             "--cache", str(sweep_cache), "-o", str(tmp_path / "out")]
     proc = subprocess.Popen([sys.executable, "-m", "fp8forge", "sweep", *grid],
@@ -233,6 +236,7 @@ def test_without_dask_the_error_names_the_install(monkeypatch):
                            sweep.Progress(1, show=None))
 
 
+@pytest.mark.slow  # waits out the 5 s connect timeout: scheduled early
 def test_unreachable_scheduler_is_one_line(tmp_path):
     proc = _cli(*TINY, "--scheduler", "tcp://127.0.0.1:9", "--cache", str(tmp_path / "c"),
                 "-o", str(tmp_path / "o"))
