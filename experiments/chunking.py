@@ -22,29 +22,33 @@ Chunk-based accumulation matters where reductions are long and their addends do 
 In the classification networks of the training experiment neither holds (the longest reduction
 is 1,280 terms and cross-entropy errors are sparse), and chunk 1 trains as well as chunk 64. This
 experiment builds the case the paper's argument is about: a dense regression. A fully
-convolutional student (conv5x16 - conv5x16 - conv5x1, the middle layer in e5m2) learns to map
-each MNIST-1D signal, upsampled 4x (each sample held for 4 positions: 160 positions), to the
+convolutional student (conv5x4 - conv5x4 - conv5x1, the middle layer in e5m2) learns to map
+each MNIST-1D signal, upsampled 16x (each sample held for 16 positions: 640 positions), to the
 output of a fixed random teacher of the same shape (mean squared error over every output
 position), at batch 512, so every weight and bias gradient is a reduction of
-K = 512 x 160 = 81,920 products, and every output carries an error. The FP8 recipe with chunk 64
-(the paper) and with chunk 1 (no chunking) trains for a fixed budget of steps at a constant
-learning rate, next to float32, over the same seeds, data order and initial weights; reported
-are the training loss per epoch and the test error after each epoch."""
+K = 512 x 640 = 327,680 products, and every output carries an error. (The net is narrow
+because K, not the width, decides swamping, and the golden model's cost grows with both.)
+The FP8 recipe with chunk 64 (the paper) and with chunk 1 (no chunking) trains for a fixed
+budget of steps at a constant learning rate, next to float32, over the same seeds, data order
+and initial weights; reported are the training loss per epoch and the test error after each
+epoch."""
 
 RECIPE_NAMES = ["fp32", "fp8", "fp8-chunk1"]
 LABELS = {"fp32": "float32", "fp8": "FP8, chunk 64 (paper)", "fp8-chunk1": "FP8, chunk 1"}
 BATCH = 512
 #: positions per sample of each dataset (every layer of the student keeps its input's length)
-POSITIONS = {"mnist1d-signal": 40, "mnist1d-signal-x4": 160}
+POSITIONS = {"mnist1d-signal": 40, "mnist1d-signal-x16-w4": 640}
 
 
 def setup(quick: bool) -> Setup:
     if quick:  # a check of the machinery: 4 steps at the signals' own length
         return Setup("mnist1d-signal", epochs=2, lr=0.05, batch=BATCH, decay=False,
                      train_limit=1024)
-    # 4 epochs of 7 steps: an FP8 epoch at K = 81,920 takes about a minute on one core
-    # (lr 0.01: at 0.02 and above float32 diverges on one of the three seeds at this length)
-    return Setup("mnist1d-signal-x4", epochs=4, lr=0.01, batch=BATCH, decay=False)
+    # 3 epochs of 7 steps: an FP8 epoch at K = 327,680 takes about a minute on one core. At
+    # K = 81,920 (the 16-channel net, 4x) chunk 1 ended behind on 5 of 6 seeds but within the
+    # seed spread; at lr 0.03 here it catches up by the third epoch (a larger learning rate
+    # makes up for the gradient that swamping shrinks).
+    return Setup("mnist1d-signal-x16-w4", epochs=3, lr=0.01, batch=BATCH, decay=False)
 
 
 def reduction_length(s: Setup) -> int:

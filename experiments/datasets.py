@@ -22,6 +22,8 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     classes: int  # 0: a regression
+    #: the signal regression's teacher width (``nn.fcn1d``), which its student takes too
+    width: int = 16
 
     @property
     def regression(self) -> bool:
@@ -83,29 +85,33 @@ def mnist() -> Dataset:
 
 
 @cache
-def mnist1d_signal(hold: int = 1) -> Dataset:
+def mnist1d_signal(hold: int = 1, width: int = 16) -> Dataset:
     """A dense regression: each MNIST-1D signal mapped to a signal of the same length by a
-    fixed random teacher (``nn.fcn1d`` in float32, seed 1000), targets scaled to unit standard
-    deviation over the training set; shapes (n, 1, 40 * hold) both. ``hold`` > 1 upsamples
-    every signal by holding each sample for ``hold`` positions (longer gradient reductions,
-    the same task). The student has the teacher's shape, so the task is learnable to zero
-    error."""
+    fixed random teacher (``nn.fcn1d`` of ``width`` channels in float32, seed 1000), targets
+    scaled to unit standard deviation over the training set; shapes (n, 1, 40 * hold) both.
+    ``hold`` > 1 upsamples every signal by holding each sample for ``hold`` positions (longer
+    gradient reductions, the same kind of task). The student has the teacher's shape
+    (``Dataset.width``), so the task is learnable to zero error."""
     from .nn import fcn1d
     from .recipes import RECIPES, Arith
 
     if not (isinstance(hold, int) and hold >= 1):
         raise ValueError(f"hold must be a positive integer, got {hold!r}")
+    if not (isinstance(width, int) and width >= 1):
+        raise ValueError(f"width must be a positive integer, got {width!r}")
     data = mnist1d()
     x, x_test = (np.repeat(v, hold, axis=-1) for v in (data.x, data.x_test))
-    teacher = fcn1d(Arith(RECIPES["fp32"], np.random.default_rng(0)), np.random.default_rng(1000))
+    teacher = fcn1d(Arith(RECIPES["fp32"], np.random.default_rng(0)), np.random.default_rng(1000),
+                    width)
     y, y_test = (teacher.forward(v) for v in (x, x_test))
     std = y.std()
-    name = "mnist1d-signal" + (f"-x{hold}" if hold > 1 else "")
+    name = "mnist1d-signal" + (f"-x{hold}" if hold > 1 else "") + (
+        f"-w{width}" if width != 16 else "")
     return Dataset(name, x, (y / std).astype(np.float32), x_test,
-                   (y_test / std).astype(np.float32), 0)
+                   (y_test / std).astype(np.float32), 0, width)
 
 
 DATASETS: dict[str, Callable[[], Dataset]] = {"mnist1d": mnist1d, "digits": digits, "mnist": mnist,
             "mnist1d-signal": mnist1d_signal,
-            # the same regression at 4x the length: reductions of batch x 160 terms
-            "mnist1d-signal-x4": partial(mnist1d_signal, hold=4)}
+            # 16x the length and a 4-channel teacher: reductions of batch x 640 terms
+            "mnist1d-signal-x16-w4": partial(mnist1d_signal, hold=16, width=4)}

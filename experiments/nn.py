@@ -196,12 +196,12 @@ def cnn1d(arith: Arith, rng: np.random.Generator, length: int, classes: int) -> 
     ])
 
 
-def fcn1d(arith: Arith, rng: np.random.Generator) -> Sequential:
-    """A fully convolutional 1-D net, signal to signal of the same length: conv5x16 - conv5x16 -
-    conv5x1 (the first and last layer wide). Every weight and bias gradient is a reduction
-    over batch x length."""
+def fcn1d(arith: Arith, rng: np.random.Generator, width: int = 16) -> Sequential:
+    """A fully convolutional 1-D net, signal to signal of the same length: conv5x``width`` -
+    conv5x``width`` - conv5x1 (the first and last layer wide). Every weight and bias gradient
+    is a reduction over batch x length."""
     return Sequential([
-        Conv1d(arith, rng, 1, 16, 5, 1, 2, wide=True), ReLU(),
-        Conv1d(arith, rng, 16, 16, 5, 1, 2), ReLU(),
-        Conv1d(arith, rng, 16, 1, 5, 1, 2, wide=True),
+        Conv1d(arith, rng, 1, width, 5, 1, 2, wide=True), ReLU(),
+        Conv1d(arith, rng, width, width, 5, 1, 2), ReLU(),
+        Conv1d(arith, rng, width, 1, 5, 1, 2, wide=True),
     ])

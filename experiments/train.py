@@ -66,7 +66,7 @@ QUICK = [Setup("digits", epochs=3, lr=0.05, train_limit=640)]
 
 def build_model(dataset: Dataset, arith: Arith, rng: np.random.Generator) -> Sequential:
     if dataset.name.startswith("mnist1d-signal"):  # fully convolutional: any length
-        return fcn1d(arith, rng)
+        return fcn1d(arith, rng, dataset.width)
     if dataset.name == "mnist1d":
         return cnn1d(arith, rng, dataset.x.shape[-1], dataset.classes)
     if dataset.name == "mnist":  # 784 - 128 - 128 - 128 - 10: two e5m2 middle layers

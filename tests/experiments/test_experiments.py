@@ -376,6 +376,17 @@ def test_regression_dataset_and_loss(rng):
     assert abs(float(longer.y.std()) - 1) < 1e-3
     with pytest.raises(ValueError, match="hold must be a positive integer"):
         mnist1d_signal(hold=0)
+    # the chunking experiment's narrow teacher: a different task, the student built to match
+    from fp8forge.experiments.recipes import RECIPES, Arith
+    from fp8forge.experiments.train import build_model
+
+    narrow = mnist1d_signal(hold=4, width=4)
+    assert narrow.name == "mnist1d-signal-x4-w4" and narrow.width == 4 and data.width == 16
+    assert not np.allclose(narrow.y, longer.y) and abs(float(narrow.y.std()) - 1) < 1e-3
+    student = build_model(narrow, Arith(RECIPES["fp32"], rng), rng)
+    assert [p.value.shape for p in student.params][::2] == [(5, 4), (20, 4), (20, 1)]
+    with pytest.raises(ValueError, match="width must be a positive integer"):
+        mnist1d_signal(width=0)
     out = rng.standard_normal((3, 1, 40)).astype(np.float32)
     target = rng.standard_normal((3, 1, 40)).astype(np.float32)
     loss, grad = mse(out, target, 8.0)
