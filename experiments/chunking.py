@@ -76,9 +76,15 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def paired_gap(runs: list[dict], worse: str = "fp8-chunk1", better: str = "fp8") -> dict:
-    """Chunk 1 minus chunk 64, seed by seed (the recipes share each seed's initial weights
-    and data order, so the seed-to-seed spread of the task cancels): per epoch, the mean
-    difference of the training loss and of the test error, and their sample std over seeds.
+    """Chunk 1 against chunk 64, seed by seed (the recipes share each seed's initial weights
+    and data order, so the seed-to-seed spread of the task cancels). Per epoch, for the
+    training loss (``loss``) and the test error (``test``):
+
+    - ``{m}``, ``{m}_std``: the mean difference (chunk 1 minus chunk 64) and its sample std;
+    - ``{m}_ratio``, ``{m}_ratio_spread``: the geometric mean of the ratio (chunk 1 over chunk
+      64) and the spread factor exp(sample std of its logarithm);
+    - ``{m}_worse``: on how many seeds chunk 1 ends higher (last epoch only).
+
     {} if the two recipes share no seed."""
     by = {(r["recipe"], r["seed"]): r for r in runs}
     seeds = sorted(seed for name, seed in by if name == worse and (better, seed) in by)
@@ -86,19 +92,35 @@ def paired_gap(runs: list[dict], worse: str = "fp8-chunk1", better: str = "fp8")
         return {}
     out: dict = {"seeds": len(seeds)}
     for key, name in (("loss", "loss"), ("test_mse", "test")):
-        mean, std = over_seeds([np.subtract(by[worse, s][key], by[better, s][key])
-                                for s in seeds])
+        pairs = [(np.asarray(by[worse, s][key]), np.asarray(by[better, s][key])) for s in seeds]
+        mean, std = over_seeds([w - b for w, b in pairs])
         out[name], out[f"{name}_std"] = mean.tolist(), std.tolist()
+        with np.errstate(divide="ignore", invalid="ignore"):  # a diverged run: nan, not a crash
+            log_mean, log_std = over_seeds([np.log(w / b) for w, b in pairs])
+        out[f"{name}_ratio"] = np.exp(log_mean).tolist()
+        out[f"{name}_ratio_spread"] = np.exp(log_std).tolist()
+        out[f"{name}_worse"] = sum(int(w[-1] > b[-1]) for w, b in pairs)
     return out
 
 
 METRICS = {"loss": "training loss", "test": "test error"}
 
 
+def beyond_spread(gap: dict, name: str) -> bool:
+    """Does chunk 1 lose on metric ``name`` at the end of the budget, by more than the seed
+    spread? Judged on the ratio to chunk 64, seed by seed: the mean log ratio must exceed its
+    sample std. (Ratios, not differences: at a fixed budget a seed whose student starts far
+    from the teacher ends with a loss several times the others' in every recipe, and the mean
+    and spread of an absolute difference are then that seed's.) Results stored before ratios
+    were recorded are judged on the difference."""
+    if f"{name}_ratio" not in gap:
+        return gap[name][-1] > gap[f"{name}_std"][-1]
+    return gap[f"{name}_ratio"][-1] > gap[f"{name}_ratio_spread"][-1]
+
+
 def losing_metrics(gap: dict) -> list[str]:
-    """The metrics (``METRICS`` names) on which chunk 1 loses at the end of the budget: the
-    mean seed-by-seed difference exceeds its seed spread."""
-    return [what for name, what in METRICS.items() if gap[name][-1] > gap[f"{name}_std"][-1]]
+    """The metrics (``METRICS`` names) on which chunk 1 loses beyond the seed spread."""
+    return [what for name, what in METRICS.items() if beyond_spread(gap, name)]
 
 
 def verdict(gap: dict) -> str:
@@ -111,17 +133,23 @@ def verdict(gap: dict) -> str:
     return "does not lose measurably"
 
 
+def _metric_finding(gap: dict, name: str, what: str, base: float) -> str:
+    mean, std = gap[name][-1], gap[f"{name}_std"][-1]
+    where = "beyond" if beyond_spread(gap, name) else "within"
+    absolute = (f"{'+' if mean >= 0 else ''}{mean:.3g} ({mean / base:+.1%} of chunk 64's "
+                f"{base:.4g}; seed spread of the difference {std:.2g})")
+    if f"{name}_ratio" not in gap:
+        return f"{what} {absolute}: {where} the spread"
+    return (f"{what} {gap[f'{name}_ratio'][-1]:.3g}x chunk 64's (geometric mean of the ratio; "
+            f"seed spread x/÷ {gap[f'{name}_ratio_spread'][-1]:.3g}: {where} it; higher on "
+            f"{gap[f'{name}_worse']} of {gap['seeds']} seeds), difference {absolute}")
+
+
 def finding(summary: dict) -> str:
-    """Does chunk 1 lose against chunk 64 by more than the seed spread of the difference, at
-    the end of the budget?"""
+    """Does chunk 1 lose against chunk 64 by more than the seed spread, seed by seed, at the
+    end of the budget (``beyond_spread``)?"""
     c64, c1, gap = summary["fp8"], summary["fp8-chunk1"], summary["gap"]
-    parts = []
-    for name, what in METRICS.items():
-        mean, std = gap[name][-1], gap[f"{name}_std"][-1]
-        base = c64[name][-1]
-        parts.append(f"{what} {'+' if mean >= 0 else ''}{mean:.3g} ({mean / base:+.1%} of chunk "
-                     f"64's {base:.4g}; seed spread of the difference {std:.2g}: "
-                     f"{'beyond' if mean > std else 'within'} it)")
+    parts = [_metric_finding(gap, name, what, c64[name][-1]) for name, what in METRICS.items()]
     return (f"After the budget of {len(c1['loss'])} epochs chunk 1 {verdict(gap)} against "
             "chunk 64, seed by seed "
             f"over {gap['seeds']} seed(s): " + "; ".join(parts) + ". Test error: chunk 64 "
@@ -130,7 +158,12 @@ def finding(summary: dict) -> str:
             f"{summary['fp32']['test_std']:.2g}.")
 
 
-def run(quick: bool, out_dir: Path, *, seeds: int = 3, jobs: int = 2,
+#: Seeds of the full setting: the final losses of different seeds differ by up to 10x, and three
+#: of them (0-2) had chunk 1 losing beyond the spread in test error where six did not.
+SEEDS = 6
+
+
+def run(quick: bool, out_dir: Path, *, seeds: int = SEEDS, jobs: int = 2,
         command: str = "fp8forge experiment chunking") -> dict:
     s = setup(quick)
     runs = run_grid([s], RECIPE_NAMES, list(range(1 if quick else seeds)), jobs=jobs,

@@ -96,22 +96,32 @@ def _chunking(r: dict) -> Row:
     s = r["summary"]
     c1, c64, fp32 = s["fp8-chunk1"], s["fp8"], s["fp32"]
     if "gap" in s:  # seed by seed: the recipes share each seed's weights and data order
-        gap, spread = s["gap"]["loss"][-1], s["gap"]["loss_std"][-1]
         verdict = ("holds" if len(losing_metrics(s["gap"])) == len(METRICS) else
                    f"weaker: chunk 1 {chunk_verdict(s['gap'])}")
+        compared = "; ".join(_paired(s["gap"], name, what) for name, what in METRICS.items())
     else:
         gap = c1["loss"][-1] - c64["loss"][-1]
         spread = max(c1["loss_std"][-1], c64["loss_std"][-1])
         verdict = ("holds" if gap > spread else "weaker: the gap is within the seed spread")
+        compared = f"training loss difference {gap:+.3g}, seed spread {spread:.2g}"
     return ("In training, accumulation without chunking loses where reductions are long; chunk "
             "64 trains like float32.",
             f"dense regression, K = {r['k']:,}, after a budget of {len(c1['loss'])} epochs: "
             f"training loss chunk 1 {c1['loss'][-1]:.4g}, chunk 64 {c64['loss'][-1]:.4g}, "
-            f"float32 {fp32['loss'][-1]:.4g} (difference {gap:+.3g}, seed spread "
-            f"{'of the difference ' if 'gap' in s else ''}{spread:.2g})"
+            f"float32 {fp32['loss'][-1]:.4g}"
             + (f"; test error {c1['test_mse']:.4g} / {c64['test_mse']:.4g} / "
-               f"{fp32['test_mse']:.4g}" if "test_mse" in c1 else ""),
+               f"{fp32['test_mse']:.4g}" if "test_mse" in c1 else "")
+            + f" (seed by seed, chunk 1 against chunk 64: {compared})",
             verdict, ("chunking.png",))
+
+
+def _paired(gap: dict, name: str, what: str) -> str:
+    """One metric of the seed-by-seed comparison, as the verdict judges it."""
+    if f"{name}_ratio" in gap:
+        return (f"{what} {gap[f'{name}_ratio'][-1]:.3g}x, seed spread x/÷ "
+                f"{gap[f'{name}_ratio_spread'][-1]:.3g}")
+    return (f"{what} {gap[name][-1]:+.3g}, seed spread of the difference "
+            f"{gap[f'{name}_std'][-1]:.2g}")
 
 
 def _lrsweep(r: dict) -> Row:

@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> None:
         command = f"fp8forge experiment {name} {mode}-o {out}".replace("  ", " ")
         print(f"== experiment {name}{' (quick)' if args.quick else ''} ==", flush=True)
         if name in TRAINING:
-            module.run(args.quick, out, seeds=args.seeds, jobs=args.jobs, command=command)
+            seeds = {} if args.seeds is None else {"seeds": args.seeds}  # else its own default
+            module.run(args.quick, out, jobs=args.jobs, command=command, **seeds)
         else:
             module.run(args.quick, out, command=command,
                        progress=lambda line: print(line, file=sys.stderr, flush=True))
@@ -48,8 +49,9 @@ def register(sub) -> None:
                    "vs RNE updates in training across learning rates), all (then the "
                    "claim-by-claim report.md), or report (report.md from the results in -o)")
     p.add_argument("--quick", action="store_true", help="the small setting the tests run")
-    p.add_argument("--seeds", type=int_type(1, 100), default=3,
-                   help="train, chunking, lrsweep: seeds per recipe (default 3)")
+    p.add_argument("--seeds", type=int_type(1, 100), default=None,
+                   help="train, chunking, lrsweep: seeds per recipe (default 3; 6 for "
+                   "chunking, whose seeds end up to 10x apart)")
     p.add_argument("--jobs", type=int_type(1, 256), default=2,
                    help="train, chunking, lrsweep: worker processes (default 2; never more "
                    "than there are runs)")

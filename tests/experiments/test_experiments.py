@@ -336,7 +336,33 @@ def test_paired_gap_matches_runs_by_seed():
     assert gap["seeds"] == 2
     assert gap["loss"] == pytest.approx([0.75, 0.375]) and gap["test"] == pytest.approx([0.75])
     assert gap["loss_std"][0] == pytest.approx(np.std([0.5, 1.0], ddof=1))
+    # ratios 1.5 and 4/3, seed by seed: their geometric mean, and the spread as a factor
+    assert gap["loss_ratio"][0] == pytest.approx(np.sqrt(1.5 * 4 / 3))
+    assert gap["loss_ratio_spread"][0] == pytest.approx(
+        np.exp(np.std([np.log(1.5), np.log(4 / 3)], ddof=1)))
+    assert gap["loss_worse"] == 2 and gap["test_worse"] == 2
     assert chunking.paired_gap(runs, worse="fp32") == {}
+
+
+def test_chunking_judged_on_ratios_seed_by_seed():
+    """One slow seed (every recipe 10x higher) makes the absolute difference's spread its own;
+    the ratio compares each seed with itself: chunk 1 twice chunk 64 on every seed loses
+    beyond the spread. A ratio of one on some seeds does not."""
+    def runs(c1_over_c64):
+        scale = [1.0, 1.2, 0.8, 10.0]
+        return [{"recipe": name, "seed": seed, "loss": [s * (r if name == "fp8-chunk1" else 1)],
+                 "test_mse": [s * (r if name == "fp8-chunk1" else 1)]}
+                for seed, (s, r) in enumerate(zip(scale, c1_over_c64, strict=True))
+                for name in ("fp8", "fp8-chunk1")]
+
+    gap = chunking.paired_gap(runs([2.0, 2.1, 1.9, 2.0]))
+    assert gap["loss"][-1] < gap["loss_std"][-1]  # the difference alone: within its spread
+    assert chunking.verdict(gap) == "loses measurably (training loss and test error)"
+    assert chunking.verdict(chunking.paired_gap(runs([2.0, 1.0, 1.0, 3.0]))) == \
+        "does not lose measurably"
+    # a result stored before ratios were recorded is judged on the difference
+    old = {k: v for k, v in gap.items() if "ratio" not in k}
+    assert chunking.verdict(old) == "does not lose measurably"
 
 
 def test_mnist_split_is_stratified_and_fixed():
@@ -426,6 +452,26 @@ def test_cli_experiment(tmp_path, capsys):
         main(["experiment", "update", "--seeds", "0", "-o", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "--seeds: must be an integer in 1..100, not '0'" in capsys.readouterr().err
+
+
+def test_cli_seeds_default_is_each_experiments_own(tmp_path, monkeypatch, capsys):
+    """Without --seeds each training experiment runs its own default (chunking 6, whose seeds
+    end up to 10x apart; the others 3); --seeds N applies to all."""
+    import inspect
+
+    seen = []
+
+    def fake_run(quick, out, **options):
+        seen.append(options)
+        (out / "chunking.md").write_text("stub report")
+
+    default = inspect.signature(chunking.run).parameters["seeds"].default
+    assert default == chunking.SEEDS == 6
+    assert inspect.signature(train.run).parameters["seeds"].default == 3
+    monkeypatch.setattr(chunking, "run", fake_run)
+    assert main(["experiment", "chunking", "-o", str(tmp_path)]) == 0
+    assert main(["experiment", "chunking", "--seeds", "2", "-o", str(tmp_path)]) == 0
+    assert "seeds" not in seen[0] and seen[1]["seeds"] == 2
 
 
 def test_unknown_recipe():
