@@ -16,7 +16,7 @@ from numba.extending import intrinsic
 #: another way (``golden._kernels`` from the source tree) cannot load the other's entries.
 _CACHE = __name__ == "fp8forge.golden._kernels"
 
-__all__ = ["kernel32", "kernel64", "fma_kernel", "numba"]
+__all__ = ["kernel32", "kernel64", "fma_kernel", "numba", "sum_sr_kernel"]
 
 
 def _bitcast(widths: dict) -> object:
@@ -193,4 +193,39 @@ def _fma_kernel(a, x, y, rand, mode, rbits, man, eb_min, subnormals, min_normal,
                         max_finite, overflow)
 
 
+@njit(inline="always")
+def _add_sr(acc, x, r, rbits, man, eb_min, subnormals, min_normal, max_finite, overflow):
+    """``round(acc + x)`` with stochastic rounding by the random integer ``r``."""
+    s, e = _two_sum(acc, x)
+    return _round(_round_to_odd(s, e), 2, r, rbits, man, eb_min, subnormals, min_normal,
+                  max_finite, overflow)
+
+
+@njit(cache=_CACHE)
+def _sum_sr_kernel(x, rand, rand_outer, chunk, rbits, man, eb_min, subnormals, min_normal,
+                   max_finite, overflow, out):
+    """``out[j]``: the chunked SR sum of column ``x[:, j]`` (K x N), the inner addition of
+    addend k rounded by ``rand[k, j]``, the outer one closing chunk c by ``rand_outer[c, j]``;
+    columns side by side (one thread: a sum of explicit random bits is a short job)."""
+    k_len, n = x.shape
+    inner = np.zeros(n)
+    outer = np.zeros(n)
+    left = chunk
+    c = 0
+    for k in range(k_len):
+        for j in range(n):
+            inner[j] = _add_sr(inner[j], x[k, j], rand[k, j], rbits, man, eb_min, subnormals,
+                               min_normal, max_finite, overflow)
+        left -= 1
+        if left == 0 or k == k_len - 1:
+            for j in range(n):
+                outer[j] = _add_sr(outer[j], inner[j], rand_outer[c, j], rbits, man, eb_min,
+                                   subnormals, min_normal, max_finite, overflow)
+                inner[j] = 0.0
+            left = chunk
+            c += 1
+    out[:] = outer
+
+
 kernel32, kernel64, fma_kernel = _kernel32, _kernel64, _fma_kernel
+sum_sr_kernel = _sum_sr_kernel

@@ -16,12 +16,13 @@ index order ``k = 0, 1, ...``: the same order the MAC hardware and the throughpu
 Speed: three engines compute the same bits (``engine=``): ``"exact"``, the integer path of
 ``golden.arith`` that defines every result; ``"numpy"``, for RNE and an accumulator of at most
 25 significand bits, the additions in float64 followed by an exact RNE re-rounding to ``fmt``;
-``"compiled"``, the numba kernels of ``golden.compiled`` (RNE and RTZ, why they are exact is
-stated there). ``"auto"`` (the default) takes the first of compiled, numpy, exact that applies.
-The numpy path's result equals one rounding of the exact sum because double rounding through
-53 bits is innocuous for a sum of two p-bit numbers when 53 >= 2p + 2 (Figueroa, "When is
-double rounding innocuous?", 1995), and sums landing in the subnormal range are exact in
-float64. Tests compare every engine with the integer path bit for bit.
+``"compiled"``, the numba kernels of ``golden.compiled`` (RNE and RTZ; in ``chunked_sum`` SR
+with explicit random bits too; why they are exact is stated there). ``"auto"`` (the default)
+takes the first of compiled, numpy, exact that applies. The numpy path's result equals one
+rounding of the exact sum because double rounding through 53 bits is innocuous for a sum of two
+p-bit numbers when 53 >= 2p + 2 (Figueroa, "When is double rounding innocuous?", 1995), and sums
+landing in the subnormal range are exact in float64. Tests compare every engine with the integer
+path bit for bit.
 """
 
 from __future__ import annotations
@@ -80,6 +81,15 @@ def _pick_engine(engine: object, compiled_applies: bool, numpy_applies: bool) ->
 def _compiled_applies(fmt: FloatFormat, rounding: Rounding, rand: object) -> bool:
     return (rounding in (Rounding.RNE, Rounding.RTZ) and rand is None
             and compiled.applies(fmt, rounding))
+
+
+def _compiled_sum_applies(fmt: FloatFormat, rounding: Rounding, rand: object,
+                          rbits: int) -> bool:
+    """The compiled engine of ``chunked_sum``: RNE and RTZ as for a GEMM, and SR with explicit
+    random bits (``compiled.sum_rows_sr``)."""
+    if rounding is Rounding.SR:
+        return rand is not None and compiled.applies(fmt, rounding, rbits)
+    return _compiled_applies(fmt, rounding, rand)
 
 
 def _chunk_bounds(k_len: int, chunk: int | None) -> list[tuple[int, int]]:
@@ -231,11 +241,16 @@ def chunked_sum(
     if k_len == 0:
         _pick_engine(engine, True, True)
         return np.zeros(bits.shape[:-1], dtype=bits_dtype(fmt))
-    engine = _pick_engine(engine, _compiled_applies(fmt, rounding, rand),
+    engine = _pick_engine(engine, _compiled_sum_applies(fmt, rounding, r_in, rbits),
                           _fast_path(fmt, rounding) and rand is None)
     if engine == "compiled":
         columns = decode(bits, fmt).reshape(-1, k_len).T
-        total = compiled.sum_rows(columns, chunk, fmt, rounding)
+        if r_in is None:
+            total = compiled.sum_rows(columns, chunk, fmt, rounding)
+        else:
+            assert r_out is not None  # check_rand requires both for SR
+            total = compiled.sum_rows_sr(columns, r_in.reshape(-1, k_len).T,
+                                         r_out.reshape(-1, len(bounds)).T, chunk, fmt, rbits)
         return quantize(total.reshape(bits.shape[:-1]), fmt)
     if engine == "numpy":
         values = decode(bits, fmt)

@@ -40,7 +40,9 @@ only from -0 + -0, a result rounded to zero keeps its sign). The callers canonic
 they encode the float64 results into bit patterns.
 
 ``set_threads`` sets how many threads the kernels run on (the rows of a GEMM and the elements
-of an ``fma`` are split among them; a ``chunked_sum`` runs as one row, on one thread).
+of an ``fma`` are split among them; a ``chunked_sum`` runs as one row, on one thread). SR sums
+with explicit random bits (``sum_rows_sr``) run the same operation, ``round(x + y)`` through
+round-to-odd, column by column on one thread.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ import numpy as np
 from .formats import FloatFormat, Rounding
 
 __all__ = ["AVAILABLE", "applies", "cores", "float32_scale", "fma", "gemm", "set_threads",
-           "sum_rows", "threads"]
+           "sum_rows", "sum_rows_sr", "threads"]
 
 #: Whether the compiled kernels can run (numba is installed; it is imported on first use).
 AVAILABLE = importlib.util.find_spec("numba") is not None
@@ -175,6 +177,20 @@ def sum_rows(x: np.ndarray, chunk: int | None, fmt: FloatFormat,
     scale = float32_scale(None, fmt) if rounding is Rounding.RNE else None
     # As a 1 x K by K x N product with a row of ones: every product is exact.
     return _run(np.ones((1, x.shape[0])), x, chunk, fmt, rounding, False, scale)[0]
+
+
+def sum_rows_sr(x: np.ndarray, rand: np.ndarray, rand_outer: np.ndarray, chunk: int | None,
+                fmt: FloatFormat, rbits: int) -> np.ndarray:
+    """Chunked SR sums over the first axis of float64 ``fmt`` values ``x`` (K x N) -> (N,):
+    ``rand`` (K x N) rounds each inner addition, ``rand_outer`` (chunks x N) each outer one
+    (``golden.accumulate.chunked_sum``'s random bits, transposed)."""
+    k_len = x.shape[0]
+    chunk = max(1, k_len) if chunk is None else min(chunk, max(1, k_len))
+    out = np.empty(x.shape[1])
+    _kernels().sum_sr_kernel(np.ascontiguousarray(x), np.ascontiguousarray(rand, np.int64),
+                             np.ascontiguousarray(rand_outer, np.int64), chunk, rbits,
+                             *_constants(fmt), out)
+    return out
 
 
 def fma(a: np.ndarray, x: np.ndarray, y: np.ndarray, fmt: FloatFormat, rounding: Rounding,

@@ -75,6 +75,29 @@ def test_chunked_sum_compiled_equals_exact(fmt, mode, rng):
                           chunked_sum(rows, fmt, chunk, mode, engine="exact"), fmt)
 
 
+@pytest.mark.parametrize("fmt", ACCUMULATORS)
+def test_chunked_sr_sum_compiled_equals_exact(fmt, rng):
+    """SR sums with explicit random bits: catalogue pairs (every rbits the kernels take for
+    the format), and rows of catalogue values with every chunking, random bits at the ends of
+    their range included."""
+    fmt = PRESETS[fmt]
+    x, y = operands(fmt, 4000, rng, op="add")
+    pairs = np.stack([x, y], axis=-1)
+    for rbits in (1, 8, 12, min(32, 53 - fmt.precision - 2)):  # 32: the most SR takes
+        kw = {"rand": rng.integers(0, 1 << rbits, pairs.shape),
+              "rand_outer": rng.integers(0, 1 << rbits, (pairs.shape[0], 1)), "rbits": rbits}
+        assert_bits_equal(chunked_sum(pairs, fmt, None, Rounding.SR, engine="compiled", **kw),
+                          chunked_sum(pairs, fmt, None, Rounding.SR, engine="exact", **kw), fmt)
+    rows = operands(fmt, 40 * 200, rng, op="quantize")[0].reshape(40, 200)
+    for chunk in CHUNKS:
+        chunks = 1 if chunk is None else -(-200 // chunk)
+        rand = rng.integers(0, 1 << 12, rows.shape)
+        rand[:, ::7] = (1 << 12) - 1
+        kw = {"rand": rand, "rand_outer": rng.integers(0, 1 << 12, (40, chunks)), "rbits": 12}
+        assert_bits_equal(chunked_sum(rows, fmt, chunk, Rounding.SR, engine="compiled", **kw),
+                          chunked_sum(rows, fmt, chunk, Rounding.SR, engine="exact", **kw), fmt)
+
+
 @pytest.mark.parametrize("fmt", ACCUMULATORS + ["e5m2", "e4m3fn"])
 @pytest.mark.parametrize("mode", list(Rounding), ids=lambda m: m.name)
 def test_fma_compiled_equals_exact(fmt, mode, rng):
@@ -110,9 +133,15 @@ def test_engine_errors_say_why(rng):
     a = quantize(rng.standard_normal((2, 3)), e5m2)
     with pytest.raises(ValueError, match="engine must be one of"):
         gemm(a, a.T, e5m2, e6m9, chunk=None, engine="fast")
-    with pytest.raises(ValueError, match="does not apply"):  # SR sums stay on the exact path
-        chunked_sum(a, e5m2, None, Rounding.SR, rand=np.zeros(a.shape, np.int64),
-                    rand_outer=np.zeros((2, 1), np.int64), rbits=4, engine="compiled")
+    fp32 = PRESETS["fp32"]  # SR to 24 + 28 bits: more than round-to-odd in float64 keeps
+    with pytest.raises(ValueError, match="does not apply"):
+        chunked_sum(quantize(rng.standard_normal((2, 3)), fp32), fp32, None, Rounding.SR,
+                    rand=np.zeros(a.shape, np.int64), rand_outer=np.zeros((2, 1), np.int64),
+                    rbits=28, engine="compiled")
+    with pytest.raises(ValueError, match="does not apply"):  # SR GEMMs stay on the exact path
+        gemm(a, a.T, e5m2, e6m9, chunk=None, rounding=Rounding.SR,
+             rand=np.zeros((2, 2, 3), np.int64), rand_outer=np.zeros((2, 2, 1), np.int64),
+             rbits=4, engine="compiled")
     with pytest.raises(ValueError, match="does not apply"):  # the NumPy path is RNE only
         chunked_sum(a, e5m2, None, Rounding.RTZ, engine="numpy")
     with pytest.raises(ValueError, match="saturate"):

@@ -6,6 +6,7 @@ seconds; they share one cache per test session (and pytest-xdist worker)."""
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -113,7 +114,7 @@ def test_accumulation_error_against_an_independent_sum():
 def sweep_cache(tmp_path_factory) -> Path:
     """One synthesis-and-point cache for the session's hardware sweeps (per pytest-xdist
     worker: the tests that use it are one xdist group, so they run on one worker, and the
-    second reuses the first one's syntheses, about 50 s of CPU)."""
+    second reuses the first one's syntheses, about 30 s of CPU)."""
     return tmp_path_factory.mktemp("sweep-cache")
 
 
@@ -179,17 +180,19 @@ def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
 
 @pytest.mark.eda
 @pytest.mark.xdist_group("sweep-cache")
-@pytest.mark.parametrize("stop, rbits", [
-    pytest.param(signal.SIGINT, "3", id="ctrl-c"),
+@pytest.mark.parametrize("stop", [
+    pytest.param(signal.SIGINT, id="ctrl-c"),
     # the same handler; make test-long checks it is installed for SIGTERM too
-    pytest.param(signal.SIGTERM, "4", id="sigterm", marks=pytest.mark.long)])
-def test_stop_then_resume_runs_only_the_rest(sweep_cache, tmp_path, stop, rbits):
+    pytest.param(signal.SIGTERM, id="sigterm", marks=pytest.mark.long)])
+def test_stop_then_resume_runs_only_the_rest(sweep_cache, tmp_path, stop):
     """Stopped after its first point (Ctrl-C, or SIGTERM as a batch system stops a job), a
-    sweep exits 130; the rerun reuses what finished. (Each case has SR bits of its own, unlike
-    the test above, so its points are new; their PE and array syntheses are the ones that test
-    cached: both run on one worker, that one first.)"""
-    grid = [*TINY, "--rbits", rbits, "--no-energy", "--workers", "1",
-            "--cache", str(sweep_cache), "-o", str(tmp_path / "out")]
+    sweep exits 130; the rerun reuses what finished. (The grid is the test above's, so its
+    syntheses come from that test's cache; the stored points do not: each case starts from a
+    cache holding the syntheses only. Both tests run on one worker, that one first.)"""
+    cache = tmp_path / "cache"
+    shutil.copytree(sweep_cache, cache, ignore=shutil.ignore_patterns("sweep"))
+    grid = [*TINY, "--no-energy", "--workers", "1", "--cache", str(cache),
+            "-o", str(tmp_path / "out")]
     proc = subprocess.Popen([sys.executable, "-m", "fp8forge", "sweep", *grid],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
@@ -205,7 +208,7 @@ def test_stop_then_resume_runs_only_the_rest(sweep_cache, tmp_path, stop, rbits)
     # What finished is reported before the exit: one table row per point, not-run ones marked.
     assert "points done" in out
     assert (tmp_path / "out" / "sweep.csv").read_text().count("\n") == 4
-    stored = list((sweep_cache / "sweep").glob("*.json"))
+    stored = list((cache / "sweep").glob("*.json"))
     before = {p: p.stat().st_mtime_ns for p in stored}
     rerun = _cli(*grid)
     assert rerun.returncode == 0, rerun.stderr
