@@ -2,11 +2,11 @@
 K < chunk, K not a multiple of chunk, K = 4096, NaN/inf/subnormal operands) under random
 stalls, and measured cycle counts equal to ``cycles()`` (exported to build/macarray_cycles.json).
 
-Where each configuration runs (``ON``): in make test the 4x4 FP8 array, the fp16 -> fp32
+Where each configuration runs (``ON``): in make test the 4x4 FP8 array, the 2x2 fp16 -> fp32
 baseline and the 2x2 interleaved array on Verilator, the 2x2 FP8 array with accumulator and with
 e5m2 outputs on Icarus (which simulates a 4x4 array in over a minute; 21 shapes, without the
-K = 4096 one). ``make test-long`` adds both 4x4 FP8 arrays on Icarus, the 4x4 interleaved array
-and the 8x8 array (the same RTL at a larger size, 12 shapes) on Verilator.
+K = 4096 one). ``make test-long`` adds both 4x4 FP8 arrays on Icarus, the 4x4 baseline, the 4x4
+interleaved array and the 8x8 array (the same RTL at a larger size, 12 shapes) on Verilator.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ CONFIGS = {
     "4x4-e5m2-e6m9": dict(rows=4, cols=4, in_fmt="e5m2", acc_fmt="e6m9", out_fmt=None),
     "4x4-e5m2-e6m9-out-e5m2": dict(rows=4, cols=4, in_fmt="e5m2", acc_fmt="e6m9", out_fmt="e5m2"),
     "8x8-e5m2-e6m9": dict(rows=8, cols=8, in_fmt="e5m2", acc_fmt="e6m9", out_fmt=None),
+    "2x2-fp16-fp32": dict(rows=2, cols=2, in_fmt="fp16", acc_fmt="fp32", out_fmt=None),
     "4x4-fp16-fp32": dict(rows=4, cols=4, in_fmt="fp16", acc_fmt="fp32", out_fmt=None),
     # every accumulation loop cut once: tiles of 2 x 4 on 2 x 2 PEs, 4 x 8 on 4 x 4
     "2x2-e5m2-e6m9-interleave-2": dict(rows=2, cols=2, in_fmt="e5m2", acc_fmt="e6m9",
@@ -56,11 +57,13 @@ def shapes(rows, cols, seed):
 #: Where each configuration runs (the simulators agree on everything the suite runs on both).
 ON = {"2x2-e5m2-e6m9": ("icarus",), "2x2-e5m2-e6m9-out-e5m2": ("icarus",),
       "4x4-e5m2-e6m9": SIMULATORS, "4x4-e5m2-e6m9-out-e5m2": ("icarus",),
-      "8x8-e5m2-e6m9": ("verilator",), "4x4-fp16-fp32": ("verilator",),
+      "8x8-e5m2-e6m9": ("verilator",), "2x2-fp16-fp32": ("verilator",),
+      "4x4-fp16-fp32": ("verilator",),
       "2x2-e5m2-e6m9-interleave-2": ("verilator",), "4x4-e5m2-e6m9-interleave-2": ("verilator",)}
 #: Run by make test-long only.
 LONG = {("4x4-e5m2-e6m9", "icarus"), ("4x4-e5m2-e6m9-out-e5m2", "icarus"),
-        ("8x8-e5m2-e6m9", "verilator"), ("4x4-e5m2-e6m9-interleave-2", "verilator")}
+        ("8x8-e5m2-e6m9", "verilator"), ("4x4-e5m2-e6m9-interleave-2", "verilator"),
+        ("4x4-fp16-fp32", "verilator")}
 assert set(SIMULATORS) == {"verilator", "icarus"}
 
 
@@ -78,7 +81,7 @@ def test_macarray(config, simulator, tmp_path):
     gemms = shapes(rows, cols, 7)
     if rows > 4:  # the larger array checks scale: the corner cases of K and K = 4096
         gemms = gemms[:11] + gemms[-1:]
-    if rows < 4:  # the small Icarus runs: K = 4096 (half their cycles) runs at 4x4
+    if rows < 4:  # the 2x2 runs: K = 4096 (half their cycles) runs at 4x4
         gemms = gemms[:-1]
     params = dict(c, chunk=CHUNK, shapes=gemms, stall=0.25, specials=0.02,
                   cycle_shapes=[[rows, cols, 1], [rows, cols, 5], [2 * rows, cols, 40],

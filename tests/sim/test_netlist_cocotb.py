@@ -1,5 +1,9 @@
 """What synthesis built still computes the golden model: the Yosys gate-level netlist of the FP8
-MAC PE, simulated on Verilator and Icarus, on >= 10**4 products in framed dot products."""
+MAC PE, simulated on Verilator and Icarus, on >= 10**4 products in framed dot products.
+
+In make test both netlists run on Icarus (the energy flow's simulator when it is installed);
+make test-long runs them on Verilator too (``tests/scripts/test_energy.py`` simulates a mapped
+netlist on Verilator in make test)."""
 
 from __future__ import annotations
 
@@ -15,8 +19,12 @@ from fp8forge.scripts.synth import synthesized_netlist
 from fp8forge.sim.runner import TOPLEVEL, run_bench
 
 pytestmark = [pytest.mark.rtl_sim, pytest.mark.eda]
+#: Icarus in make test, Verilator in make test-long (the module text says why).
+ON_SIMULATORS = pytest.mark.parametrize("simulator", [
+    "icarus", pytest.param("verilator", marks=pytest.mark.long)], indirect=True)
 
 
+@ON_SIMULATORS
 def test_fp8_pe_netlist_matches_golden(simulator):
     rtl = generate_verilog(MacPE(PRESETS["e5m2"], PRESETS["e6m9"], chunk=64), TOPLEVEL)
     netlist = synthesized_netlist(rtl, TOPLEVEL, cache_dir=Path("build") / "synth" / "cache")
@@ -28,6 +36,7 @@ def test_fp8_pe_netlist_matches_golden(simulator):
                                       "specials": 0.02}, sim=simulator)
 
 
+@ON_SIMULATORS
 def test_clock_gated_pe_netlist_matches_golden(simulator, tmp_path):
     """The energy figures of ``clock_gating`` come from this netlist: mapped to the shipped
     library with integrated clock-gating cells (and their models, ``clock_gate_models``), it
