@@ -24,6 +24,12 @@ def simulator(request) -> str:
     return require_simulator(request.param)
 
 
+#: ``simulator`` for benches whose RTL other benches run on both simulators in make test:
+#: Icarus there (a Verilator build costs about 6 s of CPU), Verilator too in make test-long.
+icarus_in_make_test = pytest.mark.parametrize(
+    "simulator", ["icarus", pytest.param("verilator", marks=pytest.mark.long)], indirect=True)
+
+
 @pytest.fixture
 def shared_ccache(tmp_path, request) -> None:
     """Point ``tmp_path/build/ccache`` at the suite's Verilator C++ cache (``build/ccache`` of

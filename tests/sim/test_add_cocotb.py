@@ -5,7 +5,8 @@ Stimuli per format and mode: 10**5 on Verilator and 10**4 on Icarus (which evalu
 fp32 adder at about 3,000 sums a second). In make test Verilator runs every format and mode and
 Icarus checks e5m2 and e6m9 in SR (the mode with the most logic; the three modes' RTL comes from
 one generator). ``pytest --long`` (``make test-long``) runs every format and mode on Icarus too,
-with 10**6 and 10**5 stimuli.
+with 10**6 and 10**5 stimuli, and the fp16 and scoreboard checks (Icarus only in make test) on
+Verilator.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fp8forge.hdl.arith import FpAdd
 from fp8forge.hdl.lanes import Lanes
 from fp8forge.sim.runner import SIMULATORS, run_bench
 
-from .conftest import require_simulator
+from .conftest import icarus_in_make_test, require_simulator
 
 pytestmark = pytest.mark.rtl_sim
 LANES = 16
@@ -58,6 +59,7 @@ def test_wide_stimuli(fmt, mode, simulator, request):
                              "lanes": LANES, "stimuli": count}, sim=simulator)
 
 
+@icarus_in_make_test  # the generator of the e6m9 and fp32 adders
 def test_fp16_against_numpy_float16(simulator):
     unit = Lanes(lambda: FpAdd(PRESETS["fp16"]), LANES)
     run_bench("comb", unit, {"op": "add", "fmt": "fp16", "rounding": "RNE", "rbits": 0,
@@ -65,6 +67,7 @@ def test_fp16_against_numpy_float16(simulator):
               sim=simulator)
 
 
+@icarus_in_make_test  # the scoreboard is the bench's, the same on both
 def test_scoreboard_catches_a_wrong_unit(simulator):
     """An RTZ adder checked against RNE expectations must fail (the bench can fail)."""
     from fp8forge.sim.runner import BenchFailed

@@ -18,13 +18,12 @@ from fp8forge.hdl.generate import generate_verilog
 from fp8forge.scripts.synth import synthesized_netlist
 from fp8forge.sim.runner import TOPLEVEL, run_bench
 
+from .conftest import icarus_in_make_test
+
 pytestmark = [pytest.mark.rtl_sim, pytest.mark.eda]
-#: Icarus in make test, Verilator in make test-long (the module text says why).
-ON_SIMULATORS = pytest.mark.parametrize("simulator", [
-    "icarus", pytest.param("verilator", marks=pytest.mark.long)], indirect=True)
 
 
-@ON_SIMULATORS
+@icarus_in_make_test  # the module text says why
 def test_fp8_pe_netlist_matches_golden(simulator):
     rtl = generate_verilog(MacPE(PRESETS["e5m2"], PRESETS["e6m9"], chunk=64), TOPLEVEL)
     netlist = synthesized_netlist(rtl, TOPLEVEL, cache_dir=Path("build") / "synth" / "cache")
@@ -36,7 +35,7 @@ def test_fp8_pe_netlist_matches_golden(simulator):
                                       "specials": 0.02}, sim=simulator)
 
 
-@ON_SIMULATORS
+@icarus_in_make_test  # the module text says why
 def test_clock_gated_pe_netlist_matches_golden(simulator, tmp_path):
     """The energy figures of ``clock_gating`` come from this netlist: mapped to the shipped
     library with integrated clock-gating cells (and their models, ``clock_gate_models``), it
