@@ -13,7 +13,7 @@ BIN    := $(VENV)/bin
 DEV_STAMP   := $(VENV)/.dev-installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: test test-long lint pytest demo bench experiments clean distclean
+.PHONY: test test-long lint kernels pytest demo bench experiments clean distclean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "fp8forge needs Python 3.11+, found " + sys.version.split()[0])'
@@ -31,14 +31,23 @@ $(BENCH_STAMP): pyproject.toml $(DEV_STAMP)
 	@touch $@
 
 ## test: lint, type check and the whole test suite (both cores)
-test: lint pytest
+# The lint (one core) and compiling the golden kernels (one core) run side by side first.
+test:
+	@$(MAKE) --no-print-directory -j2 lint kernels
+	@$(MAKE) --no-print-directory pytest
 
 pytest: $(DEV_STAMP)
 	$(PY) -m pytest -n auto --dist loadgroup
 
 ## test-long: the suite with its long checks and ten times the random volumes (about 45 min)
-test-long: lint $(DEV_STAMP)
+test-long:
+	@$(MAKE) --no-print-directory -j2 lint kernels
 	$(PY) -m pytest -n auto --dist loadgroup --long
+
+## kernels: compile the golden model's numba kernels into their on-disk cache, once
+# (the test workers and the processes they start then load them instead of compiling them)
+kernels: $(DEV_STAMP)
+	$(PY) -c 'from fp8forge.golden.compiled import compile_kernels; compile_kernels()'
 
 ## lint: ruff and mypy on everything but the tests
 lint: $(DEV_STAMP)

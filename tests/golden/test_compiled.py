@@ -7,6 +7,10 @@ cancel to zero and land in the subnormal range.
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -175,3 +179,43 @@ def test_empty_k_gives_positive_zero():
     out = gemm(a, np.zeros((0, 3), np.uint8), e5m2, e6m9, chunk=4, engine="compiled")
     assert out.shape == (2, 3) and not out.any()
     assert accumulate_module.ENGINES[0] == "auto"
+
+
+#: A fresh process: compile_kernels, then the golden model's compiled paths in the paper's
+#: formats and the baseline's (GEMMs on both carriers, RNE/RTZ/SR sums, FMAs), printing how
+#: many signatures each kernel had after compile_kernels and at the end.
+_SIGNATURES = """
+import numpy as np
+from fp8forge.golden import PRESETS, Rounding, chunked_sum, compiled, fma, gemm, quantize
+compiled.compile_kernels()
+k = compiled._kernels()
+names = ("kernel32", "kernel64", "sum_sr_kernel", "fma_kernel")
+before = [len(getattr(k, n).signatures) for n in names]
+rng = np.random.default_rng(0)
+P = PRESETS
+for i, a in (("e5m2", "e6m9"), ("e5m2", "fp16"), ("fp16", "fp32"), ("e4m3fn", "bf16")):
+    A = quantize(rng.normal(size=(3, 40)), P[i])
+    B = quantize(rng.normal(size=(40, 2)), P[i])
+    for chunk in (None, 8):
+        gemm(A, B, P[i], P[a], chunk=chunk, engine="compiled")
+x = quantize(rng.normal(size=(40, 5)), P["e6m9"])
+for mode in (Rounding.RNE, Rounding.RTZ):
+    chunked_sum(x, P["e6m9"], 8, mode, engine="compiled")
+chunked_sum(x, P["e6m9"], 8, Rounding.SR, engine="compiled", rand=rng.integers(0, 4096, x.shape),
+            rand_outer=rng.integers(0, 4096, (40, 1)), rbits=12)
+v = quantize(rng.normal(size=50), P["e6m9"])
+for mode in Rounding:
+    fma(v, v, v, P["e6m9"], mode, engine="compiled",
+        **({"rand": rng.integers(0, 4096, 50), "rbits": 12} if mode is Rounding.SR else {}))
+print(before, [len(getattr(k, n).signatures) for n in names])
+"""
+
+
+def test_compile_kernels_covers_the_signatures_the_model_uses():
+    """``make test`` compiles the kernels once before its workers start (``compile_kernels``):
+    that pays only if it compiles them for the argument types the model's calls pass, so
+    no call compiles a new signature afterwards."""
+    out = subprocess.run([sys.executable, "-c", _SIGNATURES], capture_output=True, text=True,
+                         check=True).stdout
+    before, after = ast.literal_eval(out.strip().replace("] [", "], ["))
+    assert before == [1, 1, 1, 1] and after == before
