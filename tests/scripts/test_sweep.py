@@ -180,19 +180,22 @@ def test_local_cluster_and_in_process_give_the_same_rows(sweep_cache, tmp_path):
 
 @pytest.mark.eda
 @pytest.mark.xdist_group("sweep-cache")
-@pytest.mark.parametrize("stop", [
-    pytest.param(signal.SIGINT, id="ctrl-c"),
+@pytest.mark.parametrize("engine, stop", [
+    pytest.param(["--scheduler", "local"], signal.SIGINT, id="in-process-ctrl-c"),
+    # A Dask cluster stopped mid-run (its workers' points cancelled) costs two cluster
+    # start-ups and three points (about 35 s of one core): make test-long.
+    pytest.param(["--workers", "1"], signal.SIGINT, id="dask-ctrl-c", marks=pytest.mark.long),
     # the same handler; make test-long checks it is installed for SIGTERM too
-    pytest.param(signal.SIGTERM, id="sigterm", marks=pytest.mark.long)])
-def test_stop_then_resume_runs_only_the_rest(sweep_cache, tmp_path, stop):
+    pytest.param(["--workers", "1"], signal.SIGTERM, id="dask-sigterm",
+                 marks=pytest.mark.long)])
+def test_stop_then_resume_runs_only_the_rest(sweep_cache, tmp_path, engine, stop):
     """Stopped after its first point (Ctrl-C, or SIGTERM as a batch system stops a job), a
     sweep exits 130; the rerun reuses what finished. (The grid is the test above's, so its
     syntheses come from that test's cache; the stored points do not: each case starts from a
     cache holding the syntheses only. Both tests run on one worker, that one first.)"""
     cache = tmp_path / "cache"
     shutil.copytree(sweep_cache, cache, ignore=shutil.ignore_patterns("sweep"))
-    grid = [*TINY, "--no-energy", "--workers", "1", "--cache", str(cache),
-            "-o", str(tmp_path / "out")]
+    grid = [*TINY, "--no-energy", *engine, "--cache", str(cache), "-o", str(tmp_path / "out")]
     proc = subprocess.Popen([sys.executable, "-m", "fp8forge", "sweep", *grid],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
