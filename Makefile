@@ -60,7 +60,7 @@ demo: $(DEV_STAMP)
 	$(BIN)/fp8forge demo | tee build/demo.txt.tmp
 	@mv build/demo.txt.tmp build/demo.txt
 
-## experiments: the paper's experiments in full (about 50 minutes) -> build/experiments/
+## experiments: the paper's experiments in full (about 35 minutes) -> build/experiments/
 experiments: $(DEV_STAMP)
 	$(BIN)/fp8forge experiment all -o build/experiments
 
