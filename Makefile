@@ -37,12 +37,12 @@ test:
 	@$(MAKE) --no-print-directory pytest
 
 pytest: $(DEV_STAMP)
-	$(PY) -m pytest -n auto --dist loadgroup
+	$(PY) -m pytest -n auto
 
 ## test-long: the suite with its long checks and ten times the random volumes (about 45 min)
 test-long:
 	@$(MAKE) --no-print-directory -j2 lint kernels
-	$(PY) -m pytest -n auto --dist loadgroup --long
+	$(PY) -m pytest -n auto --long
 
 ## kernels: compile the golden model's numba kernels into their on-disk cache, once
 # (the test workers and the processes they start then load them instead of compiling them)
