@@ -36,13 +36,16 @@ test:
 	@$(MAKE) --no-print-directory -j2 lint kernels
 	@$(MAKE) --no-print-directory pytest
 
+# --dist loadgroup for its scheduling, not its groups (which pytest 9.2 ignores: pytest-xdist
+# issue 1386): it hands every test out on its own, when a worker is free; the default "load"
+# hands out batches, and left the workers idle 23 % of a run here (7 min 20 s against 6 min 23).
 pytest: $(DEV_STAMP)
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto --dist loadgroup
 
 ## test-long: the suite with its long checks and ten times the random volumes (about 45 min)
 test-long:
 	@$(MAKE) --no-print-directory -j2 lint kernels
-	$(PY) -m pytest -n auto --long
+	$(PY) -m pytest -n auto --dist loadgroup --long
 
 ## kernels: compile the golden model's numba kernels into their on-disk cache, once
 # (the test workers and the processes they start then load them instead of compiling them)
