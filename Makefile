@@ -13,7 +13,7 @@ BIN    := $(VENV)/bin
 DEV_STAMP   := $(VENV)/.dev-installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: test test-long lint kernels pytest demo bench experiments clean distclean
+.PHONY: test test-long prepare lint kernels pytest demo bench experiments clean distclean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "fp8forge needs Python 3.11+, found " + sys.version.split()[0])'
@@ -31,10 +31,11 @@ $(BENCH_STAMP): pyproject.toml $(DEV_STAMP)
 	@touch $@
 
 ## test: lint, type check and the whole test suite (both cores)
-# The lint (one core) and compiling the golden kernels (one core) run side by side first.
-test:
+test: prepare pytest
+
+# The lint (one core) and compiling the golden kernels (one core), side by side.
+prepare:
 	@$(MAKE) --no-print-directory -j2 lint kernels
-	@$(MAKE) --no-print-directory pytest
 
 # --dist loadgroup for its scheduling, not its groups (which pytest 9.2 ignores: pytest-xdist
 # issue 1386): it hands every test out on its own, when a worker is free; the default "load"
@@ -43,8 +44,7 @@ pytest: $(DEV_STAMP)
 	$(PY) -m pytest -n auto --dist loadgroup
 
 ## test-long: the suite with its long checks and ten times the random volumes (about 45 min)
-test-long:
-	@$(MAKE) --no-print-directory -j2 lint kernels
+test-long: prepare
 	$(PY) -m pytest -n auto --dist loadgroup --long
 
 ## kernels: compile the golden model's numba kernels into their on-disk cache, once
