@@ -48,14 +48,15 @@ round-to-odd, column by column on one thread.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
 
 from .formats import FloatFormat, Rounding
 
-__all__ = ["AVAILABLE", "applies", "compile_kernels", "cores", "float32_scale", "fma", "gemm",
-           "set_threads", "sum_rows", "sum_rows_sr", "threads"]
+__all__ = ["AVAILABLE", "KERNELS", "applies", "compile_kernels", "cores", "float32_scale", "fma",
+           "gemm", "set_threads", "sum_rows", "sum_rows_sr", "threads"]
 
 #: Whether the compiled kernels can run (numba is installed; it is imported on first use).
 AVAILABLE = importlib.util.find_spec("numba") is not None
@@ -204,20 +205,34 @@ def fma(a: np.ndarray, x: np.ndarray, y: np.ndarray, fmt: FloatFormat, rounding:
     return out
 
 
-def compile_kernels() -> None:
-    """Compile every kernel into numba's on-disk cache (beside the installed sources) by
-    calling each once on the argument types the golden model passes. Compiling them takes
-    about 14 s of one core; a process that finds them cached loads them in a fraction of a
-    second, so ``make test`` runs this once, beside the lint, before its workers start (else
-    each worker, and each process they start before one has finished, compiles them again).
-    Without numba, nothing to do."""
+#: The kernels ``compile_kernels`` compiles, by name: each a call on the argument types the
+#: golden model passes. Each kernel has its own cache files, so two processes may compile
+#: different kernels at once.
+KERNELS = ("gemm_float32", "gemm_float64", "sum_rows_sr", "fma")
+
+
+def compile_kernels(names: Sequence[str] = KERNELS) -> None:
+    """Compile the kernels ``names`` (all by default, see ``KERNELS``) into numba's on-disk
+    cache (beside the installed sources) by calling each once on the argument types the
+    golden model passes. Compiling them takes about 14 s of one core (the two GEMM kernels
+    about 5 s each); a process that finds them cached loads them in a fraction of a second,
+    so ``make test`` runs this once, in two processes beside the lint, before its workers
+    start (else each worker, and each process they start before one has finished, compiles
+    them again). Without numba, nothing to do; an unknown name is a ``ValueError``."""
+    unknown = sorted(set(names) - set(KERNELS))
+    if unknown:
+        raise ValueError(f"unknown kernel {', '.join(unknown)} (known: {', '.join(KERNELS)})")
     if not AVAILABLE:
         return
     from .formats import PRESETS
 
     e5m2, e6m9, fp16, fp32 = (PRESETS[name] for name in ("e5m2", "e6m9", "fp16", "fp32"))
     ones = np.ones((2, 2))
-    gemm(ones, ones, 1, e5m2, e6m9, Rounding.RNE, True)    # the float32 carrier
-    gemm(ones, ones, 1, fp16, fp32, Rounding.RTZ, True)    # the float64 kernel
-    sum_rows_sr(ones, np.zeros((2, 2)), np.zeros((2, 2)), 1, e6m9, 4)
-    fma(ones[0], ones[0], ones[0], e6m9, Rounding.SR, None, 4)
+    calls = {
+        "gemm_float32": lambda: gemm(ones, ones, 1, e5m2, e6m9, Rounding.RNE, True),
+        "gemm_float64": lambda: gemm(ones, ones, 1, fp16, fp32, Rounding.RTZ, True),
+        "sum_rows_sr": lambda: sum_rows_sr(ones, np.zeros((2, 2)), np.zeros((2, 2)), 1, e6m9, 4),
+        "fma": lambda: fma(ones[0], ones[0], ones[0], e6m9, Rounding.SR, None, 4),
+    }
+    for name in names:
+        calls[name]()

@@ -13,7 +13,9 @@ from .cli_options import (
     interrupt_on_sigterm,
     liberty_path,
     output_dir,
+    positive_type,
 )
+from .sweep import CONNECT_TIMEOUT_S
 from .synth import TIMING_TOOLS
 
 
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> None:
     interrupted = None
     try:
         rows = run_sweep(points, settings, cache, scheduler=args.scheduler,
-                         workers=args.workers)
+                         workers=args.workers, connect_timeout=args.connect_timeout)
     except SweepInterrupted as stop:  # report what finished, then exit 130
         rows, interrupted = stop.rows, stop
     attach_projections(rows, nets, baseline)
@@ -120,6 +122,9 @@ def register(sub) -> None:
                    "process (default: a Dask LocalCluster, one worker per core)")
     p.add_argument("--workers", type=int_type(1, 1024), default=None,
                    help="LocalCluster workers (default: one per core)")
+    p.add_argument("--connect-timeout", type=positive_type, default=CONNECT_TIMEOUT_S,
+                   metavar="SECONDS", help="how long to wait for the --scheduler at an address "
+                   f"to answer (default {CONNECT_TIMEOUT_S:g})")
     p.add_argument("--no-plots", action="store_true", help="write no Pareto plot")
     p.add_argument("--cache", default="build/synth/cache", metavar="DIR",
                    help="synthesis and point cache (default build/synth/cache)")

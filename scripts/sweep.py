@@ -369,12 +369,19 @@ class Progress:
                       f"{self.failed} failed]{what}")
 
 
+#: How long a sweep waits for a scheduler at an address to answer (``--connect-timeout``).
+CONNECT_TIMEOUT_S = 5.0
+
+
 def run_sweep(points: Sequence[SweepPoint], settings: Settings, cache_dir: Path, *,
               scheduler: str | None = None, workers: int | None = None,
+              connect_timeout: float = CONNECT_TIMEOUT_S,
               show: Callable[[str], None] | None = print) -> list[dict]:
     """One row per point (in ``points`` order): stored results at once, the others computed
-    on the chosen engine (module docstring). Ctrl-C stops the sweep with ``SweepInterrupted``
-    (a KeyboardInterrupt carrying the rows); finished points stay stored."""
+    on the chosen engine (module docstring); a scheduler at an address that does not answer
+    within ``connect_timeout`` seconds is a ``SweepError``. Ctrl-C stops the sweep with
+    ``SweepInterrupted`` (a KeyboardInterrupt carrying the rows); finished points stay
+    stored."""
     from fp8forge import tools
 
     yosys = tools.yosys()  # ToolMissing, naming the install, when there is none
@@ -400,7 +407,8 @@ def run_sweep(points: Sequence[SweepPoint], settings: Settings, cache_dir: Path,
                 rows[key] = row
                 progress.update(row, p.label)
         elif todo:
-            _run_on_dask(todo, settings, cache_dir, scheduler, workers, rows, progress)
+            _run_on_dask(todo, settings, cache_dir, scheduler, workers, connect_timeout,
+                         rows, progress)
     except KeyboardInterrupt:
         raise SweepInterrupted(_in_order(points, keys, rows)) from None
     return _in_order(points, keys, rows)
@@ -428,7 +436,8 @@ def _in_order(points: Sequence[SweepPoint], keys: list[str], rows: dict[str, dic
     return out
 
 
-def _run_on_dask(todo, settings, cache_dir: Path, scheduler, workers, rows, progress) -> None:
+def _run_on_dask(todo, settings, cache_dir: Path, scheduler, workers, connect_timeout,
+                 rows, progress) -> None:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -447,7 +456,7 @@ def _run_on_dask(todo, settings, cache_dir: Path, scheduler, workers, rows, prog
         client = Client(cluster)
     else:
         try:
-            client = Client(scheduler, timeout="5s")
+            client = Client(scheduler, timeout=f"{connect_timeout}s")
         except OSError as exc:
             raise SweepError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
     by_key = dict((key, p) for p, key in todo)

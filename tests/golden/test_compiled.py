@@ -8,8 +8,10 @@ cancel to zero and land in the subnormal range.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -219,3 +221,15 @@ def test_compile_kernels_covers_the_signatures_the_model_uses():
                          check=True).stdout
     before, after = ast.literal_eval(out)
     assert before == [1, 1, 1, 1] and after == before
+
+
+def test_make_kernels_compiles_every_kernel_and_names_are_checked():
+    """``make kernels`` compiles the kernels in two halves (two processes): together they are
+    every kernel, each once; a misspelt name is an error, not a silent skip."""
+    makefile = (Path(__file__).parents[2] / "Makefile").read_text()
+    halves = [ast.literal_eval(m) for m in re.findall(r"compile_kernels as c; c\((\[.*?\])\)",
+                                                       makefile)]
+    assert len(halves) == 2
+    assert sorted(sum(halves, [])) == sorted(compiled.KERNELS)
+    with pytest.raises(ValueError, match="unknown kernel gemm32"):
+        compiled.compile_kernels(["gemm32"])

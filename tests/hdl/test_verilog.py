@@ -22,7 +22,7 @@ CONFIGS = {
     "fpmul_e5m2_rounded_s2": UnitOptions(acc_fmt=PRESETS["e5m2"], stages=2),
     "fpadd_sr_s1": UnitOptions(stages=1, rbits=8),
     "axpyunit_fp32_rne": UnitOptions(acc_fmt=PRESETS["fp32"], lanes=2),
-    "axpyunit_e6m9_4lanes": UnitOptions(lanes=4, stages=2),
+    "axpyunit_e6m9_2lanes": UnitOptions(lanes=2, stages=2),
     "macpe_fp16_fp32": UnitOptions(in_fmt=PRESETS["fp16"], acc_fmt=PRESETS["fp32"], chunk=None),
     "quantizer_e4m3fn_sat": UnitOptions(out_fmt=PRESETS["e4m3fn"], saturate=True),
     "macarray_2x3_e5m2_out": UnitOptions(rows=2, cols=3, quantize_out=True, chunk=8),

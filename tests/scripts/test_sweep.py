@@ -239,15 +239,16 @@ def test_without_dask_the_error_names_the_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
     with pytest.raises(ToolMissing, match=r"pip install 'fp8forge\[sweep\]' \(or --scheduler "
                                           r"local\)"):
-        sweep._run_on_dask([(SweepPoint(), "k")], sweep.Settings(), Path("."), None, 1, {},
+        sweep._run_on_dask([(SweepPoint(), "k")], sweep.Settings(), Path("."), None, 1, 5.0, {},
                            sweep.Progress(1, show=None))
 
 
-@pytest.mark.slow  # waits out the 5 s connect timeout: scheduled early
 def test_unreachable_scheduler_is_one_line(tmp_path):
-    proc = _cli(*TINY, "--scheduler", "tcp://127.0.0.1:9", "--cache", str(tmp_path / "c"),
-                "-o", str(tmp_path / "o"))
+    proc = _cli(*TINY, "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout", "0.5",
+                "--cache", str(tmp_path / "c"), "-o", str(tmp_path / "o"))
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("fp8forge: error: cannot reach the Dask scheduler "
                                   "tcp://127.0.0.1:9")
     assert proc.stderr.count("\n") == 1
+    proc = _cli(*TINY, "--connect-timeout", "0", "-o", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "--connect-timeout" in proc.stderr
