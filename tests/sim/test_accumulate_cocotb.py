@@ -1,5 +1,8 @@
 """ChunkAccumulator and MacPE on Verilator and Icarus: dot products across chunk boundaries with
-specials inside, under random valid stalls."""
+specials inside, under random valid stalls.
+
+The chunked standalone ChunkAccumulator runs on Icarus in make test (on both in make
+test-long): on Verilator it runs inside the MacPE here. The unchunked one runs on both."""
 
 from __future__ import annotations
 
@@ -17,7 +20,9 @@ def lengths(chunk):
     return [1, cl - 1 or 1, cl, cl + 1, 5 * cl + 3] * 2
 
 
-@pytest.mark.parametrize("chunk", [4, None])
+@pytest.mark.parametrize("chunk, simulator", [
+    pytest.param(4, "icarus"), pytest.param(4, "verilator", marks=pytest.mark.long),
+    pytest.param(None, "icarus"), pytest.param(None, "verilator")], indirect=["simulator"])
 def test_chunk_accumulator(chunk, simulator):
     unit = ChunkAccumulator(PRESETS["e6m9"], chunk=chunk)
     run_bench("accumulate", unit, {"unit": "acc", "in_fmt": "e5m2", "acc_fmt": "e6m9",
