@@ -51,7 +51,7 @@ test-long: prepare
 # (the test workers and the processes they start then load them instead of compiling them)
 kernels: kernels-float64 kernels-float32
 
-# two halves of about 7 s each (the kernels have their own cache files: no write races)
+# two halves of 6-8 s each (the kernels have their own cache files: no write races)
 kernels-float64: $(DEV_STAMP)
 	$(PY) -c 'from fp8forge.golden.compiled import compile_kernels as c; c(["gemm_float64", "sum_rows_sr"])'
 
