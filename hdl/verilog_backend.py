@@ -15,6 +15,7 @@ it (wasmtime does not survive a fork), ``convert`` is Amaranth's own.
 
 from __future__ import annotations
 
+import atexit
 import os
 import tempfile
 import threading
@@ -43,6 +44,14 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+@atexit.register
+def _unload() -> None:
+    # while wasmtime can still free them (at interpreter teardown its bindings are gone first,
+    # and freeing the module then prints an ignored exception)
+    global _loaded
+    _loaded = None
 
 
 def _builtin_yosys():
