@@ -92,10 +92,11 @@ def _run_yosys(loaded: tuple, args: list[str], stdin: str) -> str:
         linker.define_wasi()
         store = wasmtime.Store(engine)
         store.set_wasi(wasi)
-        instance = linker.instantiate(store, module)
+        start = linker.instantiate(store, module).exports(store)["_start"]
+        assert isinstance(start, wasmtime.Func)  # a WASI program's entry point
         code = 0
         try:
-            instance.exports(store)["_start"](store)
+            start(store)
         except wasmtime.ExitTrap as trap:
             code = trap.code
         if code:
