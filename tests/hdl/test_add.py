@@ -47,11 +47,11 @@ def test_e5m2_pairs_sr(pairs, rng):
 
 @pytest.mark.parametrize("name", ["e6m9", "fp32"])
 @pytest.mark.parametrize("mode", list(Rounding), ids=lambda m: m.name)
-def test_wide_stimuli(name, mode, rng):
-    """A quick check in amaranth.sim; the 10**5-stimuli runs per mode are the cocotb ones
-    (tests/sim/test_add_cocotb.py, Verilator and Icarus)."""
+def test_wide_stimuli(name, mode, rng, volume):
+    """A quick check in amaranth.sim (10**3 stimuli, 10**4 with ``--long``); the 10**5-stimuli
+    runs per mode are the cocotb ones (tests/sim/test_add_cocotb.py, Verilator and Icarus)."""
     fmt = PRESETS[name]
-    a, b = operands(fmt, 3_000, rng, op="add")
+    a, b = operands(fmt, volume(1_000), rng, op="add")
     inputs = {"a": a, "b": b}
     kwargs = {}
     if mode is Rounding.SR:

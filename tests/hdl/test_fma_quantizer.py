@@ -28,7 +28,8 @@ def _sr(mode, rng, n, inputs):
     ids=lambda v: getattr(v, "name", v))
 def test_fma_stimuli(name, mode, rng, volume):
     fmt = PRESETS[name]
-    a, x, y = operands(fmt, volume(1_500), rng, op="fma")
+    # (the lane's Verilog: tests/sim/test_axpy_cocotb.py, on both simulators)
+    a, x, y = operands(fmt, volume(800), rng, op="fma")
     inputs = {"a": a, "x": x, "y": y}
     kwargs = _sr(mode, rng, len(a), inputs)
     got = run_vectors(FpFma(fmt, rounding=mode), inputs)

@@ -36,10 +36,12 @@ def run_lfsr(dut, cycles, enable):
     return words
 
 
-def test_lfsr_serial_stream_1e5_steps():
+def test_lfsr_serial_stream(volume):
+    """2 * 10**4 steps (2 * 10**5 with ``--long``) of a one-bit-per-cycle stream."""
+    steps = volume(20_000)
     dut = Lfsr(32, seed=0xACE1, outputs=1)
-    got = run_lfsr(dut, 100_000, lambda i: True)
-    assert np.array_equal(np.array(got, dtype=np.uint8), lfsr_bits(32, 0xACE1, 100_000))
+    got = run_lfsr(dut, steps, lambda i: True)
+    assert np.array_equal(np.array(got, dtype=np.uint8), lfsr_bits(32, 0xACE1, steps))
 
 
 @pytest.mark.parametrize("width, outputs", [(8, 3), (16, 16), (24, 48), (64, 96)])
@@ -179,8 +181,9 @@ def _vectors(fmt, n, lanes, rng):
 
 
 @pytest.mark.parametrize("stages", [0, 1, 2])
-def test_axpy_internal_lfsr_matches_mirror(stages, rng):
-    lanes, n = 4, 600
+def test_axpy_internal_lfsr_matches_mirror(stages, rng, volume):
+    # (the same unit's Verilog on both simulators: tests/sim/test_axpy_cocotb.py)
+    lanes, n = 4, volume(300)
     dut = AxpyUnit(E6M9, lanes=lanes, rbits=12, seed=0x5EED, stages=stages)
     a, x, y = _vectors(E6M9, n, lanes, rng)
     got = run_axpy(dut, a, x, y, stall=0.3, rng=rng)
