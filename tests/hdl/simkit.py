@@ -10,6 +10,17 @@ import numpy as np
 from amaranth.sim import Simulator
 
 
+def operand_pairs(fmt, rng, sample: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every (a, b) pair of ``fmt``'s codes, or ``sample`` of them drawn at random without
+    replacement (``None``: all of them)."""
+    codes = np.arange(1 << fmt.width, dtype=np.uint64)
+    a, b = (x.ravel() for x in np.meshgrid(codes, codes, indexing="ij"))
+    if sample is not None:
+        pick = rng.choice(a.size, sample, replace=False)
+        a, b = a[pick], b[pick]
+    return a, b
+
+
 def run_vectors(dut, inputs: dict[str, np.ndarray], output: str = "o") -> np.ndarray:
     """Drive ``inputs`` (port -> array), one element per cycle; return ``output`` per element."""
     names = list(inputs)

@@ -4,7 +4,6 @@ tests/sim/test_add_cocotb.py); e6m9/fp32 stimuli."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from fp8forge.golden import PRESETS, Rounding, add
@@ -12,7 +11,7 @@ from fp8forge.golden.stimuli import operands
 from fp8forge.hdl.arith import FpAdd
 
 from ..conftest import assert_bits_equal
-from .simkit import run_vectors
+from .simkit import operand_pairs, run_vectors
 
 pytestmark = pytest.mark.amaranth_sim
 E5M2 = PRESETS["e5m2"]
@@ -21,12 +20,7 @@ E5M2 = PRESETS["e5m2"]
 @pytest.fixture
 def pairs(request, rng):
     """All e5m2 operand pairs with ``--long``, else 4,096 of them drawn at random."""
-    codes = np.arange(256, dtype=np.uint64)
-    a, b = (x.ravel() for x in np.meshgrid(codes, codes, indexing="ij"))
-    if not request.config.getoption("--long"):
-        pick = rng.choice(a.size, 4096, replace=False)
-        a, b = a[pick], b[pick]
-    return a, b
+    return operand_pairs(E5M2, rng, None if request.config.getoption("--long") else 4096)
 
 
 @pytest.mark.parametrize("mode", [Rounding.RNE, Rounding.RTZ], ids=lambda m: m.name)

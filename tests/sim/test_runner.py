@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from fp8forge.scripts.rtl_demo import macarray_demo
@@ -35,10 +37,8 @@ def _small_adder(fmt_name: str, root):
                      build_root=root)
 
 
-def _ccache_log(path) -> dict[str, list[str]]:
+def _ccache_log(path: Path) -> dict[str, list[str]]:
     """{compiled file name: its ccache counters} from a ccache ``stats_log``."""
-    from pathlib import Path
-
     results: dict[str, list[str]] = {}
     current = None
     for line in path.read_text().splitlines():
