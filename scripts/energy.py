@@ -280,8 +280,11 @@ def _hex_lines(stim: Stimulus) -> str:
 
 
 def simulate_activity(work: Path, top: str, ports, stim: Stimulus,
-                      simulator: str = "icarus", warmup: int = WARMUP) -> Path:
-    """Run the testbench on sim.v with the stimulus in ``simulator``; return the VCD."""
+                      simulator: str = "icarus", warmup: int = WARMUP,
+                      ccache_dir: Path | None = None) -> Path:
+    """Run the testbench on sim.v with the stimulus in ``simulator``; return the VCD. On
+    Verilator, with ``ccache_dir`` (and ccache installed), the C++ compiles go through ccache
+    there: the Verilator runtime, the same for every netlist, is then compiled once."""
     clocked = any(name == "clk" for name, _ in ports)
     (work / "tb.v").write_text(testbench(top, ports, stim, clocked, warmup))
     (work / "stim.hex").write_text(_hex_lines(stim))
@@ -309,7 +312,8 @@ def simulate_activity(work: Path, top: str, ports, stim: Stimulus,
                      "-o", "tb", "tb.v", "sim_traced.v"], ["vobj/tb"]]
     for cmd in commands:
         proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True,
-                              env=(tools.verilator_env(one_unit=True)
+                              env=(tools.verilator_env(one_unit=True, ccache_dir=ccache_dir,
+                                                       basedir=work)
                                    if simulator == "verilator" else None))
         if proc.returncode != 0:
             raise SynthError(f"{Path(cmd[0]).name} failed: {(proc.stderr or proc.stdout)[:300]}")
@@ -452,7 +456,8 @@ def estimate_energy(unit, verilog: str, top: str, *, liberty, cache_dir,
     to the synthesis results (made with ``timing`` and ``clock_ns``, see ``synthesize``) by
     stimulus, clock and simulator (``SIMULATORS``; see ``energy_simulator``). Leakage is charged
     for one clock period per cycle (``NOMINAL_CLOCK_NS`` when the mapping had no clock).
-    ``clock_gating``: of the netlist synthesized with clock-gating cells (see ``synthesize``)."""
+    ``clock_gating``: of the netlist synthesized with clock-gating cells (see ``synthesize``).
+    Verilator's C++ compiles share a ccache in ``cache_dir/ccache``."""
     if not liberty:
         raise SynthError("energy needs a liberty file (--liberty or FP8FORGE_LIBERTY)")
     _, work = _synthesize(verilog, top, liberty, Path(cache_dir), clock_ns, timing=timing,
@@ -521,7 +526,8 @@ def netlist_energy_report(unit, work: Path, top: str, *, liberty, clock_ns: floa
         if activity_vcd is None:
             simulation_model(sim_dir, lib_file, top)
             activity, periods = activity_from_vcd(
-                simulate_activity(sim_dir, top, ports, stim, used, warmup).read_text())
+                simulate_activity(sim_dir, top, ports, stim, used, warmup,
+                                  ccache_dir=work.parent / "ccache").read_text())
             description = stim.description
         else:
             activity, periods = read_activity(activity_vcd, mapped)

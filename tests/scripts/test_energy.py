@@ -22,6 +22,7 @@ from fp8forge.scripts.energy import (
     input_ports,
 )
 
+from ..ccache_log import ccache_log, misses
 from .test_synth import liberty  # noqa: F401  (fixture)
 
 VCD = """$timescale 1ps $end
@@ -134,10 +135,13 @@ def test_energy_orders_multipliers(tmp_path, liberty):  # noqa: F811
 
 @pytest.mark.eda
 @pytest.mark.rtl_sim
-def test_verilator_energy_equals_icarus(tmp_path, liberty, tools_present):  # noqa: F811
+def test_verilator_energy_equals_icarus(tmp_path, liberty, tools_present,  # noqa: F811
+                                        monkeypatch):
     """The fallback simulator sees the same toggles on the same netlist, to the last bit of the
     energy; the clocked PE exercises reset, flip-flop models and the testbench's delays (tiny
-    formats: the Verilator build of a larger netlist only costs time)."""
+    formats: the Verilator build of a larger netlist only costs time). With ccache, a second
+    Verilator estimate (another stimulus: another testbench) takes the Verilator runtime from
+    the synthesis cache's ccache."""
     from fp8forge.golden import parse_format
     from fp8forge.hdl.accumulator import MacPE
 
@@ -148,6 +152,21 @@ def test_verilator_energy_equals_icarus(tmp_path, liberty, tools_present):  # no
     assert by["icarus"].simulator == "Icarus" and by["verilator"].simulator == "Verilator"
     assert by["icarus"].energy_pj_per_op == by["verilator"].energy_pj_per_op > 0
     assert by["icarus"].nets == by["verilator"].nets
+
+    if not tools.ccache():
+        if os.environ.get("CI"):
+            pytest.fail("ccache is required in CI (apt-get install ccache)")
+        return  # (the uncached build is the one above)
+    log = tmp_path / "second-build.log"
+    monkeypatch.setenv("CCACHE_STATSLOG", str(log))
+    again = estimate_energy(unit, verilog, "unit", liberty=liberty, cache_dir=tmp_path,
+                            cycles=200, simulator="verilator")
+    assert again.energy_pj_per_op > 0 and (tmp_path / "ccache").is_dir()
+    compiled = ccache_log(log)
+    runtime = {name for name in compiled if name.startswith("verilated")}
+    assert {"verilated.cpp", "verilated_timing.cpp"} <= runtime, sorted(compiled)
+    missed = misses(compiled, runtime)
+    assert not missed, f"compiled again: {sorted(missed)}"
 
 
 def test_energy_simulator_choice(monkeypatch):
