@@ -495,10 +495,12 @@ def netlist_energy_report(unit, work: Path, top: str, *, liberty, clock_ns: floa
                           parts: tuple[tuple[str, str], ...] | PartSplit = ()) -> EnergyReport:
     """Energy per operation of ``unit`` from the mapped netlist ``work/mapped.v`` (module
     ``top``; a cache entry of ``synthesize`` or a composed array of ``scripts/hierarchy.py``),
-    cached in ``work``; see ``estimate_energy``. ``parts``: (part name, instance-name prefix)
-    pairs; the report then also splits the energy between those parts and ``OTHER_PART``
-    (the first matching prefix wins). Or a ``PartSplit``: a function of the netlist and the
-    liberty text giving each instance's part (``scripts/array_blocks.array_blocks``)."""
+    cached in ``work``; see ``estimate_energy``. Verilator's C++ compiles go through the ccache
+    of the cache folder holding ``work`` (``work.parent / "ccache"``, shared by its entries).
+    ``parts``: (part name, instance-name prefix) pairs; the report then also splits the energy
+    between those parts and ``OTHER_PART`` (the first matching prefix wins). Or a ``PartSplit``:
+    a function of the netlist and the liberty text giving each instance's part
+    (``scripts/array_blocks.array_blocks``)."""
     if not liberty:
         raise SynthError("energy needs a liberty file (--liberty or FP8FORGE_LIBERTY)")
     mapped = (work / "mapped.v").read_text()
