@@ -59,6 +59,13 @@ def pytest_report_header(config):
     return lines
 
 
+def _kept(i: int, config, values, per_config: int, full) -> set[int]:
+    """Indices of the values configuration ``i`` meets in make test (see covering_params)."""
+    if config in full:
+        return set(range(len(values)))
+    return {(i * per_config + j) % len(values) for j in range(per_config)}
+
+
 def covering_params(configs, values, per_config=2, full=()):
     """The full product ``configs x values`` as pytest params for a grid test.
 
@@ -70,10 +77,24 @@ def covering_params(configs, values, per_config=2, full=()):
     """
     params = []
     for i, config in enumerate(configs):
-        kept = {(i * per_config + j) % len(values) for j in range(per_config)}
-        if config in full:
-            kept = set(range(len(values)))
+        kept = _kept(i, config, values, per_config, full)
         for j, value in enumerate(values):
             marks = [] if j in kept else [pytest.mark.long]
             params.append(pytest.param(*config, value, marks=marks))
+    return params
+
+
+def covering_groups(configs, values, per_config=2):
+    """``covering_params`` with each configuration's values in one param, ``(*config,
+    values)``: the values make test runs, and (marked ``long``) the rest. A test that builds
+    something costly per configuration (a simulator) builds it once for all its values."""
+    params = []
+    for i, config in enumerate(configs):
+        kept = _kept(i, config, values, per_config, ())
+        for group, marks in (([v for j, v in enumerate(values) if j in kept], ()),
+                             ([v for j, v in enumerate(values) if j not in kept],
+                              pytest.mark.long)):
+            if group:
+                label = "-".join(map(str, config)) + "-" + "+".join(map(str, group))
+                params.append(pytest.param(*config, tuple(group), marks=marks, id=label))
     return params

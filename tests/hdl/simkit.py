@@ -21,6 +21,37 @@ def operand_pairs(fmt, rng, sample: int | None = None) -> tuple[np.ndarray, np.n
     return a, b
 
 
+class ReusedSim:
+    """One amaranth.sim ``Simulator`` of ``dut`` for many runs.
+
+    Building a simulator (elaborating the design and compiling it to Python) costs about a
+    second for a small MacArray, several times what a short run costs. ``run`` resets the
+    simulator to its initial state (signals, memories, time, clocks: what
+    ``Simulator.reset`` documents for amortizing the start-up cost) and runs ``bench``, an
+    async testbench taking the simulator context, to its end.
+    """
+
+    def __init__(self, dut, clock: bool = True):
+        self.dut = dut
+        self._sim = Simulator(dut)
+        if clock:
+            self._sim.add_clock(1e-6)
+        self._bench = None
+
+        async def current(ctx):
+            await self._bench(ctx)
+
+        self._sim.add_testbench(current)
+        self._runs = 0
+
+    def run(self, bench) -> None:
+        self._bench = bench
+        if self._runs:  # (a new simulator starts in its initial state)
+            self._sim.reset()
+        self._runs += 1
+        self._sim.run()
+
+
 def run_vectors(dut, inputs: dict[str, np.ndarray], output: str = "o") -> np.ndarray:
     """Drive ``inputs`` (port -> array), one element per cycle; return ``output`` per element."""
     names = list(inputs)
