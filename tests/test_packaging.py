@@ -117,6 +117,9 @@ def test_installed_wheel_runs_outside_the_checkout(fresh_env, tmp_path):
 
     demo = _run(fresh_env, "demo", "--no-rtl", "--no-synth", "--build", "out", cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr[-3000:]
+    # the swamping table (the demo's only run in the suite)
+    assert all(row in demo.stdout for row in ("chunk 1 (sequential)", "chunk 64",
+                                               "float64 (reference)")), demo.stdout
     assert "## 2. Why chunk-based accumulation" in (tmp_path / "out" / "report.md").read_text()
 
     synth = _run(fresh_env, "synth", "fpmul", "--activity", "auto", "-o", "out/fpmul",
