@@ -116,13 +116,12 @@ def _figures(path: Path) -> list[dict]:
 
 @pytest.mark.eda
 def test_local_cluster_and_in_process_give_the_same_rows(tmp_path):
-    """The Dask LocalCluster and the in-process engine give the same rows; a rerun runs only
-    what is not stored; and, on a copy of these syntheses, an in-process sweep stopped by
-    Ctrl-C resumes (one test: it reuses the syntheses, about 25 s of CPU; pytest-xdist's
-    ``--dist loadgroup``, which could keep two tests on one worker, does not group on
-    pytest 9.2, pytest-xdist issue 1386)."""
+    """The Dask LocalCluster and the in-process engine give the same rows; an in-process sweep
+    stopped by Ctrl-C resumes, running only what is not stored (one test: the in-process runs
+    reuse the cluster's syntheses; pytest-xdist's ``--dist loadgroup``, which could keep two
+    tests on one worker, does not group on pytest 9.2, pytest-xdist issue 1386)."""
     sweep_cache = tmp_path / "cache"
-    dask_out, local_out = tmp_path / "dask", tmp_path / "local"
+    dask_out = tmp_path / "dask"
     # without energy here (the gate-level runs of a point are checked in-process below)
     proc = _cli(*TINY, "--workers", "2", "--no-energy", "--cache", str(sweep_cache),
                 "-o", str(dask_out))
@@ -149,22 +148,6 @@ def test_local_cluster_and_in_process_give_the_same_rows(tmp_path):
     csv = (dask_out / "sweep.csv").read_text().splitlines()
     assert len(csv) == 4 and csv[0].startswith("in_fmt,acc_fmt,chunk,rbits,side,clock")
 
-    # The in-process path recomputes the chunked point (its stored result removed; syntheses
-    # cached) and gives the same row.
-    [chunked] = [path for path in (sweep_cache / "sweep").glob("*.json")
-                 if json.loads(path.read_text())["point"]["chunk"] == 4]
-    chunked.unlink()
-    proc = _cli(*TINY, "--scheduler", "local", "--no-energy", "--cache", str(sweep_cache),
-                "-o", str(local_out))
-    assert proc.returncode == 0, proc.stderr
-    assert "2 already stored, 1 to run" in proc.stdout
-    assert _figures(local_out / "sweep.json") == rows
-
-    # A second run finds every point stored and runs nothing.
-    proc = _cli(*TINY, "--scheduler", "local", "--no-energy", "--cache", str(sweep_cache),
-                "-o", str(local_out))
-    assert "3 already stored, 0 to run" in proc.stdout
-
     # With energy, a point also gets the PE's, the lane's and the whole array's pJ per MAC
     # (its syntheses are the cached ones: the same areas).
     point = SweepPoint(in_fmt="e2m1", acc_fmt="e4m3", chunk=4, rbits=2, side=1, clock=20.0)
@@ -174,7 +157,11 @@ def test_local_cluster_and_in_process_give_the_same_rows(tmp_path):
     assert 0 < figures["pe_energy_pj"] and 0 < figures["lane_energy_pj"]
     assert 0 < figures["array_energy_pj"]
 
-    _stop_then_resume(sweep_cache, tmp_path / "stopped", ["--scheduler", "local"], signal.SIGINT)
+    # In process, from the syntheses alone (no stored points), stopped after a point and run
+    # again: every point computed in process, and the rows are the cluster's.
+    local_out = _stop_then_resume(sweep_cache, tmp_path / "stopped", ["--scheduler", "local"],
+                                  signal.SIGINT)
+    assert _figures(local_out / "sweep.json") == rows
 
 
 @pytest.mark.eda
@@ -190,10 +177,11 @@ def test_dask_sweep_stopped_then_resumed(tmp_path, stop):
     _stop_then_resume(cache, tmp_path / "stopped", ["--workers", "1"], stop)
 
 
-def _stop_then_resume(synthesized: Path, tmp_path: Path, engine: list[str], stop) -> None:
+def _stop_then_resume(synthesized: Path, tmp_path: Path, engine: list[str], stop) -> Path:
     """Stopped after its first point, a sweep of the TINY grid exits 130 and says what
     finished; the rerun runs only the points not stored. Starts from a copy of the cache
-    ``synthesized`` holding the syntheses only (not the stored points)."""
+    ``synthesized`` holding the syntheses only (not the stored points). Returns the rerun's
+    output folder."""
     cache = tmp_path / "cache"
     shutil.copytree(synthesized, cache, ignore=shutil.ignore_patterns("sweep"))
     grid = [*TINY, "--no-energy", *engine, "--cache", str(cache), "-o", str(tmp_path / "out")]
@@ -223,6 +211,7 @@ def _stop_then_resume(synthesized: Path, tmp_path: Path, engine: list[str], stop
     assert f"sweep: 3 points, {done} already stored, {3 - done} to run" in rerun.stdout
     assert "3 of 3 points done" in rerun.stdout
     assert all(p.stat().st_mtime_ns == t for p, t in before.items())  # not recomputed
+    return tmp_path / "out"
 
 
 def test_cli_bad_input_is_one_line_exit_2(tmp_path):
