@@ -7,6 +7,7 @@ later, so a unit whose real latency differs from its ``latency`` property fails 
 from __future__ import annotations
 
 import numpy as np
+from amaranth.hdl import Cat
 from amaranth.sim import Simulator
 
 
@@ -19,6 +20,27 @@ def operand_pairs(fmt, rng, sample: int | None = None) -> tuple[np.ndarray, np.n
         pick = rng.choice(a.size, sample, replace=False)
         a, b = a[pick], b[pick]
     return a, b
+
+
+class Inputs:
+    """Several input ports set in one testbench assignment (to their concatenation).
+
+    A testbench's every ``ctx.set`` settles the whole design: setting a cycle's inputs one
+    port at a time settles it once per port, which is most of a run's time.
+    ``inputs(ctx, v1, v2, ...)`` sets the ports in the order given."""
+
+    def __init__(self, *ports):
+        self._target = Cat(*ports)
+        self._widths = [len(port) for port in ports]
+
+    def __call__(self, ctx, *values) -> None:
+        packed, offset = 0, 0
+        for value, width in zip(values, self._widths, strict=True):
+            value = int(value)
+            assert 0 <= value < 1 << width, (value, width)
+            packed |= value << offset
+            offset += width
+        ctx.set(self._target, packed)
 
 
 class ReusedSim:
@@ -53,11 +75,23 @@ class ReusedSim:
 
 
 def run_vectors(dut, inputs: dict[str, np.ndarray], output: str = "o") -> np.ndarray:
-    """Drive ``inputs`` (port -> array), one element per cycle; return ``output`` per element."""
+    """Drive ``inputs`` (port -> array), one element per cycle; return ``output`` per element.
+
+    All the inputs of a vector are set in one assignment (to their concatenation): a
+    testbench's every ``set`` settles the whole design, and settling it once per vector
+    instead of once per port is most of a run's time."""
     names = list(inputs)
-    columns = [np.asarray(inputs[n]).astype(np.uint64).tolist() for n in names]
-    count = len(columns[0])
     ports = [getattr(dut, n) for n in names]
+    packed = np.zeros(len(inputs[names[0]]), dtype=object)  # (Python ints: any total width)
+    offset = 0
+    for name, port in zip(names, ports, strict=True):
+        column = np.asarray(inputs[name]).astype(np.uint64)
+        assert column.shape == packed.shape, f"{name}: {column.shape} vectors, not {packed.shape}"
+        packed += np.array([int(v) << offset for v in column.tolist()], dtype=object)
+        offset += len(port)
+    vectors = packed.tolist()
+    target = Cat(*ports)
+    count = len(vectors)
     out_port = getattr(dut, output)
     latency = dut.latency
     results: list[int] = []
@@ -65,9 +99,8 @@ def run_vectors(dut, inputs: dict[str, np.ndarray], output: str = "o") -> np.nda
 
     if latency == 0:
         async def bench(ctx):
-            for i in range(count):
-                for port, col in zip(ports, columns, strict=True):
-                    ctx.set(port, col[i])
+            for vector in vectors:
+                ctx.set(target, vector)
                 results.append(ctx.get(out_port))
     else:
         sim.add_clock(1e-6)
@@ -75,8 +108,7 @@ def run_vectors(dut, inputs: dict[str, np.ndarray], output: str = "o") -> np.nda
         async def bench(ctx):
             for i in range(count + latency - 1):
                 if i < count:
-                    for port, col in zip(ports, columns, strict=True):
-                        ctx.set(port, col[i])
+                    ctx.set(target, vectors[i])
                 await ctx.tick()
                 if i >= latency - 1:
                     results.append(ctx.get(out_port))
@@ -99,6 +131,10 @@ def run_dot_products(dut, dots, *, data=("i_data",), rand=None, rand_outer=None,
     sim = Simulator(dut)
     sim.add_clock(1e-6)
     ports = [getattr(dut, n) for n in data]
+    extra = [port for port, given in ((getattr(dut, "rand", None), rand),
+                                      (getattr(dut, "rand_outer", None), rand_outer))
+             if given is not None]
+    pair = Inputs(dut.i_valid, dut.i_first, dut.i_last, *ports, *extra)
 
     async def bench(ctx):
         cycle = 0
@@ -117,15 +153,8 @@ def run_dot_products(dut, dots, *, data=("i_data",), rand=None, rand_outer=None,
                 while stall and rng.random() < stall:
                     ctx.set(dut.i_valid, 0)
                     await tick()
-                ctx.set(dut.i_valid, 1)
-                for port, values in zip(ports, operands, strict=True):
-                    ctx.set(port, int(values[k]))
-                ctx.set(dut.i_first, k == 0)
-                ctx.set(dut.i_last, k == length - 1)
-                if rand is not None:
-                    ctx.set(dut.rand, int(rand[d][k]))
-                if rand_outer is not None:
-                    ctx.set(dut.rand_outer, int(rand_outer[d][k]))
+                pair(ctx, 1, k == 0, k == length - 1, *(values[k] for values in operands),
+                     *(r[d][k] for r in (rand, rand_outer) if r is not None))
                 while hasattr(dut, "i_ready") and not ctx.get(dut.i_ready):
                     await tick()  # not taken: hold the pair (a PE in a bubble)
                 if k == 0:
@@ -166,19 +195,19 @@ def run_interleaved(dut, streams, *, data=("i_data",), stall=0.0, rng=None):
     last_cycle = 0
     sim = Simulator(dut)
     sim.add_clock(1e-6)
+    pair = Inputs(dut.i_valid, dut.i_first, dut.i_last, *ports)
 
     async def bench(ctx):
         nonlocal last_cycle
         for cycle in range(len(schedule) + dut.latency + 2):
             slot = schedule[cycle] if cycle < len(schedule) else None
-            ctx.set(dut.i_valid, slot is not None)
-            if slot is not None:
+            if slot is None:
+                ctx.set(dut.i_valid, 0)
+            else:
                 s, d, k = slot
                 operands = streams[s][d]
-                for port, values in zip(ports, operands, strict=True):
-                    ctx.set(port, int(values[k]))
-                ctx.set(dut.i_first, k == 0)
-                ctx.set(dut.i_last, k == len(operands[0]) - 1)
+                pair(ctx, 1, k == 0, k == len(operands[0]) - 1,
+                     *(values[k] for values in operands))
             await ctx.tick()
             if ctx.get(dut.o_valid):
                 source = schedule[cycle + 1 - dut.latency]

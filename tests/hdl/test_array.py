@@ -16,7 +16,7 @@ from fp8forge.golden import PRESETS, gemm, quantize
 from fp8forge.hdl.array import MacArray
 
 from ..conftest import assert_bits_equal, covering_groups
-from .simkit import ReusedSim
+from .simkit import Inputs, ReusedSim
 
 pytestmark = pytest.mark.amaranth_sim
 E5M2, E6M9 = PRESETS["e5m2"], PRESETS["e6m9"]
@@ -43,20 +43,19 @@ def run_tiles(sim: ReusedSim, tiles, rng, stall_in=0.0, stall_out=0.0):
     w, wo, cols = dut.in_fmt.width, dut.out_width, dut.tile_cols
     beats = [(a[:, k], b[k], k == a.shape[1] - 1) for a, b in tiles for k in range(a.shape[1])]
     rows_out, cycles = [], {}
+    beat = Inputs(dut.a_valid, dut.b_valid, dut.a_data, dut.b_data, dut.a_last, dut.c_ready)
+    stalled = Inputs(dut.a_valid, dut.b_valid, dut.c_ready)
 
     async def bench(ctx):
         cycle, i = 0, 0
         while len(rows_out) < len(tiles) * dut.rows:
             valid = i < len(beats) and not rng.random() < stall_in
-            ctx.set(dut.a_valid, valid)
-            ctx.set(dut.b_valid, valid)
+            ready = not rng.random() < stall_out
             if valid:
                 a, b, last = beats[i]
-                ctx.set(dut.a_data, pack(a, w))
-                ctx.set(dut.b_data, pack(b, w))
-                ctx.set(dut.a_last, last)
-            ready = not rng.random() < stall_out
-            ctx.set(dut.c_ready, ready)
+                beat(ctx, 1, 1, pack(a, w), pack(b, w), last, ready)
+            else:
+                stalled(ctx, 0, 0, ready)
             if valid and ctx.get(dut.a_ready):
                 cycles.setdefault("first", cycle)
                 i += 1

@@ -13,6 +13,7 @@ from fp8forge.hdl.axpy import AxpyUnit
 from fp8forge.hdl.lfsr import Lfsr
 
 from ..conftest import assert_bits_equal
+from .simkit import Inputs
 
 pytestmark = pytest.mark.amaranth_sim
 E6M9, FP32 = PRESETS["e6m9"], PRESETS["fp32"]
@@ -149,20 +150,20 @@ def run_axpy(dut, a, x, y, rand=None, stall=0.0, rng=None):
     sim = Simulator(dut)
     sim.add_clock(1e-6, if_exists=True)  # a combinational unit with rng="port" has no clock
 
+    operand = Inputs(dut.i_valid, dut.a, dut.x, dut.y, *([dut.rand] if rand is not None else []))
+
     async def bench(ctx):
         clocked = dut.latency > 0 or dut.rbits and getattr(dut, "rand", None) is None
         step = ctx.tick if clocked else (lambda: ctx.delay(1e-6))
         i = 0
         while len(out) < len(a):
             valid = i < len(a) and not (stall and rng.random() < stall)
-            ctx.set(dut.i_valid, valid)
             if valid:
-                ctx.set(dut.a, int(a[i]))
-                ctx.set(dut.x, pack(x[i], w))
-                ctx.set(dut.y, pack(y[i], w))
-                if rand is not None:
-                    ctx.set(dut.rand, pack(rand[i], dut.rbits))
+                operand(ctx, 1, a[i], pack(x[i], w), pack(y[i], w),
+                        *([pack(rand[i], dut.rbits)] if rand is not None else []))
                 i += 1
+            else:
+                ctx.set(dut.i_valid, 0)
             if dut.latency == 0 and ctx.get(dut.o_valid):
                 out.append(ctx.get(dut.o_y))
             await step()
