@@ -7,8 +7,6 @@ overflow and flush rules are applied here explicitly from the rounded value.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import gmpy2
 
 from fp8forge.golden.formats import FloatFormat, Rounding
@@ -47,13 +45,13 @@ def _to_bits(r: gmpy2.mpfr, fmt: FloatFormat, mode: Rounding) -> int:
     sign = 1 if gmpy2.is_signed(r) else 0
     if gmpy2.is_infinite(r):
         return oracle.inf_bits(fmt, sign, saturate=False)
-    mag = abs(Fraction(*r.as_integer_ratio()))
+    mag = abs(gmpy2.mpq(*r.as_integer_ratio()))  # (the oracle's rationals)
     if mag > oracle.max_finite(fmt):
         if mode is Rounding.RTZ:
             return oracle.encode(sign, oracle.max_finite(fmt), fmt)
         return oracle.inf_bits(fmt, sign, saturate=False)
-    if not fmt.subnormals and 0 < mag < Fraction(2) ** (1 - fmt.bias):
-        mag = Fraction(0)
+    if not fmt.subnormals and 0 < mag < gmpy2.mpq(2) ** (1 - fmt.bias):
+        mag = gmpy2.mpq(0)
     return oracle.encode(sign, mag, fmt)
 
 
