@@ -44,7 +44,7 @@ class Inputs:
 
 
 class ReusedSim:
-    """One amaranth.sim ``Simulator`` of ``dut`` for many runs.
+    """One amaranth.sim ``Simulator`` of ``dut`` (a clocked unit) for many runs.
 
     Building a simulator (elaborating the design and compiling it to Python) costs about a
     second for a small MacArray, several times what a short run costs. ``run`` resets the
@@ -53,11 +53,10 @@ class ReusedSim:
     async testbench taking the simulator context, to its end.
     """
 
-    def __init__(self, dut, clock: bool = True):
+    def __init__(self, dut):
         self.dut = dut
         self._sim = Simulator(dut)
-        if clock:
-            self._sim.add_clock(1e-6)
+        self._sim.add_clock(1e-6)
         self._bench = None
 
         async def current(ctx):
@@ -87,6 +86,7 @@ def run_vectors(dut, inputs: dict[str, np.ndarray], output: str = "o") -> np.nda
     for name, port in zip(names, ports, strict=True):
         column = np.asarray(inputs[name]).astype(np.uint64)
         assert column.shape == packed.shape, f"{name}: {column.shape} vectors, not {packed.shape}"
+        assert not column.size or int(column.max()) < 1 << len(port), f"{name}: too wide"
         packed += np.array([int(v) << offset for v in column.tolist()], dtype=object)
         offset += len(port)
     vectors = packed.tolist()
