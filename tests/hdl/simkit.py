@@ -76,22 +76,12 @@ class ReusedSim:
 def run_vectors(dut, inputs: dict[str, np.ndarray], output: str = "o") -> np.ndarray:
     """Drive ``inputs`` (port -> array), one element per cycle; return ``output`` per element.
 
-    All the inputs of a vector are set in one assignment (to their concatenation): a
-    testbench's every ``set`` settles the whole design, and settling it once per vector
-    instead of once per port is most of a run's time."""
+    All the inputs of a vector are set in one assignment (``Inputs``)."""
     names = list(inputs)
-    ports = [getattr(dut, n) for n in names]
-    packed = np.zeros(len(inputs[names[0]]), dtype=object)  # (Python ints: any total width)
-    offset = 0
-    for name, port in zip(names, ports, strict=True):
-        column = np.asarray(inputs[name]).astype(np.uint64)
-        assert column.shape == packed.shape, f"{name}: {column.shape} vectors, not {packed.shape}"
-        assert not column.size or int(column.max()) < 1 << len(port), f"{name}: too wide"
-        packed += np.array([int(v) << offset for v in column.tolist()], dtype=object)
-        offset += len(port)
-    vectors = packed.tolist()
-    target = Cat(*ports)
+    columns = [np.asarray(inputs[n]).astype(np.uint64).tolist() for n in names]
+    vectors = list(zip(*columns, strict=True))
     count = len(vectors)
+    drive = Inputs(*(getattr(dut, n) for n in names))
     out_port = getattr(dut, output)
     latency = dut.latency
     results: list[int] = []
@@ -100,7 +90,7 @@ def run_vectors(dut, inputs: dict[str, np.ndarray], output: str = "o") -> np.nda
     if latency == 0:
         async def bench(ctx):
             for vector in vectors:
-                ctx.set(target, vector)
+                drive(ctx, *vector)
                 results.append(ctx.get(out_port))
     else:
         sim.add_clock(1e-6)
@@ -108,7 +98,7 @@ def run_vectors(dut, inputs: dict[str, np.ndarray], output: str = "o") -> np.nda
         async def bench(ctx):
             for i in range(count + latency - 1):
                 if i < count:
-                    ctx.set(target, vectors[i])
+                    drive(ctx, *vectors[i])
                 await ctx.tick()
                 if i >= latency - 1:
                     results.append(ctx.get(out_port))
